@@ -1,0 +1,70 @@
+/**
+ * The README's first command: a quick Fashion-MNIST search through Temporal on one machine. Starts the
+ * pinned dev server (SQLite under .spikenas/) when nothing answers at TEMPORAL_ADDRESS, runs a worker in
+ * this process, starts the workflow and follows its progress query.
+ */
+import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { heavyThreadCount } from '../pipeline/threads.js';
+import { runWorker } from '../worker/worker.js';
+import { EXIT } from './exit-codes.js';
+import { waitAndReport } from './remote.js';
+import { connectClient, startSearch, temporalConnectConfig } from './temporal.js';
+import { validateSearchRequest } from '../config/request.js';
+
+const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', import.meta.url));
+
+export async function runEmbedded(flags: { budget: string; dataset: string; seed: number; out: string }): Promise<number> {
+  const address = temporalConnectConfig().connectionOptions.address as string;
+  const [host = '127.0.0.1', portText = '7233'] = address.split(':');
+  const port = Number(portText);
+  if (!(await answers(host, port))) {
+    if (host !== '127.0.0.1' && host !== 'localhost') {
+      console.error(`spikenas: no Temporal server answers at ${address}`);
+      return EXIT.error;
+    }
+    console.error(`spikenas: starting the Temporal dev server on ${address}`);
+    const started = spawnSync('bash', [TEMPORAL_SCRIPT, 'start', String(port)], { stdio: 'inherit' });
+    if (started.status !== 0) return EXIT.error;
+  }
+  console.error(`spikenas: Temporal Web UI http://127.0.0.1:${port + 1000}`);
+
+  const stopWorker = new AbortController();
+  const worker = runWorker({ roles: ['cpu', 'gpu'], signal: stopWorker.signal });
+  try {
+    const request = validateSearchRequest({
+      dataset: flags.dataset,
+      budget: flags.budget,
+      mode: 'spikenas',
+      profile: 'quick',
+      seed: flags.seed,
+      weightBits: 32,
+      // One shard per heavy thread: both cores score at once.
+      shards: heavyThreadCount(),
+      artifacts: flags.out,
+    });
+    const client = await connectClient();
+    const { workflowId } = await startSearch(client, request);
+    console.error(`spikenas: started ${workflowId}`);
+    return await Promise.race([waitAndReport(client, workflowId, {}), worker.then(() => EXIT.error)]);
+  } finally {
+    stopWorker.abort();
+    await worker.catch(() => undefined);
+  }
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}

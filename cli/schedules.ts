@@ -1,0 +1,130 @@
+/**
+ * Nightly searches per fleet as Temporal Schedules. `syncSchedules` makes the server hold exactly one
+ * schedule per fleet of the fleets file, and changes nothing when they already match (idempotent).
+ */
+import { createHash } from 'node:crypto';
+import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Fleet } from '../config/fleets.js';
+import { SEARCH_WORKFLOW, type SearchRequest } from '../workflows/types.js';
+import { taskQueues } from './temporal.js';
+
+const SCHEDULE_PREFIX = 'spikenas-fleet-';
+
+export function scheduleIdOf(fleet: string): string {
+  return `${SCHEDULE_PREFIX}${fleet}`;
+}
+
+export function fleetRequest(fleet: Fleet, artifacts: string, shards: number): SearchRequest {
+  return {
+    dataset: fleet.dataset,
+    budget: fleet.budget,
+    mode: 'spikenas',
+    profile: fleet.profile,
+    seed: fleet.seed,
+    weightBits: fleet.weightBits,
+    shards,
+    artifacts,
+    fleet: fleet.name,
+  };
+}
+
+interface Desired {
+  scheduleId: string;
+  fleet: Fleet;
+  request: SearchRequest;
+  /** Digest of everything the schedule should say; stored in the action memo to detect drift. */
+  digest: string;
+}
+
+export interface SyncReport {
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  unchanged: string[];
+}
+
+export async function syncSchedules(
+  client: Client,
+  fleets: Fleet[],
+  options: { artifacts: string; shards: number; dryRun?: boolean },
+): Promise<SyncReport> {
+  const queues = taskQueues();
+  const desired = new Map<string, Desired>();
+  for (const fleet of fleets) {
+    const request = fleetRequest(fleet, options.artifacts, options.shards);
+    const digest = createHash('sha256').update(JSON.stringify({ fleet, request, queues })).digest('hex').slice(0, 16);
+    desired.set(scheduleIdOf(fleet.name), { scheduleId: scheduleIdOf(fleet.name), fleet, request, digest });
+  }
+  const report: SyncReport = { created: [], updated: [], deleted: [], unchanged: [] };
+  const existing = new Set<string>();
+  for await (const schedule of client.schedule.list()) {
+    if (schedule.scheduleId.startsWith(SCHEDULE_PREFIX)) existing.add(schedule.scheduleId);
+  }
+  const definition = (d: Desired) => ({
+    spec: { cronExpressions: [d.fleet.cron], timezone: d.fleet.timezone },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: SEARCH_WORKFLOW,
+      // Temporal appends the scheduled time, so each night's run has its own deterministic ID.
+      workflowId: `spikenas-${d.fleet.name}-nightly`,
+      taskQueue: queues.cpu,
+      args: [d.request, queues],
+      memo: { spikenasDigest: d.digest, cron: d.fleet.cron },
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const },
+  });
+  for (const d of desired.values()) {
+    if (!existing.has(d.scheduleId)) {
+      if (!options.dryRun) await client.schedule.create({ scheduleId: d.scheduleId, ...definition(d) });
+      report.created.push(d.scheduleId);
+      continue;
+    }
+    const description = await client.schedule.getHandle(d.scheduleId).describe();
+    const memo = description.action.type === 'startWorkflow' ? description.action.memo : undefined;
+    if (memo?.spikenasDigest === d.digest) {
+      report.unchanged.push(d.scheduleId);
+      continue;
+    }
+    if (!options.dryRun) await client.schedule.getHandle(d.scheduleId).update((previous) => ({ ...definition(d), state: previous.state }));
+    report.updated.push(d.scheduleId);
+  }
+  for (const scheduleId of existing) {
+    if (desired.has(scheduleId)) continue;
+    if (!options.dryRun) {
+      await client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch((error: unknown) => {
+          if (!(error instanceof ScheduleNotFoundError)) throw error;
+        });
+    }
+    report.deleted.push(scheduleId);
+  }
+  return report;
+}
+
+export interface ScheduleRow {
+  scheduleId: string;
+  fleet: string;
+  cron: string;
+  timezone: string;
+  nextRuns: Date[];
+  paused: boolean;
+}
+
+export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
+  const rows: ScheduleRow[] = [];
+  for await (const schedule of client.schedule.list()) {
+    if (!schedule.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
+    const description = await client.schedule.getHandle(schedule.scheduleId).describe();
+    rows.push({
+      scheduleId: schedule.scheduleId,
+      fleet: schedule.scheduleId.slice(SCHEDULE_PREFIX.length),
+      cron: String((description.action.type === 'startWorkflow' && description.action.memo?.cron) || '?'),
+      timezone: description.spec.timezone ?? 'UTC',
+      nextRuns: description.info.nextActionTimes.slice(0, 3),
+      paused: description.state.paused,
+    });
+  }
+  return rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}

@@ -1,0 +1,142 @@
+/**
+ * The Temporal client side: connection from Temporal's own environment variables and config profile
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*), and the few calls every
+ * trigger (CLI, CI, Slack) needs.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowIdReusePolicy, type WorkflowExecutionStatusName } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { QueueNames } from '../workflows/index.js';
+import {
+  SEARCH_WORKFLOW,
+  type SearchProgress,
+  type SearchRequest,
+  type SearchSummary,
+  TASK_QUEUE_CPU_DEFAULT,
+  TASK_QUEUE_GPU_DEFAULT,
+} from '../workflows/types.js';
+
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+export function temporalConnectConfig() {
+  const config = loadClientConnectConfig();
+  config.connectionOptions.address ??= DEFAULT_TEMPORAL_ADDRESS;
+  return { connectionOptions: config.connectionOptions, namespace: config.namespace ?? 'default' };
+}
+
+export function taskQueues(): QueueNames {
+  return {
+    cpu: process.env.SPIKENAS_CPU_TASK_QUEUE ?? TASK_QUEUE_CPU_DEFAULT,
+    gpu: process.env.SPIKENAS_GPU_TASK_QUEUE ?? TASK_QUEUE_GPU_DEFAULT,
+  };
+}
+
+export async function connectClient(): Promise<Client> {
+  const { connectionOptions, namespace } = temporalConnectConfig();
+  const connection = await Connection.connect({
+    address: connectionOptions.address,
+    tls: connectionOptions.tls,
+    apiKey: connectionOptions.apiKey,
+    metadata: connectionOptions.metadata,
+  });
+  return new Client({ connection, namespace });
+}
+
+/**
+ * Fleet searches get one ID per fleet and local date, so a double trigger finds the same workflow instead
+ * of starting a second search; ad-hoc searches get a fresh ID.
+ */
+export function searchWorkflowId(request: Pick<SearchRequest, 'fleet'>, now: Date, timeZone = 'UTC'): string {
+  if (!request.fleet) return `spikenas-${randomUUID().slice(0, 8)}`;
+  const date = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  return `spikenas-${request.fleet}-${date}`;
+}
+
+export interface StartedSearch {
+  workflowId: string;
+  /** False when a search with this ID was already running or had already succeeded. */
+  started: boolean;
+}
+
+export async function startSearch(
+  client: Client,
+  request: SearchRequest,
+  options: { workflowId?: string; timeZone?: string } = {},
+): Promise<StartedSearch> {
+  const workflowId = options.workflowId ?? searchWorkflowId(request, new Date(), options.timeZone);
+  const queues = taskQueues();
+  try {
+    await client.workflow.start(SEARCH_WORKFLOW, {
+      taskQueue: queues.cpu,
+      workflowId,
+      args: [request, queues],
+      // A failed or cancelled search may be started again under its ID (that is `resume`); a running or
+      // succeeded one may not, which is what makes a double trigger harmless.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    });
+    return { workflowId, started: true };
+  } catch (error) {
+    if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return { workflowId, started: false };
+    throw error;
+  }
+}
+
+export interface SearchStatus {
+  workflowId: string;
+  status: WorkflowExecutionStatusName;
+  progress: SearchProgress | null;
+  summary?: SearchSummary;
+  failure?: string;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+export async function describeSearch(client: Client, workflowId: string): Promise<SearchStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await handle.describe();
+  const status = description.status.name;
+  const progress = await handle.query<SearchProgress>('progress').catch(() => null);
+  const result: SearchStatus = { workflowId, status, progress, startTime: description.startTime };
+  if (description.closeTime) result.closeTime = description.closeTime;
+  if (status === 'COMPLETED') result.summary = (await handle.result()) as SearchSummary;
+  if (status === 'FAILED' || status === 'TERMINATED' || status === 'TIMED_OUT') {
+    result.failure = await handle.result().then(
+      () => undefined,
+      (error: Error) => innermostMessage(error),
+    );
+  }
+  return result;
+}
+
+export async function cancelSearch(client: Client, workflowId: string): Promise<void> {
+  await client.workflow.getHandle(workflowId).cancel();
+}
+
+/** The request a search was started with, read from its history (for `resume`). */
+export async function searchRequestOf(client: Client, workflowId: string): Promise<SearchRequest> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) throw new Error(`workflow ${workflowId} has no start input`);
+  return client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as SearchRequest;
+}
+
+export async function listSearches(client: Client, limit = 20) {
+  const rows: { workflowId: string; status: string; startTime: Date; closeTime?: Date }[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowType = '${SEARCH_WORKFLOW}'` })) {
+    rows.push({
+      workflowId: execution.workflowId,
+      status: execution.status.name,
+      startTime: execution.startTime,
+      ...(execution.closeTime ? { closeTime: execution.closeTime } : {}),
+    });
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+export function innermostMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}

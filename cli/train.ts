@@ -1,0 +1,60 @@
+/** `spikenas train`: train one given architecture in this process and store its weights. */
+import { randomUUID } from 'node:crypto';
+import { openStore } from '../artifacts/index.js';
+import { RUN_FILES, RunArtifacts } from '../artifacts/run.js';
+import { InputError } from '../common/errors.js';
+import { deriveSeed } from '../common/rng.js';
+import { loadNetConfig } from '../config/net-config.js';
+import { loadDataset, splitTrainVal } from '../datasets/index.js';
+import { canonicalizeArch, parseArch, pruneArch } from '../search/arch.js';
+import { toModelArtifacts } from '../pipeline/model-artifacts.js';
+import { initBackend, trainNetwork } from '../snn/index.js';
+
+export interface TrainFlags {
+  arch: string;
+  dataset: string;
+  config: string;
+  epochs: number;
+  batchSize: number;
+  maxSteps?: number;
+  seed: number;
+  out: string;
+}
+
+export async function trainOne(flags: TrainFlags) {
+  const preset = await loadNetConfig(flags.config);
+  const dataset = await loadDataset(flags.dataset, { seed: flags.seed });
+  const config = { ...preset, inputShape: dataset.inputShape, numClasses: dataset.numClasses };
+  const arch = parseArch(flags.arch, config.cellType);
+  if (pruneArch(arch) === null) {
+    throw new InputError('arch', `'${flags.arch}' is not a valid cell (the 0->3 edge is missing or no path joins 0 to 3)`);
+  }
+  const backend = await initBackend();
+  const split = splitTrainVal(dataset, { valFraction: 0.1, seed: deriveSeed(flags.seed, 'split') });
+  const result = await trainNetwork(
+    arch,
+    config,
+    split,
+    { epochs: flags.epochs, batchSize: flags.batchSize, ...(flags.maxSteps ? { maxStepsPerEpoch: flags.maxSteps } : {}) },
+    { seed: deriveSeed(flags.seed, 'train') },
+  );
+  const run = new RunArtifacts(await openStore(flags.out), `train-${randomUUID().slice(0, 8)}`);
+  await run.writeWeights(toModelArtifacts(result.weights, { arch: canonicalizeArch(arch), config }));
+  await run.putJson(RUN_FILES.winner, {
+    arch: canonicalizeArch(arch),
+    config,
+    seed: flags.seed,
+    datasetFingerprint: dataset.fingerprint,
+    backend,
+    valAccuracy: result.valAccuracy,
+    testAccuracy: result.testAccuracy,
+    spikeRates: result.spikeRates,
+  });
+  return {
+    arch: canonicalizeArch(arch),
+    valAccuracy: result.valAccuracy,
+    testAccuracy: result.testAccuracy,
+    spikeRates: result.spikeRates,
+    weights: run.uriOf(RUN_FILES.modelJson),
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * Bad user input. The message always names the field and what is allowed, so a CLI, a
+ * workflow (as a non-retryable failure) and the Slack bot can show it as it is.
+ */
+export class InputError extends Error {
+  readonly field: string;
+  readonly allowed: string | undefined;
+
+  constructor(field: string, problem: string, allowed?: string) {
+    super(allowed === undefined ? `${field}: ${problem}` : `${field}: ${problem} (allowed: ${allowed})`);
+    this.name = 'InputError';
+    this.field = field;
+    this.allowed = allowed;
+  }
+}
+
+/** The budget admits no candidate of the searched space. Distinct from bad input: the input was well formed. */
+export class InfeasibleBudgetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InfeasibleBudgetError';
+  }
+}

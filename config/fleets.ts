@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError } from '../common/errors.js';
+import { parseSize } from '../common/size.js';
+import { PROFILES, WEIGHT_BITS } from './request.js';
+
+/** One robot fleet and its nightly search. */
+export interface Fleet {
+  name: string;
+  budget: string;
+  weightBits: 32 | 16 | 8 | 4;
+  dataset: string;
+  profile: 'quick' | 'paper';
+  /** Standard 5-field cron, e.g. '0 2 * * *'. */
+  cron: string;
+  /** IANA time zone the cron is read in, e.g. 'Europe/Berlin'. */
+  timezone: string;
+  seed: number;
+}
+
+const fleetSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
+  budget: z.string(),
+  weightBits: z.union(WEIGHT_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<32>, z.ZodLiteral<16>, z.ZodLiteral<8>, z.ZodLiteral<4>]).default(32),
+  dataset: z.string().min(1),
+  profile: z.enum(PROFILES).default('quick'),
+  cron: z.string().regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression'),
+  timezone: z.string().default('UTC'),
+  seed: z.number().int().min(0).default(1),
+});
+
+const fleetsFileSchema = z.object({ fleets: z.array(fleetSchema).min(1) }).strict();
+
+const ALLOWED: Record<string, string> = {
+  name: 'lowercase letters, digits and dashes, e.g. drone-alpha',
+  weightBits: WEIGHT_BITS.join(', '),
+  profile: PROFILES.join(', '),
+  cron: "5 fields, e.g. '0 2 * * *'",
+  timezone: 'an IANA time zone, e.g. UTC or Europe/Berlin',
+};
+
+/** Validates a parsed fleets document; errors name the field as `fleets[i].field`. */
+export function parseFleets(document: unknown, source = 'fleets file'): Fleet[] {
+  const parsed = fleetsFileSchema.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    throw new InputError(`${source}: ${path || 'fleets'}`, issue.message, ALLOWED[String(issue.path.at(-1))]);
+  }
+  const fleets = parsed.data.fleets;
+  const seen = new Set<string>();
+  fleets.forEach((fleet, i) => {
+    if (seen.has(fleet.name)) throw new InputError(`${source}: fleets[${i}].name`, `'${fleet.name}' appears twice`);
+    seen.add(fleet.name);
+    parseSize(fleet.budget, `${source}: fleets[${i}].budget`);
+    if (!isTimeZone(fleet.timezone)) {
+      throw new InputError(`${source}: fleets[${i}].timezone`, `unknown time zone '${fleet.timezone}'`, ALLOWED.timezone);
+    }
+  });
+  return fleets;
+}
+
+export async function loadFleets(path: string): Promise<Fleet[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new InputError('fleets', `cannot read '${path}'`, 'a YAML file with a top-level `fleets:` list');
+  }
+  return parseFleets(parseYaml(text), path);
+}
+
+export function findFleet(fleets: Fleet[], name: string): Fleet {
+  const fleet = fleets.find((f) => f.name === name);
+  if (!fleet) throw new InputError('fleet', `no fleet named '${name}'`, fleets.map((f) => f.name).join(', '));
+  return fleet;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { InputError } from '../common/errors.js';
+import { parseSize } from '../common/size.js';
+import { parseArch } from '../search/arch.js';
+import type { SearchRequest } from '../workflows/types.js';
+
+export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'synthetic'] as const;
+export const MODES = ['spikenas', 'snasnet'] as const;
+export const PROFILES = ['quick', 'paper'] as const;
+export const WEIGHT_BITS = [32, 16, 8, 4] as const;
+export const MAX_SHARDS = 64;
+
+const searchRequestSchema = z.object({
+  dataset: z.string().min(1),
+  budget: z.string().nullable(),
+  mode: z.enum(MODES),
+  profile: z.enum(PROFILES),
+  seed: z.number().int().min(0).max(2 ** 32 - 1),
+  weightBits: z.union(WEIGHT_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<32>, z.ZodLiteral<16>, z.ZodLiteral<8>, z.ZodLiteral<4>]),
+  shards: z.number().int().min(1).max(MAX_SHARDS),
+  artifacts: z.string().min(1),
+  fleet: z.string().min(1).optional(),
+  include: z.array(z.string()).optional(),
+  notify: z.object({ slackResponseUrl: z.url() }).optional(),
+});
+
+const ALLOWED: Record<string, string> = {
+  dataset: `${DATASET_NAMES.join(', ')}, or a path to a folder with IDX or CIFAR binary files`,
+  mode: MODES.join(', '),
+  profile: PROFILES.join(', '),
+  seed: 'an integer from 0 to 4294967295',
+  weightBits: WEIGHT_BITS.join(', '),
+  shards: `an integer from 1 to ${MAX_SHARDS}`,
+  artifacts: 'a folder path, file://…, or s3://bucket/prefix',
+  'notify.slackResponseUrl': 'an https URL',
+};
+
+/**
+ * Checks a search request before any work starts (in the client, and again as the workflow's first,
+ * non-retryable step). Throws InputError naming the field and the allowed values.
+ */
+export function validateSearchRequest(input: unknown): SearchRequest {
+  const parsed = searchRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const field = issue.path.join('.') || 'request';
+    throw new InputError(field, issue.message, ALLOWED[field] ?? ALLOWED[String(issue.path[0])]);
+  }
+  const request = parsed.data;
+  if (request.budget === null) {
+    if (request.mode === 'spikenas') throw new InputError('budget', 'is required in spikenas mode', 'a size such as 256KiB');
+  } else {
+    parseSize(request.budget, 'budget');
+  }
+  request.include?.forEach((arch, i) => {
+    try {
+      parseArch(arch);
+    } catch (error) {
+      throw new InputError(`include[${i}]`, (error as Error).message);
+    }
+  });
+  if (!request.artifacts.startsWith('s3://') && /^[a-z][a-z0-9+.-]*:\/\//.test(request.artifacts) && !request.artifacts.startsWith('file://')) {
+    throw new InputError('artifacts', `unsupported URI '${request.artifacts}'`, ALLOWED.artifacts);
+  }
+  return request as SearchRequest;
+}

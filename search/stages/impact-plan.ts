@@ -1,0 +1,137 @@
+/**
+ * Operation-impact analysis, the pure part: which cells are trained and how the evidence is summarised.
+ * For each analysed operation, sampled cells that contain it are short-trained
+ * with the operation and without it; impact = mean(accWith - accWithout) over the samples, with its std.
+ *
+ * The "without" variant of an operation: every edge with that op is removed. Validity requires the direct
+ * 0 -> 3 edge, so if that edge carries the op it is replaced by a neutral, parameter-free op instead of
+ * removed: skip (identity), or avgpool3x3 when the analysed op is skip itself. Removal may leave nodes dead;
+ * they are pruned (the cell without the op really lacks them). Operations are analysed in forward cells, so
+ * their evidence does not mix with feedback. Feedback edges (when analysed): sampled backward cells with at
+ * least one feedback edge, trained as backward cells, against the same matrix with every feedback edge
+ * removed (0 -> 3 is forward, so this is always valid).
+ *
+ * Trained accuracies are keyed by (cell type, canonical matrix): see impact.ts.
+ */
+
+import { InputError } from '../../common/errors.js';
+import { deriveSeed, Rng } from '../../common/rng.js';
+import type { CellType } from '../../snn/config.js';
+import { canonicalizeArch, parseArch, pruneArch, sampleArch } from '../arch.js';
+import { OP_NAMES, type OpCode } from '../arch.types.js';
+import type { OpImpact } from './types.js';
+
+const ALL_OPS: OpCode[] = [1, 2, 3, 4];
+/** Draws per wanted sample before an operation settles for fewer samples. */
+const DRAWS_PER_SAMPLE = 200;
+
+export interface ImpactPlanRequest {
+  ops: OpCode[];
+  feedback: boolean;
+  samplesPerOp: number;
+}
+
+export interface ImpactPair {
+  subject: OpCode | 'feedback';
+  cellType: CellType;
+  withArch: string;
+  withoutArch: string;
+}
+
+/** The (with, without) pairs the analysis trains, pure and seeded (see the module comment). */
+export function planImpactPairs(request: ImpactPlanRequest, seed: number): ImpactPair[] {
+  if (!Number.isInteger(request.samplesPerOp) || request.samplesPerOp < 1) {
+    throw new InputError('samplesPerOp', `${request.samplesPerOp} is not a sample count`, 'an integer >= 1');
+  }
+  const pairs: ImpactPair[] = [];
+  for (const op of [...new Set(request.ops)].sort((a, b) => a - b)) {
+    if (!ALL_OPS.includes(op))
+      throw new InputError('ops', `${op} is not an analysable operation`, '1, 2, 3, 4');
+    const rng = new Rng(deriveSeed(seed, `impact/op${op}`));
+    pairs.push(...drawPairs(rng, op, 'forward', request.samplesPerOp, (arch) => withoutOp(arch, op)));
+  }
+  if (request.feedback) {
+    const rng = new Rng(deriveSeed(seed, 'impact/feedback'));
+    pairs.push(...drawPairs(rng, 'feedback', 'backward', request.samplesPerOp, withoutFeedback));
+  }
+  return pairs;
+}
+
+/** The cell without an operation (see the module comment); the canonical string. */
+export function withoutOp(arch: string, op: OpCode): string {
+  const rows = parseArch(arch, 'backward').map((row) => [...row]);
+  const neutral: OpCode = op === 1 ? 4 : 1;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as OpCode[];
+    for (let j = 0; j < row.length; j++) {
+      if (row[j] !== op) continue;
+      row[j] = i === 0 && j === rows.length - 1 ? neutral : 0;
+    }
+  }
+  return canonicalizeArch(rows);
+}
+
+/** The cell with every feedback edge removed; the canonical string. */
+export function withoutFeedback(arch: string): string {
+  const rows = parseArch(arch, 'backward').map((row, i) => row.map((op, j) => (i > j ? 0 : op)));
+  return canonicalizeArch(rows);
+}
+
+function drawPairs(
+  rng: Rng,
+  subject: OpCode | 'feedback',
+  cellType: CellType,
+  wanted: number,
+  without: (arch: string) => string,
+): ImpactPair[] {
+  const pairs: ImpactPair[] = [];
+  const seen = new Set<string>();
+  for (let draw = 0; draw < wanted * DRAWS_PER_SAMPLE && pairs.length < wanted; draw++) {
+    const raw = sampleArch(rng, ALL_OPS, cellType);
+    if (pruneArch(raw) === null) continue;
+    const withArch = canonicalizeArch(raw);
+    if (seen.has(withArch) || !contains(withArch, subject)) continue;
+    seen.add(withArch);
+    const withoutArch = without(withArch);
+    if (withoutArch !== withArch) pairs.push({ subject, cellType, withArch, withoutArch });
+  }
+  return pairs;
+}
+
+function contains(arch: string, subject: OpCode | 'feedback'): boolean {
+  const rows = parseArch(arch, 'backward');
+  return rows.some((row, i) =>
+    row.some((op, j) => (subject === 'feedback' ? i > j && op !== 0 : op === subject)),
+  );
+}
+
+/** Key of a trained accuracy: the same matrix trained as a forward or a backward cell may differ. */
+export function impactKey(cellType: CellType, arch: string): string {
+  return `${cellType}|${arch}`;
+}
+
+/** Per-subject evidence from the pairs and the trained accuracies (mean and sample std of the gains). */
+export function summariseImpact(
+  subject: OpCode | 'feedback',
+  pairs: readonly ImpactPair[],
+  accuracies: Readonly<Record<string, number>>,
+): OpImpact {
+  const samples = pairs.map((p) => ({
+    withArch: p.withArch,
+    withoutArch: p.withoutArch,
+    accWith: accuracies[impactKey(p.cellType, p.withArch)] as number,
+    accWithout: accuracies[impactKey(p.cellType, p.withoutArch)] as number,
+  }));
+  const deltas = samples.map((s) => s.accWith - s.accWithout);
+  const n = deltas.length;
+  const meanDelta = n === 0 ? 0 : deltas.reduce((a, b) => a + b, 0) / n;
+  const std = n < 2 ? 0 : Math.sqrt(deltas.reduce((a, d) => a + (d - meanDelta) ** 2, 0) / (n - 1));
+  return {
+    op: subject,
+    name: subject === 'feedback' ? 'feedback' : OP_NAMES[subject],
+    meanDelta,
+    std,
+    n,
+    samples,
+  };
+}

@@ -1,0 +1,201 @@
+import { App, type LogLevel, type Receiver, type RespondFn } from '@slack/bolt';
+import { formatSlackFailure, formatSlackResult, type SlackMessage } from '../activities/notify.js';
+import { fleetRequest } from '../cli/schedules.js';
+import { InputError } from '../common/errors.js';
+import { type Fleet, findFleet } from '../config/fleets.js';
+import { validateSearchRequest } from '../config/request.js';
+import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
+import { authoriseSlackCaller, type SlackAuthConfig } from './auth.js';
+import { parseSlashCommand, type SlackCommand, USAGE } from './command.js';
+
+export const SLASH_COMMAND = '/spikenas';
+
+export interface SearchDescription {
+  status: string;
+  progress: SearchProgress | null;
+  summary?: SearchSummary;
+  failure?: string;
+}
+
+/** The few Temporal operations the bot needs; slack/searches.ts binds them to a real client. */
+export interface SearchControl {
+  /**
+   * Starts a search. A plain fleet search gets the fleet's ID for the day in its time zone, as
+   * `spikenas start --fleet` does; `alreadyRunning` says that search is running or has succeeded today.
+   * A `fresh` ID is for searches that change the fleet's budget or dataset.
+   */
+  start(
+    request: SearchRequest,
+    options: { timeZone: string; fresh: boolean },
+  ): Promise<{ workflowId: string; alreadyRunning: boolean }>;
+  /** null when no search has that ID. */
+  describe(workflowId: string): Promise<SearchDescription | null>;
+  /** false when no running search has that ID. */
+  cancel(workflowId: string): Promise<boolean>;
+}
+
+export interface SlackBotDeps {
+  /** HTTPReceiver for the server, AwsLambdaReceiver for Lambda; either verifies Slack's signatures. */
+  receiver: Receiver;
+  searches: SearchControl;
+  fleets: Fleet[];
+  auth: SlackAuthConfig;
+  /** What a fleet does not say: where artifacts go and how many shards the search uses. */
+  requestDefaults: Pick<SearchRequest, 'artifacts' | 'shards'>;
+  /** Not needed for slash commands (they answer through response_url); given when Secrets Manager has one. */
+  botToken?: string;
+  logLevel?: LogLevel;
+}
+
+/** Builds the Bolt app with the `/spikenas` command; the server, the Lambda and the tests share it. */
+export function createSlackApp(deps: SlackBotDeps): App {
+  const app = new App({
+    receiver: deps.receiver,
+    logLevel: deps.logLevel,
+    // Without a token Bolt demands an authorize function; slash commands need no Web API token.
+    ...(deps.botToken ? { token: deps.botToken } : { authorize: async () => ({}) }),
+  });
+
+  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
+    let parsed: SlackCommand;
+    try {
+      parsed = parseSlashCommand(command.text);
+    } catch (error) {
+      await ack(ephemeral(usageFor(error)));
+      return;
+    }
+    if (parsed.kind === 'help') {
+      await ack(ephemeral(USAGE));
+      return;
+    }
+    const decision = authoriseSlackCaller(deps.auth, {
+      teamId: command.team_id,
+      channelId: command.channel_id,
+      userId: command.user_id,
+    });
+    if (!decision.allowed) {
+      await ack(ephemeral(`Sorry, ${decision.reason}. Ask whoever runs the spikenas bot to add it.`));
+      return;
+    }
+    switch (parsed.kind) {
+      case 'fleets':
+        await ack(ephemeral(formatFleets(deps.fleets)));
+        return;
+      case 'search': {
+        let fleet: Fleet;
+        let request: SearchRequest;
+        try {
+          fleet = findFleet(deps.fleets, parsed.fleet);
+          request = searchRequestFor(parsed, fleet, deps.requestDefaults, command.response_url);
+        } catch (error) {
+          await ack(ephemeral(usageFor(error)));
+          return;
+        }
+        // Slack gives up after 3 s: acknowledge first, then talk to Temporal and answer through response_url.
+        await ack();
+        await answer(respond, async () => {
+          const fresh = parsed.budget !== undefined || parsed.dataset !== undefined;
+          const { workflowId, alreadyRunning } = await deps.searches.start(request, {
+            timeZone: fleet.timezone,
+            fresh,
+          });
+          return alreadyRunning
+            ? `Fleet *${fleet.name}* already has today's search \`${workflowId}\` (running or done); ` +
+                `see \`${SLASH_COMMAND} status ${workflowId}\`. Give budget= or dataset= for a separate search.`
+            : `Started search \`${workflowId}\` for fleet *${request.fleet}* (budget ${request.budget}, ` +
+                `dataset ${request.dataset}). The result will be posted here when it finishes; ` +
+                `\`${SLASH_COMMAND} status ${workflowId}\` shows progress.`;
+        });
+        return;
+      }
+      case 'status': {
+        await ack();
+        const { workflowId } = parsed;
+        await answer(respond, async () => {
+          const description = await deps.searches.describe(workflowId);
+          return description
+            ? formatSearchStatus(workflowId, description)
+            : `No search has ID \`${workflowId}\`.`;
+        });
+        return;
+      }
+      case 'cancel': {
+        await ack();
+        const { workflowId } = parsed;
+        await answer(respond, async () =>
+          (await deps.searches.cancel(workflowId))
+            ? `Cancellation of \`${workflowId}\` requested by <@${command.user_id}>.`
+            : `No running search has ID \`${workflowId}\`.`,
+        );
+        return;
+      }
+    }
+  });
+  return app;
+}
+
+function searchRequestFor(
+  command: Extract<SlackCommand, { kind: 'search' }>,
+  fleet: Fleet,
+  defaults: SlackBotDeps['requestDefaults'],
+  responseUrl: string,
+): SearchRequest {
+  return validateSearchRequest({
+    ...fleetRequest(fleet, defaults.artifacts, defaults.shards),
+    dataset: command.dataset ?? fleet.dataset,
+    budget: command.budget ?? fleet.budget,
+    notify: { slackResponseUrl: responseUrl },
+  });
+}
+
+/** Runs a slow step after the ack and posts its answer (or why it failed) to the caller only. */
+async function answer(respond: RespondFn, work: () => Promise<string | SlackMessage>): Promise<void> {
+  let message: string | SlackMessage;
+  try {
+    message = await work();
+  } catch (error) {
+    message = `Sorry, that did not work: ${(error as Error).message}`;
+  }
+  await respond(
+    typeof message === 'string' ? ephemeral(message) : { ...message, response_type: 'ephemeral' },
+  );
+}
+
+function ephemeral(text: string): SlackMessage {
+  return { response_type: 'ephemeral', text };
+}
+
+function usageFor(error: unknown): string {
+  if (!(error instanceof InputError)) throw error;
+  return `${error.message}\n\n${USAGE}`;
+}
+
+export function formatFleets(fleets: Fleet[]): string {
+  if (fleets.length === 0) return 'No fleets are configured.';
+  const lines = fleets.map(
+    (fleet) =>
+      `• \`${fleet.name}\` budget ${fleet.budget}, ${fleet.weightBits}-bit weights, dataset ${fleet.dataset}, ` +
+      `profile ${fleet.profile}, nightly \`${fleet.cron}\` (${fleet.timezone})`,
+  );
+  return ['*Fleets*', ...lines].join('\n');
+}
+
+/** A finished search shows its result; a running one its stage and progress; a failed one why. */
+export function formatSearchStatus(
+  workflowId: string,
+  description: SearchDescription,
+): string | SlackMessage {
+  if (description.summary) return formatSlackResult(description.summary);
+  if (description.failure) return formatSlackFailure(workflowId, description.failure);
+  const progress = description.progress;
+  if (!progress) return `\`${workflowId}\` is ${description.status.toLowerCase()}; no progress reported yet.`;
+  const counters = Object.entries(progress.counters)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ');
+  return (
+    `\`${workflowId}\` is ${description.status.toLowerCase()}: stage *${progress.stage}*, ` +
+    `${progress.percent.toFixed(0)}% done` +
+    (progress.finishedStages.length > 0 ? `; finished ${progress.finishedStages.join(', ')}` : '') +
+    (counters ? `\n${counters}` : '')
+  );
+}

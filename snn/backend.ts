@@ -1,0 +1,137 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../common/errors.js';
+import { registerConvGradKernels } from './kernels/conv-grad.js';
+import { registerAllGradients } from './kernels/gradients.js';
+
+/** Which tfjs backend runs the SNNs; recorded in artifacts so results can be compared fairly. */
+export interface BackendInfo {
+  /** tfjs backend name: 'tensorflow' (tfjs-node or tfjs-node-gpu), 'wasm' or 'cpu'. */
+  name: string;
+  /** npm package that provides it. */
+  package: string;
+  version: string;
+  /** Worker threads the backend computes with (1 = single-threaded). */
+  threads: number;
+}
+
+export const BACKEND_CHOICES = ['tensorflow', 'wasm', 'cpu'] as const;
+type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+const require = createRequire(import.meta.url);
+let chosen: Promise<BackendInfo> | undefined;
+let info: BackendInfo | undefined;
+
+/**
+ * Picks the fastest backend that loads, once per process: tfjs-node-gpu, tfjs-node (optional native
+ * packages), then wasm, then cpu. SPIKENAS_BACKEND=wasm|cpu|tensorflow forces one. Idempotent.
+ */
+export function initBackend(): Promise<BackendInfo> {
+  chosen ??= (async () => {
+    // Production mode skips per-op debug checks and the cpu backend's hint to install tfjs-node.
+    tf.enableProdMode();
+    await registerAllGradients();
+    return selectBackend();
+  })().then((selected) => {
+    info = selected;
+    const threads = selected.threads === 1 ? '1 thread' : `${selected.threads} threads`;
+    process.stderr.write(
+      `spikenas: tfjs backend ${selected.name} (${selected.package} ${selected.version}, ${threads})\n`,
+    );
+    return selected;
+  });
+  return chosen;
+}
+
+/** The backend initBackend chose; throws before initBackend has finished. */
+export function backendInfo(): BackendInfo {
+  if (info === undefined) throw new Error('backendInfo: call and await initBackend() first');
+  return info;
+}
+
+async function selectBackend(): Promise<BackendInfo> {
+  const forced = process.env.SPIKENAS_BACKEND;
+  if (forced !== undefined && forced !== '') {
+    if (!(BACKEND_CHOICES as readonly string[]).includes(forced)) {
+      throw new InputError('SPIKENAS_BACKEND', `'${forced}' is not a backend`, BACKEND_CHOICES.join(', '));
+    }
+    const result = await tryBackend(forced as BackendChoice);
+    if (result === undefined) throw new Error(`SPIKENAS_BACKEND=${forced}: that backend failed to load`);
+    return result;
+  }
+  for (const choice of BACKEND_CHOICES) {
+    const result = await tryBackend(choice);
+    if (result !== undefined) return result;
+  }
+  throw new Error('no tfjs backend could be loaded');
+}
+
+async function tryBackend(choice: BackendChoice): Promise<BackendInfo | undefined> {
+  switch (choice) {
+    case 'tensorflow':
+      return (await tryNative('@tensorflow/tfjs-node-gpu')) ?? (await tryNative('@tensorflow/tfjs-node'));
+    case 'wasm':
+      return tryWasm();
+    case 'cpu':
+      return tryCpu();
+  }
+}
+
+/** tfjs-node(-gpu) are optional dependencies: absent or unbuildable on many machines. */
+async function tryNative(pkg: string): Promise<BackendInfo | undefined> {
+  try {
+    const specifier = pkg; // a variable, so TypeScript does not require the optional package's types
+    await import(specifier);
+    if (!(await tf.setBackend('tensorflow'))) return undefined;
+    await tf.ready();
+    return { name: 'tensorflow', package: pkg, version: packageVersion(pkg), threads: 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+async function tryWasm(): Promise<BackendInfo | undefined> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // Node has no page to fetch the .wasm files relative to: point tfjs at the package's dist folder.
+    const dist = path.join(
+      path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')),
+      'dist',
+    );
+    wasm.setWasmPaths(`${dist}${path.sep}`);
+    // Threads stay as tfjs detects them: in Node 20 the threaded build would start its workers from
+    // blob: URLs, which node:worker_threads rejects, so tfjs reports no multithread support and we keep that.
+    if (!(await tf.setBackend('wasm'))) return undefined;
+    await tf.ready();
+    registerConvGradKernels('wasm');
+    return {
+      name: 'wasm',
+      package: '@tensorflow/tfjs-backend-wasm',
+      version: wasm.version_wasm,
+      threads: wasm.getThreadsCount(),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function tryCpu(): Promise<BackendInfo | undefined> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) return undefined;
+  await tf.ready();
+  return {
+    name: 'cpu',
+    package: '@tensorflow/tfjs-backend-cpu',
+    version: packageVersion('@tensorflow/tfjs-backend-cpu'),
+    threads: 1,
+  };
+}
+
+function packageVersion(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

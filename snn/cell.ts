@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../common/errors.js';
+import { type Arch, CELL_NODES, type OpCode } from '../search/arch.types.js';
+import type { CellType } from './config.js';
+import type { LifNeuron } from './lif.js';
+import { buildCellOp, type CellOp, type ForwardContext, type ParamStore } from './ops.js';
+
+interface Edge {
+  from: number;
+  to: number;
+  op: CellOp;
+}
+
+/** Writes a matrix the SNASNet way ('0302 0030 3003 0000') for messages. */
+export function archText(arch: Arch): string {
+  return arch.map((row) => row.join('')).join(' ');
+}
+
+/**
+ * A searched cell on feature maps of per-sample shape [H, W, C]. Node 0 is the cell input, node 3 its
+ * output; a node's value is the analog sum of its incoming edges. In a backward cell, arch[i][j] with
+ * i > j feeds node i at step t-1 into node j at step t (SNASNet's Neuronal_Cell_backward).
+ * Only the edges of the (already pruned) matrix are built; nothing else.
+ */
+export class Cell {
+  readonly forwardEdges: readonly Edge[];
+  readonly feedbackEdges: readonly Edge[];
+  readonly lifs: readonly LifNeuron[];
+  /** Feedback into each node for the coming step, computed from the node values of the last step. */
+  private feedback: (tf.Tensor4D | null)[] = new Array(CELL_NODES).fill(null);
+
+  constructor(
+    arch: Arch,
+    cellType: CellType,
+    store: ParamStore,
+    name: string,
+    shape: [number, number, number],
+  ) {
+    checkMatrix(arch);
+    const forward: Edge[] = [];
+    const feedback: Edge[] = [];
+    for (let i = 0; i < CELL_NODES; i++) {
+      for (let j = 0; j < CELL_NODES; j++) {
+        const code = arch[i]?.[j] as OpCode;
+        if (code === 0 || i === j) continue;
+        if (i > j && cellType === 'forward') {
+          throw new InputError(
+            'arch',
+            `${archText(arch)} has a feedback edge ${i}->${j} in a forward cell`,
+            'forward cells use only entries above the diagonal',
+          );
+        }
+        const edge = { from: i, to: j, op: buildCellOp(code, store, `${name}.${i}${j}`, shape) };
+        (i < j ? forward : feedback).push(edge);
+      }
+    }
+    this.forwardEdges = forward;
+    this.feedbackEdges = feedback;
+    this.lifs = [...forward, ...feedback].flatMap((e) => e.op.lifs);
+  }
+
+  /**
+   * One timestep. `computeFeedback` false skips the feedback of the last timestep, which no later step
+   * reads; scoring keeps it because SNASNet's SAHD hooks count those LIF calls too.
+   */
+  step(input: tf.Tensor4D, ctx: ForwardContext, computeFeedback: boolean): tf.Tensor4D {
+    const nodes: tf.Tensor4D[] = [];
+    for (let j = 0; j < CELL_NODES; j++) {
+      const terms: tf.Tensor4D[] = j === 0 ? [input] : [];
+      for (const edge of this.forwardEdges) {
+        if (edge.to === j) terms.push(edge.op.apply(nodes[edge.from] as tf.Tensor4D, ctx));
+      }
+      const fed = this.feedback[j];
+      if (fed) terms.push(fed);
+      nodes.push(sum(terms, input));
+    }
+    this.feedback = new Array(CELL_NODES).fill(null);
+    if (computeFeedback) {
+      for (const edge of this.feedbackEdges) {
+        const contribution = edge.op.apply(nodes[edge.from] as tf.Tensor4D, ctx);
+        const current = this.feedback[edge.to];
+        this.feedback[edge.to] = current ? tf.add<tf.Tensor4D>(current, contribution) : contribution;
+      }
+    }
+    return nodes[CELL_NODES - 1] as tf.Tensor4D;
+  }
+
+  reset(): void {
+    this.feedback = new Array(CELL_NODES).fill(null);
+    for (const lif of this.lifs) lif.reset();
+  }
+}
+
+/** Sum of a node's incoming terms; a node with none (e.g. only feedback, at t = 0) holds zeros. */
+function sum(terms: tf.Tensor4D[], like: tf.Tensor4D): tf.Tensor4D {
+  if (terms.length === 0) return tf.zerosLike(like);
+  if (terms.length === 1) return terms[0] as tf.Tensor4D;
+  return tf.addN(terms);
+}
+
+function checkMatrix(arch: Arch): void {
+  const ok =
+    arch.length === CELL_NODES &&
+    arch.every(
+      (row) => row.length === CELL_NODES && row.every((c) => Number.isInteger(c) && c >= 0 && c <= 4),
+    );
+  if (!ok) throw new InputError('arch', 'is not a 4x4 matrix of operation codes', 'codes 0-4, 4 rows of 4');
+  for (let i = 0; i < CELL_NODES; i++) {
+    if (arch[i]?.[i] !== 0)
+      throw new InputError('arch', `diagonal entry ${i}${i} must be 0`, '0 on the diagonal');
+    for (let j = i + 1; j < CELL_NODES; j++) {
+      if (arch[i]?.[j] !== 0 && arch[j]?.[i] !== 0) {
+        throw new InputError(
+          'arch',
+          `nodes ${i} and ${j} are connected both ways`,
+          'one direction per node pair',
+        );
+      }
+    }
+  }
+}

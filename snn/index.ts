@@ -1,0 +1,39 @@
+export { BACKEND_CHOICES, type BackendInfo, backendInfo, initBackend } from './backend.js';
+export { archText, Cell } from './cell.js';
+export type { CellType, NetConfig } from './config.js';
+export { type Evaluation, evaluateNetwork, type SpikeRate } from './evaluate.js';
+export {
+  conv2dBackpropFilterViaConv,
+  conv2dBackpropInputViaConv,
+  registerConvGradKernels,
+} from './kernels/conv-grad.js';
+export {
+  atanSurrogateGrad,
+  LIF_TAU,
+  LIF_THRESHOLD,
+  LifNeuron,
+  type SpikeObserver,
+  SURROGATE_ALPHA,
+  spikeOf,
+} from './lif.js';
+export {
+  type BackboneShape,
+  backboneShape,
+  buildNetwork,
+  type ForwardOptions,
+  type SpikingNetwork,
+  validateConfig,
+} from './network.js';
+export { PRESETS, resolvePreset } from './presets.js';
+export {
+  isRunningStatistic,
+  QUANT_BITS,
+  type QuantBits,
+  type QuantizedValues,
+  type QuantizedWeights,
+  quantizeSymmetric,
+  quantizeWeights,
+} from './quantize.js';
+export { sahdDropoutSeed, scoreSahd, spikeGramsOf } from './score.js';
+export { type TrainOptions, type TrainResult, type TrainResume, trainNetwork } from './train.js';
+export { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';

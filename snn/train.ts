@@ -1,0 +1,251 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../common/errors.js';
+import { deriveSeed, Rng } from '../common/rng.js';
+import type { DataSplit, ImageSet } from '../datasets/types.js';
+import type { Arch } from '../search/arch.types.js';
+import type { StageContext } from '../search/stages/types.js';
+import { initBackend } from './backend.js';
+import type { NetConfig } from './config.js';
+import { evaluateBuilt, type SpikeRate } from './evaluate.js';
+import { buildNetwork, type SpikingNetwork } from './network.js';
+import { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  /** Stop each epoch after this many steps (quick runs). */
+  maxStepsPerEpoch?: number;
+  /** Initial learning rate of the cosine schedule (default 0.1). */
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Train on this many training samples (a seeded subset) instead of all of them. */
+  trainSubset?: number;
+}
+
+/** Where an interrupted training continues: after `epoch` finished epochs. JSON-serialisable. */
+export interface TrainResume {
+  epoch: number;
+  weights: SerializedWeights;
+  /** SGD momentum buffers, by parameter name. */
+  optimizerState: SerializedWeights;
+  lossCurve: number[];
+}
+
+export interface TrainResult {
+  valAccuracy: number;
+  testAccuracy: number;
+  /** Measured on the validation set. */
+  spikeRates: SpikeRate[];
+  /** Mean training loss per epoch. */
+  lossCurve: number[];
+  weights: SerializedWeights;
+  wallMs: number;
+}
+
+const DEFAULTS = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+/** Random crop pads natural images by this many pixels on each side (as CIFAR training does). */
+const CROP_PAD = 4;
+
+/**
+ * BPTT training of the network for `arch`: cross-entropy on the T-step mean output, SGD with momentum
+ * and weight decay (PyTorch's formulation), cosine learning rate per epoch, random crop + flip for
+ * natural images. Every random choice derives from ctx.seed, per epoch and step, so a run resumed from
+ * ctx.resume ends with exactly the weights of an uninterrupted run.
+ */
+export async function trainNetwork(
+  arch: Arch,
+  config: NetConfig,
+  data: DataSplit,
+  options: TrainOptions,
+  ctx: StageContext<TrainResume>,
+): Promise<TrainResult> {
+  const started = Date.now();
+  validateOptions(options);
+  await initBackend();
+  const lr0 = options.lr ?? DEFAULTS.lr;
+  const momentum = options.momentum ?? DEFAULTS.momentum;
+  const weightDecay = options.weightDecay ?? DEFAULTS.weightDecay;
+  const net = buildNetwork(arch, config, deriveSeed(ctx.seed, 'train/init'));
+  const variables = net.trainableVariables();
+  const names = net.trainableNames();
+  const buffers = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+  try {
+    let lossCurve: number[] = [];
+    let firstEpoch = 0;
+    if (ctx.resume) {
+      restore(net, buffers, ctx.resume);
+      firstEpoch = ctx.resume.epoch;
+      lossCurve = [...ctx.resume.lossCurve];
+    }
+    const train = subset(data.train, options.trainSubset, deriveSeed(ctx.seed, 'train/subset'), config);
+    const pixels = config.inputShape[0] * config.inputShape[1] * config.inputShape[2];
+    const stepsPerEpoch = Math.min(
+      Math.floor(train.count / options.batchSize),
+      options.maxStepsPerEpoch ?? Number.POSITIVE_INFINITY,
+    );
+    if (stepsPerEpoch < 1) {
+      throw new InputError(
+        'batchSize',
+        `${options.batchSize} exceeds the ${train.count} training samples`,
+        `1..${train.count}`,
+      );
+    }
+    for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
+      const lr = 0.5 * lr0 * (1 + Math.cos((Math.PI * epoch) / options.epochs));
+      const rng = new Rng(deriveSeed(ctx.seed, `train/epoch/${epoch}`));
+      const order = rng.shuffle(Array.from({ length: train.count }, (_, i) => i));
+      let lossSum: tf.Tensor = tf.scalar(0);
+      for (let step = 0; step < stepsPerEpoch; step++) {
+        ctx.signal?.throwIfAborted();
+        const indices = order.slice(step * options.batchSize, (step + 1) * options.batchSize);
+        const batch = makeBatch(train, indices, config, pixels, data.natural ? rng : undefined);
+        const dropoutSeed = deriveSeed(ctx.seed, `train/dropout/${epoch}/${step}`);
+        const next = tf.tidy(() => {
+          const x = tf.tensor4d(batch.images, [indices.length, ...config.inputShape]);
+          const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), config.numClasses);
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = net.forward(x, { training: true, dropoutSeed });
+            return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+          }, variables);
+          variables.forEach((v, i) => {
+            const buffer = buffers[i] as tf.Variable;
+            // A parameter off the loss's path (feedback ops when T = 1) has no gradient: decay only.
+            const grad = grads[v.name];
+            const g = grad ? tf.add(grad, tf.mul(v, weightDecay)) : tf.mul(v, weightDecay);
+            buffer.assign(tf.add(tf.mul(buffer, momentum), g));
+            v.assign(tf.sub(v, tf.mul(buffer, lr)));
+          });
+          return tf.add(lossSum, value);
+        });
+        lossSum.dispose();
+        lossSum = next;
+        // Let timers, heartbeats and abort signals through between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      lossCurve.push(((await lossSum.data())[0] as number) / stepsPerEpoch);
+      lossSum.dispose();
+      if (ctx.onProgress) {
+        const resume: TrainResume = {
+          epoch: epoch + 1,
+          weights: await serializeWeights(net.getWeights()),
+          optimizerState: await serializeWeights(namedBuffers(names, buffers)),
+          lossCurve: [...lossCurve],
+        };
+        await ctx.onProgress({ done: epoch + 1, total: options.epochs, resume });
+      }
+    }
+    const evalBatch = Math.max(options.batchSize, 64);
+    const val = await evaluateBuilt(net, data.val, evalBatch);
+    const test = await evaluateBuilt(net, data.test, evalBatch);
+    return {
+      valAccuracy: val.accuracy,
+      testAccuracy: test.accuracy,
+      spikeRates: val.spikeRates,
+      lossCurve,
+      weights: await serializeWeights(net.getWeights()),
+      wallMs: Date.now() - started,
+    };
+  } finally {
+    tf.dispose(buffers);
+    net.dispose();
+  }
+}
+
+function validateOptions(options: TrainOptions): void {
+  const checks: [keyof TrainOptions, number | undefined, number][] = [
+    ['epochs', options.epochs, 1],
+    ['batchSize', options.batchSize, 1],
+    ['maxStepsPerEpoch', options.maxStepsPerEpoch, 1],
+    ['trainSubset', options.trainSubset, 1],
+  ];
+  for (const [field, value, min] of checks) {
+    if (value !== undefined && (!Number.isInteger(value) || value < min)) {
+      throw new InputError(field, `${value} is not an integer >= ${min}`, `integers >= ${min}`);
+    }
+  }
+  for (const field of ['lr', 'momentum', 'weightDecay'] as const) {
+    const value = options[field];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new InputError(field, `${value} is not a finite number >= 0`, 'numbers >= 0');
+    }
+  }
+}
+
+function namedBuffers(names: string[], buffers: tf.Variable[]): tf.NamedTensorMap {
+  const named: tf.NamedTensorMap = {};
+  names.forEach((name, i) => {
+    named[name] = buffers[i] as tf.Variable;
+  });
+  return named;
+}
+
+function restore(net: SpikingNetwork, buffers: tf.Variable[], resume: TrainResume): void {
+  const weights = deserializeWeights(resume.weights);
+  const state = deserializeWeights(resume.optimizerState);
+  try {
+    net.setWeights(weights);
+    net.trainableNames().forEach((name, i) => {
+      const saved = state[name];
+      if (saved === undefined)
+        throw new InputError('resume', `no momentum for ${name}`, 'a resume point of this run');
+      (buffers[i] as tf.Variable).assign(saved);
+    });
+  } finally {
+    tf.dispose(weights);
+    tf.dispose(state);
+  }
+}
+
+/** The first `count` samples of a seeded permutation (all of them when count is undefined). */
+function subset(images: ImageSet, count: number | undefined, seed: number, config: NetConfig): ImageSet {
+  if (count === undefined || count >= images.count) return images;
+  const pixels = config.inputShape[0] * config.inputShape[1] * config.inputShape[2];
+  const chosen = new Rng(seed).shuffle(Array.from({ length: images.count }, (_, i) => i)).slice(0, count);
+  const out = new Float32Array(count * pixels);
+  const labels = new Int32Array(count);
+  chosen.forEach((from, to) => {
+    out.set(images.images.subarray(from * pixels, (from + 1) * pixels), to * pixels);
+    labels[to] = images.labels[from] as number;
+  });
+  return { images: out, labels, count };
+}
+
+/**
+ * Copies the samples of one batch; with `augment`, each gets a random crop of the image zero-padded by
+ * CROP_PAD pixels and a horizontal flip with probability 1/2 (cheap in JS for images this small).
+ */
+function makeBatch(
+  set: ImageSet,
+  indices: number[],
+  config: NetConfig,
+  pixels: number,
+  augment: Rng | undefined,
+): { images: Float32Array; labels: Int32Array } {
+  const [h, w, c] = config.inputShape;
+  const images = new Float32Array(indices.length * pixels);
+  const labels = new Int32Array(indices.length);
+  indices.forEach((from, k) => {
+    labels[k] = set.labels[from] as number;
+    const source = set.images.subarray(from * pixels, (from + 1) * pixels);
+    if (!augment) {
+      images.set(source, k * pixels);
+      return;
+    }
+    const dy = augment.int(2 * CROP_PAD + 1) - CROP_PAD;
+    const dx = augment.int(2 * CROP_PAD + 1) - CROP_PAD;
+    const flip = augment.next() < 0.5;
+    const target = k * pixels;
+    for (let y = 0; y < h; y++) {
+      const sy = y + dy;
+      if (sy < 0 || sy >= h) continue;
+      for (let x = 0; x < w; x++) {
+        const sx = (flip ? w - 1 - x : x) + dx;
+        if (sx < 0 || sx >= w) continue;
+        for (let ch = 0; ch < c; ch++)
+          images[target + (y * w + x) * c + ch] = source[(sy * w + sx) * c + ch] as number;
+      }
+    }
+  });
+  return { images, labels };
+}

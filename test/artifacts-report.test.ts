@@ -1,0 +1,255 @@
+import { DOMParser, type Element, onWarningStopParsing } from '@xmldom/xmldom';
+import { describe, expect, it } from 'vitest';
+import {
+  renderParetoSvg,
+  renderReport,
+  type SearchReportInput,
+  type WinnerSummary,
+} from '../artifacts/report.js';
+import { Rng } from '../common/rng.js';
+import type { ScoredCandidate, SearchResult } from '../search/stages/types.js';
+import type { NetConfig } from '../snn/config.js';
+
+const CONFIG: NetConfig = {
+  inputShape: [28, 28, 1],
+  numClasses: 10,
+  stemChannels: 8,
+  stemStride: 1,
+  secondPool: 7,
+  classifierHidden: 64,
+  populationSize: 2,
+  timesteps: 4,
+  cellType: 'forward',
+};
+
+/** Seeded candidates; the front is computed here by the definition (no other is lighter and better). */
+function candidates(count: number, seed: number): ScoredCandidate[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const params = 2000 + rng.int(60000);
+    return {
+      arch: `c${i}`,
+      params,
+      weightBytes: params * 4,
+      stateBytes: 5000 + rng.int(5000),
+      score: 100 + rng.next() * 50,
+    };
+  });
+}
+
+function front(all: ScoredCandidate[]): ScoredCandidate[] {
+  return all.filter(
+    (a) =>
+      !all.some(
+        (b) =>
+          b !== a &&
+          b.weightBytes <= a.weightBytes &&
+          b.score >= a.score &&
+          (b.weightBytes < a.weightBytes || b.score > a.score),
+      ),
+  );
+}
+
+function parseSvg(svg: string) {
+  return new DOMParser({ onError: onWarningStopParsing }).parseFromString(svg, 'image/svg+xml');
+}
+
+function byClass(doc: ReturnType<typeof parseSvg>, tag: string, cls: string): Element[] {
+  return Array.from(doc.getElementsByTagName(tag)).filter((e) => e.getAttribute('class') === cls);
+}
+
+describe('renderParetoSvg', () => {
+  const all = candidates(37, 5);
+  const pareto = front(all);
+  const winner = pareto[0] as ScoredCandidate;
+  const budgetBytes = 150_000;
+
+  it('is well-formed XML with one dot per scored candidate, the front, the budget and the winner', () => {
+    const withBad = [...all, { ...winner, arch: 'broken', score: Number.NEGATIVE_INFINITY }];
+    const svg = renderParetoSvg({
+      candidates: withBad,
+      pareto,
+      budgetBytes,
+      winner: winner.arch,
+      title: 'a < b & c',
+    });
+    const doc = parseSvg(svg);
+    expect(doc.documentElement?.tagName).toBe('svg');
+    const dots = byClass(doc, 'circle', 'candidate');
+    expect(dots).toHaveLength(all.length);
+    expect(byClass(doc, 'circle', 'winner')).toHaveLength(1);
+    expect(byClass(doc, 'line', 'budget')).toHaveLength(1);
+    const polylines = byClass(doc, 'polyline', 'pareto');
+    expect(polylines).toHaveLength(1);
+    expect(polylines[0]?.getAttribute('points')?.split(' ')).toHaveLength(pareto.length);
+    const labels = byClass(doc, 'text', 'axis-label').map((t) => t.textContent);
+    expect(labels).toEqual(['weight memory', 'SAHD score (log |det K|)']);
+    expect(byClass(doc, 'text', 'title')[0]?.textContent).toBe('a < b & c');
+    expect(byClass(doc, 'text', 'note')[0]?.textContent).toContain('1 candidate(s) with a non-finite score');
+  });
+
+  it('places dots by memory and score, and the budget line between lighter and heavier ones', () => {
+    const doc = parseSvg(renderParetoSvg({ candidates: all, pareto, budgetBytes, winner: null }));
+    const dots = byClass(doc, 'circle', 'candidate').map((e) => ({
+      x: Number(e.getAttribute('cx')),
+      y: Number(e.getAttribute('cy')),
+    }));
+    const budgetX = Number(byClass(doc, 'line', 'budget')[0]?.getAttribute('x1'));
+    all.forEach((c, i) => {
+      const dot = dots[i] as { x: number; y: number };
+      expect(dot.x < budgetX, c.arch).toBe(c.weightBytes < budgetBytes);
+    });
+    // Lighter candidates sit further left, better-scoring ones higher (smaller y).
+    const byMemory = all
+      .map((c, i) => [c.weightBytes, dots[i]?.x as number])
+      .sort((a, b) => (a[0] as number) - (b[0] as number));
+    for (let i = 1; i < byMemory.length; i++)
+      expect(byMemory[i]?.[1]).toBeGreaterThanOrEqual(byMemory[i - 1]?.[1] as number);
+    const byScore = all
+      .map((c, i) => [c.score, dots[i]?.y as number])
+      .sort((a, b) => (a[0] as number) - (b[0] as number));
+    for (let i = 1; i < byScore.length; i++)
+      expect(byScore[i]?.[1]).toBeLessThanOrEqual(byScore[i - 1]?.[1] as number);
+    expect(byClass(doc, 'circle', 'winner')).toHaveLength(0);
+  });
+
+  it('draws an empty plot without a budget when there is nothing to show', () => {
+    const doc = parseSvg(renderParetoSvg({ candidates: [], pareto: [], budgetBytes: null, winner: null }));
+    expect(byClass(doc, 'circle', 'candidate')).toHaveLength(0);
+    expect(byClass(doc, 'line', 'budget')).toHaveLength(0);
+    expect(byClass(doc, 'polyline', 'pareto')).toHaveLength(0);
+  });
+});
+
+describe('renderReport', () => {
+  const all = candidates(20, 9);
+  const topK = [...all].sort((a, b) => b.score - a.score).slice(0, 5);
+  const search: SearchResult = {
+    seed: 42,
+    mode: 'spikenas',
+    config: CONFIG,
+    budgetBytes: 100_000,
+    weightBits: 32,
+    counters: { generated: 500, invalid: 120, duplicate: 200, overBudget: 60, scored: 120, prefiltered: 0 },
+    topK,
+    pareto: front(all),
+    prefilterAgreement: 0.912,
+    wallMs: 12_345,
+  };
+  const winner: WinnerSummary = {
+    arch: '0302 0030 0003 0000',
+    params: 30_000,
+    weightBits: 32,
+    weightBytes: 120_000,
+    stateBytes: 9_000,
+    score: 140.5,
+    accuracyBeforeQuantization: 0.8712,
+    quantization: { weightBits: 8, weightBytes: 30_000, accuracy: 0.8655 },
+    spikeRates: [
+      { layer: 'cell1.node1', rate: 0.12 },
+      { layer: 'head.hidden', rate: 0.31 },
+    ],
+    training: { epochs: 5, wallMs: 95_000 },
+  };
+  const input: SearchReportInput = {
+    runId: 'run-7',
+    startedAt: '2024-05-01T02:00:00.000Z',
+    request: { dataset: 'fashion-mnist', budget: '100KB', mode: 'spikenas', seed: 42 },
+    seeds: { search: 42, split: 43 },
+    backend: 'wasm',
+    dataset: {
+      name: 'fashion-mnist',
+      source: '/usr/share/datasets/fashion-mnist',
+      fingerprint: 'ab'.repeat(32),
+      inputShape: [28, 28, 1],
+      numClasses: 10,
+      trainCount: 54000,
+      valCount: 6000,
+      testCount: 10000,
+    },
+    stageWallMs: { 'operation-impact': 3000, 'memory-aware-search': 12345, 'train-winner': 95000 },
+    search,
+    impact: {
+      seed: 42,
+      datasetFingerprint: 'ab'.repeat(32),
+      wallMs: 3000,
+      impacts: [
+        { op: 3, name: 'conv3x3', meanDelta: 0.041, std: 0.01, n: 4, samples: [] },
+        { op: 4, name: 'avgpool3x3', meanDelta: -0.012, std: 0.02, n: 4, samples: [] },
+      ],
+    },
+    enhanced: {
+      ops: [1, 2, 3],
+      cellType: 'forward',
+      rule: 'drop ops whose mean delta is below 0',
+      decisions: [
+        { subject: 'avgpool3x3', kept: false, reason: 'mean delta -1.2 pp | below 0' },
+        { subject: 'conv3x3', kept: true, reason: 'mean delta +4.1 pp' },
+      ],
+    },
+    winner,
+  };
+
+  /** The rows of the markdown table that follows a heading. */
+  function tableAfter(markdown: string, heading: string): string[] {
+    const lines = markdown.split('\n');
+    const start = lines.findIndex((l) => l.startsWith(heading));
+    const rows: string[] = [];
+    for (let i = start + 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      if (line.startsWith('|')) rows.push(line);
+      else if (rows.length > 0) break;
+    }
+    return rows.slice(2);
+  }
+
+  it('shows config, seeds, dataset, counters, stage times, impact, decisions and the winner', () => {
+    const md = renderReport(input);
+    expect(md).toContain('# spikenas search report: run-7');
+    expect(md).toContain('"budget": "100KB"');
+    expect(tableAfter(md, '## Seeds')).toEqual(['| search | 42 |', '| split | 43 |']);
+    expect(md).toContain(`\`${'ab'.repeat(32)}\``);
+    expect(tableAfter(md, '## Candidates')).toEqual(['| 500 | 120 | 200 | 60 | 0 | 120 |']);
+    expect(md).toContain('Spearman rank correlation 0.912');
+    expect(tableAfter(md, '## Stage wall times').map((r) => r.split(' | ')[0])).toEqual([
+      '| operation-impact',
+      '| memory-aware-search',
+      '| train-winner',
+      '| total',
+    ]);
+    expect(tableAfter(md, '## Operation impact')[0]).toBe('| conv3x3 | +4.10 pp | 1.00 pp | 4 |');
+    // A '|' inside a cell is escaped so the table keeps its columns.
+    expect(md).toContain('| avgpool3x3 | dropped | mean delta -1.2 pp \\| below 0 |');
+    expect(md).toContain('Operations kept: skip, conv1x1, conv3x3');
+    expect(tableAfter(md, '## Winner')[0]).toBe('| node 0 | · | conv3x3 | · | conv1x1 |');
+    expect(md).toContain('| accuracy at 32 bits | 87.12% |');
+    expect(md).toContain('| accuracy at 8 bits | 86.55% |');
+    expect(md).toContain('| fits the budget | yes, 30.00% of the budget |');
+    expect(tableAfter(md, '### Spike rate per layer')).toEqual([
+      '| cell1.node1 | 12.00% |',
+      '| head.hidden | 31.00% |',
+    ]);
+    expect(tableAfter(md, '## Top 5 candidates')).toHaveLength(5);
+    expect(tableAfter(md, '## Pareto front')).toHaveLength(search.pareto.length);
+    expect(md).toContain('![Pareto plot](pareto.svg)');
+  });
+
+  it('says when the winner does not fit, marks feedback edges, and handles a baseline run', () => {
+    const md = renderReport({
+      ...input,
+      search: {
+        ...search,
+        mode: 'snasnet',
+        budgetBytes: 20_000,
+        config: { ...CONFIG, cellType: 'backward' },
+      },
+      impact: null,
+      enhanced: null,
+      winner: { ...winner, arch: '0302 0030 3003 0000', quantization: null },
+    });
+    expect(md).toContain('| fits the budget | NO, 600.00% of the budget |');
+    expect(md).toContain('| node 2 | conv3x3 (feedback) | · | · | conv3x3 |');
+    expect(md).toContain('Not run (snasnet mode searches the full operation set).');
+    expect(md).not.toContain('### Enhanced search space');
+  });
+});

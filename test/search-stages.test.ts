@@ -1,0 +1,177 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset, splitTrainVal } from '../datasets/index.js';
+import type { DataSplit } from '../datasets/types.js';
+import { parseArch } from '../search/arch.js';
+import { estimateMemory } from '../search/memory.js';
+import { analyzeOperationImpact, type ImpactResume } from '../search/stages/impact.js';
+import { quantizeForBudget } from '../search/stages/quantize.js';
+import { runSearchStage, type SearchStageInput, type SearchStageResume } from '../search/stages/search.js';
+import type { NetConfig } from '../snn/config.js';
+import { initBackend, trainNetwork } from '../snn/index.js';
+
+const tiny: NetConfig = {
+  inputShape: [16, 16, 1],
+  numClasses: 10,
+  stemChannels: 2,
+  stemStride: 2,
+  secondPool: 2,
+  classifierHidden: 8,
+  populationSize: 1,
+  timesteps: 2,
+  cellType: 'forward',
+};
+const shortTraining = { epochs: 1, batchSize: 8, maxStepsPerEpoch: 2, trainSubset: 32 };
+let data: DataSplit;
+
+beforeAll(async () => {
+  await initBackend();
+  const dataset = await loadDataset('synthetic', { seed: 2, limit: { train: 80, test: 20 } });
+  data = splitTrainVal(dataset, { valFraction: 0.25, seed: 2 });
+});
+
+/** A result without its wall time, which differs between runs. */
+const timeless = <T extends { wallMs: number }>(value: T) => ({ ...value, wallMs: 0 });
+
+describe('analyzeOperationImpact on the real runtime', () => {
+  it('is deterministic and resumes to the identical result', async () => {
+    const input = {
+      config: tiny,
+      data,
+      ops: [1, 3] as (1 | 3)[],
+      feedback: false,
+      samplesPerOp: 1,
+      train: shortTraining,
+    };
+    const progress: ImpactResume[] = [];
+    const full = await analyzeOperationImpact(input, {
+      seed: 8,
+      onProgress: (p) => void progress.push(p.resume),
+    });
+    expect(full.impacts.map((i) => i.op)).toEqual([1, 3]);
+    expect(full.datasetFingerprint).toBe(data.fingerprint);
+    for (const impact of full.impacts) {
+      expect(impact.n).toBe(1);
+      const [sample] = impact.samples;
+      expect(impact.meanDelta).toBeCloseTo((sample?.accWith ?? 0) - (sample?.accWithout ?? 0), 12);
+    }
+    const trained = progress.length;
+    expect(trained).toBeGreaterThanOrEqual(2);
+
+    // Interrupt after the first training, then continue from the persisted resume point.
+    const controller = new AbortController();
+    let saved: ImpactResume | undefined;
+    await expect(
+      analyzeOperationImpact(input, {
+        seed: 8,
+        signal: controller.signal,
+        onProgress: (p) => {
+          saved = JSON.parse(JSON.stringify(p.resume));
+          controller.abort();
+        },
+      }),
+    ).rejects.toThrow();
+    expect(Object.keys(saved?.accuracies ?? {})).toHaveLength(1);
+    let resumedTrainings = 0;
+    const resumed = await analyzeOperationImpact(input, {
+      seed: 8,
+      resume: saved,
+      onProgress: () => void resumedTrainings++,
+    });
+    expect(resumedTrainings).toBe(trained - 1);
+    expect(timeless(resumed)).toEqual(timeless(full));
+  });
+});
+
+describe('runSearchStage on the real runtime', () => {
+  const profile: SearchStageInput['profile'] = {
+    sahd: { batchSize: 8, repeats: 1 },
+    firstPass: { batchSize: 4, timesteps: 1, survivors: 3 },
+    searchCandidates: 6,
+    snasnetCandidates: 3,
+    topK: 3,
+  };
+  const budget = estimateMemory(parseArch('0003 0000 0000 0000'), tiny, { weightBits: 32 }).weightBytes;
+
+  it('spikenas mode: in budget, first pass then full SAHD, deterministic and resumable', async () => {
+    const input = (): SearchStageInput => ({
+      mode: 'spikenas',
+      ops: [1, 3],
+      config: tiny,
+      budgetBytes: budget,
+      weightBits: 32,
+      profile,
+      images: data.train,
+    });
+    const first = await runSearchStage(input(), { seed: 4 });
+    const { result } = first;
+    expect(result.counters.prefiltered).toBe(6);
+    expect(result.counters.scored).toBe(3);
+    expect(result.counters.overBudget).toBeGreaterThan(0);
+    expect(result.topK).toHaveLength(3);
+    expect(result.topK.every((c) => c.weightBytes <= budget)).toBe(true);
+    expect(result.prefilterAgreement === null || Math.abs(result.prefilterAgreement) <= 1).toBe(true);
+
+    const controller = new AbortController();
+    let saved: SearchStageResume | undefined;
+    await expect(
+      runSearchStage(input(), {
+        seed: 4,
+        signal: controller.signal,
+        onProgress: (p) => {
+          saved = JSON.parse(JSON.stringify(p.resume));
+          if (p.done === 7) controller.abort(); // all 6 first-pass scores and 1 full score
+        },
+      }),
+    ).rejects.toThrow();
+    expect(saved?.full?.next).toBe(1);
+    const resumed = await runSearchStage(input(), { seed: 4, resume: saved });
+    expect(timeless(resumed.result)).toEqual(timeless(result));
+  });
+
+  it('snasnet mode: random 5-op draws, every one fully scored, no budget filter', async () => {
+    const { result } = await runSearchStage(
+      {
+        mode: 'snasnet',
+        ops: [1, 3],
+        config: tiny,
+        budgetBytes: null,
+        weightBits: 32,
+        profile,
+        images: data.train,
+      },
+      { seed: 4 },
+    );
+    expect(result.counters.prefiltered).toBe(0);
+    expect(result.counters.scored).toBe(3);
+    expect(result.counters.overBudget).toBe(0);
+    expect(result.prefilterAgreement).toBeNull();
+  });
+});
+
+describe('quantizeForBudget on the real runtime', () => {
+  it('keeps 32-bit weights that fit, else takes the first of 8 and 4 bits that fits, else none', async () => {
+    const arch = parseArch('0003 0000 0000 0000');
+    const trained = await trainNetwork(arch, tiny, data, shortTraining, { seed: 1 });
+    const bytes32 = estimateMemory(arch, tiny, { weightBits: 32 }).weightBytes;
+    const base = { arch, config: tiny, weights: trained.weights, test: data.test, batchSize: 10 };
+
+    const fits = await quantizeForBudget({ ...base, budgetBytes: bytes32, accuracy32: trained.testAccuracy });
+    expect(fits.chosenBits).toBe(32);
+    expect(fits.tried).toEqual([{ bits: 32, bytes: bytes32, fits: true, accuracy: trained.testAccuracy }]);
+
+    const eight = await quantizeForBudget({ ...base, budgetBytes: Math.floor(bytes32 / 2) });
+    expect(eight.chosenBits).toBe(8);
+    expect(eight.tried.map((t) => [t.bits, t.fits])).toEqual([
+      [32, false],
+      [8, true],
+    ]);
+    expect(eight.tried[1]?.bytes).toBeLessThanOrEqual(Math.floor(bytes32 / 2));
+    expect(eight.tried[1]?.accuracy).toBeGreaterThanOrEqual(0);
+
+    const none = await quantizeForBudget({ ...base, budgetBytes: 10 });
+    expect(none.chosenBits).toBeNull();
+    expect(none.weights).toBeNull();
+    expect(none.tried.map((t) => t.bits)).toEqual([32, 8, 4]);
+    expect(none.tried.every((t) => !t.fits)).toBe(true);
+  });
+});

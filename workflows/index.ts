@@ -1,0 +1,135 @@
+/**
+ * The search workflow: orchestration only (deterministic, no I/O). Every stage is an activity; heavy ones
+ * run on the GPU task queue, light ones on the CPU queue. Only small values and artifact references
+ * cross these calls.
+ */
+import {
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import type { RunRef } from '../pipeline/types.js';
+import {
+  type SearchProgress,
+  type SearchRequest,
+  type SearchSummary,
+  type StageName,
+  TASK_QUEUE_CPU_DEFAULT,
+  TASK_QUEUE_GPU_DEFAULT,
+} from './types.js';
+
+export const progressQuery = defineQuery<SearchProgress>('progress');
+
+/** Errors that retrying cannot fix. */
+const NON_RETRYABLE = ['InputError', 'InfeasibleBudgetError'];
+
+export interface QueueNames {
+  cpu: string;
+  gpu: string;
+}
+
+function activitiesOn(queues: QueueNames) {
+  const light = proxyActivities<typeof activities>({
+    taskQueue: queues.cpu,
+    startToCloseTimeout: '10 minutes',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  const heavy = proxyActivities<typeof activities>({
+    taskQueue: queues.gpu,
+    startToCloseTimeout: '6 hours',
+    // A killed worker is noticed within this time; the retry resumes from the last checkpoint.
+    heartbeatTimeout: '20s',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  return { light, heavy };
+}
+
+/** Share of the whole search each stage stands for, for the progress percentage. */
+const STAGE_WEIGHT: Record<StageName, number> = {
+  'prepare-dataset': 2,
+  'operation-impact': 30,
+  'cell-enhancement': 1,
+  'memory-aware-search': 37,
+  'train-winner': 25,
+  'quantize-evaluate': 4,
+  publish: 1,
+};
+
+export async function spikeNasSearch(
+  request: SearchRequest,
+  queues: QueueNames = { cpu: TASK_QUEUE_CPU_DEFAULT, gpu: TASK_QUEUE_GPU_DEFAULT },
+): Promise<SearchSummary> {
+  const { light, heavy } = activitiesOn(queues);
+  const run: RunRef = { artifacts: request.artifacts, runId: workflowInfo().workflowId };
+  const progress: SearchProgress = { stage: 'prepare-dataset', percent: 0, counters: {}, finishedStages: [] };
+  setHandler(progressQuery, () => progress);
+
+  const stage = async <T>(name: StageName, work: () => Promise<T>): Promise<T> => {
+    progress.stage = name;
+    const result = await work();
+    progress.finishedStages.push(name);
+    progress.percent = Math.round(progress.finishedStages.reduce((sum, s) => sum + STAGE_WEIGHT[s], 0));
+    return result;
+  };
+
+  try {
+    await stage('prepare-dataset', () => light.prepareRun({ run, request }));
+    if (request.mode === 'spikenas') {
+      await stage('operation-impact', () => heavy.analyzeImpact({ run }));
+      await stage('cell-enhancement', () => light.enhanceCell({ run }));
+    }
+    const search = await stage('memory-aware-search', async () => {
+      const generated = await light.generateCandidates({ run });
+      Object.assign(progress.counters, generated.counters);
+      // Fan out over shards of the candidate list; more workers on the GPU queue means more run at once.
+      const scoreAll = async (pass: 'first' | 'full', total: number) => {
+        const shardCount = Math.max(1, Math.min(request.shards, total));
+        const counter = pass === 'first' ? 'prefiltered' : 'scored';
+        progress.counters[counter] = 0;
+        await Promise.all(
+          Array.from({ length: shardCount }, async (_, shard) => {
+            const done = await heavy.scoreShard({ run, pass, shard, shardCount });
+            progress.counters[counter] = (progress.counters[counter] ?? 0) + done.scored;
+          }),
+        );
+        return shardCount;
+      };
+      let fullCount = generated.candidates;
+      if (generated.firstPass) {
+        const shardCount = await scoreAll('first', generated.candidates);
+        fullCount = (await light.selectSurvivors({ run, shardCount })).count;
+      }
+      return light.selectWinner({ run, shardCount: await scoreAll('full', fullCount) });
+    });
+    Object.assign(progress.counters, search.counters);
+    await stage('train-winner', () => heavy.trainWinner({ run }));
+    await stage('quantize-evaluate', () => heavy.quantizeEvaluate({ run }));
+    const summary = await stage('publish', () => light.publish({ run }));
+    progress.stage = 'done';
+    progress.percent = 100;
+    if (request.notify) await light.notifySlack({ responseUrl: request.notify.slackResponseUrl, summary });
+    return summary;
+  } catch (error) {
+    const cancelled = isCancellation(error);
+    progress.stage = cancelled ? 'cancelled' : 'failed';
+    // Record how it ended even though the workflow is being cancelled; finished stages stay in the store.
+    await CancellationScope.nonCancellable(async () => {
+      await light.recordOutcome({ run, outcome: cancelled ? 'cancelled' : 'failed', message: messageOf(error) });
+      if (request.notify) {
+        await light.notifySlack({ responseUrl: request.notify.slackResponseUrl, failure: `${progress.stage}: ${messageOf(error)}` });
+      }
+    });
+    throw error;
+  }
+}
+
+function messageOf(error: unknown): string {
+  let current: unknown = error;
+  // Activity failures wrap the cause; the innermost message is the one a person needs.
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}

@@ -1,0 +1,70 @@
+/**
+ * What crosses Temporal payloads: small, JSON-serialisable requests, progress and summaries.
+ * Datasets, tensors and candidate logs never do; they travel as artifact URIs.
+ */
+
+export const TASK_QUEUE_CPU_DEFAULT = 'spikenas-cpu';
+export const TASK_QUEUE_GPU_DEFAULT = 'spikenas-gpu';
+export const SEARCH_WORKFLOW = 'spikeNasSearch';
+
+export type SearchMode = 'spikenas' | 'snasnet';
+export type SearchProfile = 'quick' | 'paper';
+export type WeightBits = 32 | 16 | 8 | 4;
+
+export interface SearchRequest {
+  /** Dataset name ('fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'synthetic') or a path to its files. */
+  dataset: string;
+  /** Memory budget for the weights, as given (e.g. '256KiB'); null only in snasnet mode. */
+  budget: string | null;
+  mode: SearchMode;
+  profile: SearchProfile;
+  seed: number;
+  weightBits: WeightBits;
+  /** How many parallel shards the memory-aware search is split into. */
+  shards: number;
+  /** Artifact store URI: a path, file://… or s3://bucket/prefix. */
+  artifacts: string;
+  fleet?: string;
+  /** Matrices to score beside the searched space, e.g. the architecture a fleet runs today. */
+  include?: string[];
+  /** Slack's response_url: the result is posted there when the search ends. */
+  notify?: { slackResponseUrl: string };
+}
+
+export type StageName =
+  | 'prepare-dataset'
+  | 'operation-impact'
+  | 'cell-enhancement'
+  | 'memory-aware-search'
+  | 'train-winner'
+  | 'quantize-evaluate'
+  | 'publish';
+
+export interface SearchProgress {
+  stage: StageName | 'done' | 'failed' | 'cancelled';
+  /** 0..100 over the whole search. */
+  percent: number;
+  counters: Record<string, number>;
+  finishedStages: StageName[];
+}
+
+export interface SearchSummary {
+  workflowId: string;
+  runId: string;
+  mode: SearchMode;
+  fleet: string | null;
+  seed: number;
+  backend: string;
+  winner: string;
+  params: number;
+  weightBits: number;
+  weightBytes: number;
+  stateBytes: number;
+  budgetBytes: number | null;
+  sahdScore: number;
+  accuracy: number;
+  accuracyBeforeQuantization: number;
+  counters: Record<string, number>;
+  stageWallMs: Partial<Record<StageName, number>>;
+  artifacts: { root: string; report: string; winner: string; weights: string };
+}
