@@ -157,7 +157,9 @@ export class S3ArtifactStore implements ArtifactStore {
           throw this.explain(error, 'GetObject', objectKey);
         });
       try {
-        const bytes = await (response.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+        const bytes = await (
+          response.Body as { transformToByteArray(): Promise<Uint8Array> }
+        ).transformToByteArray();
         if (response.ContentLength !== undefined && bytes.byteLength !== response.ContentLength) {
           throw Object.assign(
             new Error(`GetObject ${this.uriOf(key)}: ${bytes.byteLength} of ${response.ContentLength} bytes`),
@@ -241,21 +243,23 @@ export class S3ArtifactStore implements ArtifactStore {
           'and the account the credentials belong to.',
       );
     }
-    if (code === 'AccessDenied' || code === 'Forbidden' || code === 'InvalidAccessKeyId') {
-      return new ArtifactStoreAccessError(
-        code,
-        uri,
-        `${operation} ${uri}: access denied (${code}). Check which credentials are in use (AWS_PROFILE, ` +
-          'AWS_ACCESS_KEY_ID, the ECS task role) and that their policy allows s3:GetObject, s3:PutObject, ' +
-          `s3:PutObjectTagging on ${resource} and s3:ListBucket on arn:aws:s3:::${this.bucket} ` +
-          `for prefix '${this.prefix}'.`,
-      );
-    }
     if (code === 'SignatureDoesNotMatch') {
       return new ArtifactStoreAccessError(
         code,
         uri,
         `${operation} ${uri}: the request signature does not match. Check AWS_SECRET_ACCESS_KEY / the profile.`,
+      );
+    }
+    // A HEAD answer has no body, so a denied HeadObject carries only its status.
+    if (code === 'AccessDenied' || code === 'InvalidAccessKeyId' || statusOf(error) === 403) {
+      const reason = code === 'AccessDenied' || code === 'InvalidAccessKeyId' ? code : 'HTTP 403';
+      return new ArtifactStoreAccessError(
+        reason,
+        uri,
+        `${operation} ${uri}: access denied (${reason}). Check which credentials are in use (AWS_PROFILE, ` +
+          'AWS_ACCESS_KEY_ID, the ECS task role) and that their policy allows s3:GetObject, s3:PutObject, ' +
+          `s3:PutObjectTagging on ${resource} and s3:ListBucket on arn:aws:s3:::${this.bucket} ` +
+          `for prefix '${this.prefix}'.`,
       );
     }
     if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || statusOf(error) === 301) {
@@ -297,11 +301,16 @@ function parseFlag(value: string | undefined): boolean | undefined {
   if (text === undefined) return undefined;
   if (text === '1' || text === 'true' || text === 'yes') return true;
   if (text === '0' || text === 'false' || text === 'no') return false;
-  throw new InputError('SPIKENAS_S3_FORCE_PATH_STYLE', `'${value}' is not a flag`, '1, true, yes, 0, false, no');
+  throw new InputError(
+    'SPIKENAS_S3_FORCE_PATH_STYLE',
+    `'${value}' is not a flag`,
+    '1, true, yes, 0, false, no',
+  );
 }
 
 function positiveInteger(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new InputError(field, `${value} is not allowed`, 'an integer >= 1');
+  if (!Number.isInteger(value) || value < 1)
+    throw new InputError(field, `${value} is not allowed`, 'an integer >= 1');
   return value;
 }
 
@@ -326,7 +335,13 @@ function statusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 }
 
-const BROKEN_BODY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ETRUNCATED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const BROKEN_BODY_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ETRUNCATED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
 
 /** A response body that broke off mid-transfer (the connection, not the object, is at fault). */
 function isBrokenBody(error: unknown): boolean {

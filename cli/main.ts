@@ -274,7 +274,8 @@ program
   .option('--port <n>', 'port', integer('port', 1, 65535), 3000)
   .action(async (flags: { port: number }) => {
     const { startBotServer } = await import('../slack/server.js');
-    await startBotServer({ port: flags.port });
+    const server = await startBotServer({ port: flags.port });
+    console.error(`spikenas bot: listening on ${server.url}`);
   });
 
 program

@@ -19,7 +19,11 @@ import {
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 export function temporalConnectConfig() {
-  const config = loadClientConnectConfig();
+  // Secrets injected by ECS hold every key, unused ones empty: an empty value means "not set".
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+  const config = loadClientConnectConfig({ overrideEnvVars: env });
   config.connectionOptions.address ??= DEFAULT_TEMPORAL_ADDRESS;
   return { connectionOptions: config.connectionOptions, namespace: config.namespace ?? 'default' };
 }

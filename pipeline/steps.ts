@@ -43,8 +43,6 @@ export type { StepContext } from './types.js';
 
 /** Scores are checkpointed every this many candidates: a killed worker re-scores at most this many. */
 export const SCORE_CHUNK = 8;
-/** Share of the training part held out for validation (impact analysis and winner selection use it). */
-const VAL_FRACTION = 0.1;
 
 /** Everything fixed when a run starts: written once to config.json, read by every later step. */
 export interface RunPlan {
@@ -123,7 +121,7 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
   }
   const started = Date.now();
   const profile = resolveProfile(request.profile);
-  const dataset = await datasetFor(request.dataset, request.seed);
+  const dataset = await datasetFor(request.dataset, request.seed, profile);
   const preset = profile.presets[dataset.name] ?? defaultPreset(profile, dataset);
   const config: NetConfig = { ...resolvePreset(preset), inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const seed = request.seed;
@@ -136,7 +134,7 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
     sahdBatches: deriveSeed(seed, 'sahd-batches'),
     train: deriveSeed(seed, 'train'),
   };
-  const split = splitTrainVal(dataset, { valFraction: VAL_FRACTION, seed: seeds.split });
+  const split = splitTrainVal(dataset, { valFraction: profile.data.valFraction, seed: seeds.split });
   const plan: RunPlan = {
     request,
     startedAt: new Date(started).toISOString(),
@@ -558,6 +556,20 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
 export async function recordOutcome(input: OutcomeInput, ctx: StepContext = {}): Promise<void> {
   const run = await openRun(input.run, ctx);
   await run.putJson(stageFile('outcome'), { outcome: input.outcome, message: input.message, at: new Date().toISOString() });
+  if (input.outcome === 'failed') {
+    // CloudWatch embedded metric format: on AWS this log line is the SpikeNAS/WorkflowsFailed metric the
+    // stack alarms on (infra/stack.ts); elsewhere it is one JSON log line.
+    console.log(
+      JSON.stringify({
+        _aws: {
+          Timestamp: Date.now(),
+          CloudWatchMetrics: [{ Namespace: 'SpikeNAS', Dimensions: [[]], Metrics: [{ Name: 'WorkflowsFailed', Unit: 'Count' }] }],
+        },
+        WorkflowsFailed: 1,
+        runId: input.run.runId,
+      }),
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -607,11 +619,13 @@ function defaultPreset(profile: SearchProfileSpec, dataset: Dataset): string {
 /** Decoded datasets are kept per process (a worker thread serves many activities of the same data). */
 const datasets = new Map<string, Promise<Dataset>>();
 
-async function datasetFor(spec: string, seed: number): Promise<Dataset> {
-  const key = `${spec}#${seed}`;
+async function datasetFor(spec: string, seed: number, profile: SearchProfileSpec): Promise<Dataset> {
+  const { trainLimit, testLimit } = profile.data;
+  const limit = { ...(trainLimit ? { train: trainLimit } : {}), ...(testLimit ? { test: testLimit } : {}) };
+  const key = JSON.stringify([spec, seed, limit]);
   let loading = datasets.get(key);
   if (!loading) {
-    loading = loadDataset(spec, { seed }).catch((error: Error) => {
+    loading = loadDataset(spec, { seed, limit }).catch((error: Error) => {
       datasets.delete(key);
       throw error instanceof InputError ? error : new InputError('dataset', error.message);
     });
@@ -621,7 +635,7 @@ async function datasetFor(spec: string, seed: number): Promise<Dataset> {
 }
 
 async function splitFor(plan: RunPlan): Promise<DataSplit> {
-  const dataset = await datasetFor(plan.request.dataset, plan.request.seed);
+  const dataset = await datasetFor(plan.request.dataset, plan.request.seed, plan.profile);
   if (dataset.fingerprint !== plan.dataset.fingerprint) {
     throw new InputError(
       'dataset',
@@ -630,7 +644,7 @@ async function splitFor(plan: RunPlan): Promise<DataSplit> {
       'the data the run started with',
     );
   }
-  return splitTrainVal(dataset, { valFraction: VAL_FRACTION, seed: plan.seeds.split });
+  return splitTrainVal(dataset, { valFraction: plan.profile.data.valFraction, seed: plan.seeds.split });
 }
 
 async function winnerOf(run: RunArtifacts, plan: RunPlan) {

@@ -19,8 +19,10 @@
  * Moves 3 and 4 are only applied to nodes without feedback edges: with feedback, a node's value differs
  * from its source's by the previous step's feedback, so they are not equivalent there. A backward matrix
  * without feedback edges is the forward cell with the same string, as it builds the same computation.
- * The class is explored in both directions (contraction and its inverse), so any two matrices related by these
- * moves share the same smallest member: the canonical form is idempotent and consistent by construction.
+ * The class is explored in both directions (contraction and its inverse), so any two matrices related by
+ * these moves share the same smallest member: the canonical form is idempotent and consistent by
+ * construction. The moves are conservative: they never merge different computations, but identities of
+ * the ops themselves (e.g. two stacked avgpools) are not used.
  */
 
 import { InputError } from '../common/errors.js';

@@ -32,6 +32,21 @@ export async function readSlackSecret(
   return { SLACK_SIGNING_SECRET: secret.SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN: botToken };
 }
 
+/**
+ * The Temporal connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, …) come from the
+ * secret named by SPIKENAS_TEMPORAL_SECRET_ARN when it is set; they become this process's environment,
+ * where connectClient reads them like every other spikenas process does.
+ */
+async function loadTemporalSecret(secrets: SecretsManagerClient): Promise<void> {
+  const arn = process.env.SPIKENAS_TEMPORAL_SECRET_ARN;
+  if (!arn) return;
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  const values = JSON.parse(SecretString ?? '{}') as Record<string, unknown>;
+  for (const [key, value] of Object.entries(values)) {
+    if (key.startsWith('TEMPORAL_') && typeof value === 'string' && value !== '') process.env[key] = value;
+  }
+}
+
 type AwsHandler = ReturnType<AwsLambdaReceiver['toHandler']>;
 
 const SECRET_SHAPE = '{"SLACK_SIGNING_SECRET": "…", "SLACK_BOT_TOKEN": "xoxb-…"}';
@@ -44,8 +59,10 @@ let boltHandler: Promise<AwsHandler> | undefined;
 
 async function buildHandler(): Promise<AwsHandler> {
   const secretArn = requireEnv(process.env, 'SPIKENAS_SLACK_SECRET_ARN', 'the ARN of the Slack secret');
+  const secrets = new SecretsManagerClient({});
+  await loadTemporalSecret(secrets);
   const [secret, settings, client] = await Promise.all([
-    readSlackSecret(new SecretsManagerClient({}), secretArn),
+    readSlackSecret(secrets, secretArn),
     botSettingsFromEnv(process.env),
     connectClient(),
   ]);

@@ -15,8 +15,11 @@ export function temporalSearches(client: Client): SearchControl {
       return nullWhenNotFound(() => describeSearch(client, workflowId));
     },
     async cancel(workflowId) {
-      // Temporal answers "not found" for an ID that never ran and for a search that already ended.
-      return (await nullWhenNotFound(() => cancelSearch(client, workflowId).then(() => true))) ?? false;
+      // Temporal accepts a cancel request for a search that has already ended, so look first.
+      const execution = await nullWhenNotFound(() => client.workflow.getHandle(workflowId).describe());
+      if (execution?.status.name !== 'RUNNING') return false;
+      await cancelSearch(client, workflowId);
+      return true;
     },
   };
 }

@@ -34,7 +34,7 @@ export async function evaluateNetwork(
     } finally {
       tf.dispose(tensors);
     }
-    return evaluateBuilt(net, images, batchSize);
+    return await evaluateBuilt(net, images, batchSize);
   } finally {
     net.dispose();
   }

@@ -122,7 +122,10 @@ describe('transient faults are retried', () => {
       if (/[?&]partNumber=3(&|$)/.test(line)) return 'reset';
       return 'pass';
     });
-    const store = await openTestStore(`s3://${bucket}/parts`, { endpoint: proxy.endpoint, partSize: 5 * MiB });
+    const store = await openTestStore(`s3://${bucket}/parts`, {
+      endpoint: proxy.endpoint,
+      partSize: 5 * MiB,
+    });
     const bytes = randomBytes(16 * MiB, 2);
     async function* stream(): AsyncGenerator<Uint8Array> {
       for (let offset = 0; offset < bytes.byteLength; offset += MiB) yield bytes.slice(offset, offset + MiB);
@@ -136,7 +139,9 @@ describe('transient faults are retried', () => {
   });
 
   it('downloads again when the connection drops in the middle of a body', async () => {
-    const proxy = await faultyProxy((line, seen) => (line.startsWith('GET /') && seen === 1 ? 'cut-body' : 'pass'));
+    const proxy = await faultyProxy((line, seen) =>
+      line.startsWith('GET /') && seen === 1 ? 'cut-body' : 'pass',
+    );
     const store = await openTestStore(`s3://${bucket}/cut`, { endpoint: proxy.endpoint });
     const bytes = randomBytes(3 * MiB, 3);
     await store.put('runs/c/weights.bin', bytes);
@@ -145,7 +150,9 @@ describe('transient faults are retried', () => {
   });
 
   it('gives up after maxAttempts when the fault persists', async () => {
-    const proxy = await faultyProxy((line) => (line.startsWith('PUT') ? { status: 503, code: 'SlowDown' } : 'pass'));
+    const proxy = await faultyProxy((line) =>
+      line.startsWith('PUT') ? { status: 503, code: 'SlowDown' } : 'pass',
+    );
     const store = await openTestStore(`s3://${bucket}/down`, { endpoint: proxy.endpoint, maxAttempts: 3 });
     await expect(store.put('runs/d/x.json', '{}')).rejects.toThrow();
     expect(count(proxy.requests, /^PUT /)).toBe(3);

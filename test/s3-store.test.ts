@@ -63,7 +63,10 @@ describe('S3 URIs', () => {
   it('splits bucket and prefix and rejects what is not an S3 URI', () => {
     expect(parseS3Uri('s3://my-bucket')).toEqual({ bucket: 'my-bucket', prefix: '' });
     expect(parseS3Uri('s3://my-bucket/')).toEqual({ bucket: 'my-bucket', prefix: '' });
-    expect(parseS3Uri('s3://my-bucket/team/nightly/')).toEqual({ bucket: 'my-bucket', prefix: 'team/nightly/' });
+    expect(parseS3Uri('s3://my-bucket/team/nightly/')).toEqual({
+      bucket: 'my-bucket',
+      prefix: 'team/nightly/',
+    });
     for (const bad of ['s3://', 's3://UPPER/x', 'file:///tmp/x', 's3://b/../x', 's3://my-bucket/a//b']) {
       expect(() => parseS3Uri(bad), bad).toThrow(InputError);
     }
@@ -144,14 +147,18 @@ describe('multipart uploads', () => {
     expect(commands).toContain('CreateMultipartUploadCommand');
     expect(commands).toContain('CompleteMultipartUploadCommand');
     expect(commands).not.toContain('PutObjectCommand');
-    const head = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: 'multipart/runs/big/weights/weights.bin' }));
+    const head = await raw.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: 'multipart/runs/big/weights/weights.bin' }),
+    );
     expect(head.ETag).toMatch(/-5"$/);
     expect(head.ContentLength).toBe(bytes.byteLength);
     expect(sha256(await store.get('runs/big/weights/weights.bin'))).toBe(sha256(bytes));
 
     // A Uint8Array body of the same size goes the same way.
     await store.put('runs/big/copy.bin', bytes);
-    const copy = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: 'multipart/runs/big/copy.bin' }));
+    const copy = await raw.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: 'multipart/runs/big/copy.bin' }),
+    );
     expect(copy.ETag).toMatch(/-5"$/);
   });
 

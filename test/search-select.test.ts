@@ -88,7 +88,7 @@ describe('selection', () => {
     expect(result.prefilterAgreement).toBeCloseTo(1, 12);
   });
 
-  it('lists a matrix scored twice (snasnet baseline) once, and reports no agreement without a first pass', () => {
+  it('lists a matrix scored twice (snasnet baseline) once; no agreement without a first pass', () => {
     const result = buildSearchResult({
       seed: 1,
       mode: 'snasnet',

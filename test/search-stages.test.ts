@@ -5,7 +5,6 @@ import { parseArch } from '../search/arch.js';
 import { estimateMemory } from '../search/memory.js';
 import { analyzeOperationImpact, type ImpactResume } from '../search/stages/impact.js';
 import { quantizeForBudget } from '../search/stages/quantize.js';
-import { runSearchStage, type SearchStageInput, type SearchStageResume } from '../search/stages/search.js';
 import type { NetConfig } from '../snn/config.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
 
@@ -79,72 +78,6 @@ describe('analyzeOperationImpact on the real runtime', () => {
     });
     expect(resumedTrainings).toBe(trained - 1);
     expect(timeless(resumed)).toEqual(timeless(full));
-  });
-});
-
-describe('runSearchStage on the real runtime', () => {
-  const profile: SearchStageInput['profile'] = {
-    sahd: { batchSize: 8, repeats: 1 },
-    firstPass: { batchSize: 4, timesteps: 1, survivors: 3 },
-    searchCandidates: 6,
-    snasnetCandidates: 3,
-    topK: 3,
-  };
-  const budget = estimateMemory(parseArch('0003 0000 0000 0000'), tiny, { weightBits: 32 }).weightBytes;
-
-  it('spikenas mode: in budget, first pass then full SAHD, deterministic and resumable', async () => {
-    const input = (): SearchStageInput => ({
-      mode: 'spikenas',
-      ops: [1, 3],
-      config: tiny,
-      budgetBytes: budget,
-      weightBits: 32,
-      profile,
-      images: data.train,
-    });
-    const first = await runSearchStage(input(), { seed: 4 });
-    const { result } = first;
-    expect(result.counters.prefiltered).toBe(6);
-    expect(result.counters.scored).toBe(3);
-    expect(result.counters.overBudget).toBeGreaterThan(0);
-    expect(result.topK).toHaveLength(3);
-    expect(result.topK.every((c) => c.weightBytes <= budget)).toBe(true);
-    expect(result.prefilterAgreement === null || Math.abs(result.prefilterAgreement) <= 1).toBe(true);
-
-    const controller = new AbortController();
-    let saved: SearchStageResume | undefined;
-    await expect(
-      runSearchStage(input(), {
-        seed: 4,
-        signal: controller.signal,
-        onProgress: (p) => {
-          saved = JSON.parse(JSON.stringify(p.resume));
-          if (p.done === 7) controller.abort(); // all 6 first-pass scores and 1 full score
-        },
-      }),
-    ).rejects.toThrow();
-    expect(saved?.full?.next).toBe(1);
-    const resumed = await runSearchStage(input(), { seed: 4, resume: saved });
-    expect(timeless(resumed.result)).toEqual(timeless(result));
-  });
-
-  it('snasnet mode: random 5-op draws, every one fully scored, no budget filter', async () => {
-    const { result } = await runSearchStage(
-      {
-        mode: 'snasnet',
-        ops: [1, 3],
-        config: tiny,
-        budgetBytes: null,
-        weightBits: 32,
-        profile,
-        images: data.train,
-      },
-      { seed: 4 },
-    );
-    expect(result.counters.prefiltered).toBe(0);
-    expect(result.counters.scored).toBe(3);
-    expect(result.counters.overBudget).toBe(0);
-    expect(result.prefilterAgreement).toBeNull();
   });
 });
 

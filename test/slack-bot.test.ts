@@ -70,6 +70,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A search the test left running (a failed assertion) would wait for this file's queues forever.
+  for (const id of client ? await searchesOnQueue() : []) {
+    await client.workflow
+      .getHandle(id)
+      .terminate('slack-bot test cleanup')
+      .catch(() => undefined);
+  }
   await worker?.stop();
   await bot?.stop();
   await slack?.close();
@@ -93,6 +100,14 @@ async function searchesOnQueue(): Promise<string[]> {
     ids.push(execution.workflowId);
   }
   return ids;
+}
+
+/** Fails fast, with the worker's log, if the worker process dies while a test waits for it. */
+function whileWorkerRuns<T>(waiting: Promise<T>): Promise<T> {
+  const died = worker.exited.then((code) => {
+    throw new Error(`worker exited (${code}) while waiting:\n${worker.output().slice(-4000)}`);
+  });
+  return Promise.race([waiting, died]);
 }
 
 const idIn = (message: ReceivedMessage) =>
@@ -204,9 +219,11 @@ describe('a search started from Slack', () => {
   it(
     'posts the result in the channel through the notify activity',
     async () => {
-      const result = await slack.waitFor(
-        (m) => m.path === '/search' && m.body.response_type === 'in_channel',
-        SEARCH_TIMEOUT_MS,
+      const result = await whileWorkerRuns(
+        slack.waitFor(
+          (m) => m.path === '/search' && m.body.response_type === 'in_channel',
+          SEARCH_TIMEOUT_MS,
+        ),
       );
       const summary = (await client.workflow.getHandle(workflowId).result()) as SearchSummary;
       expect(summary.workflowId).toBe(workflowId);
@@ -247,7 +264,9 @@ describe('cancelling from Slack', () => {
     );
     expect(String(notice.body.text)).toContain(workflowId);
     expect(String(notice.body.text)).toMatch(/cancel/i);
-    const description = await client.workflow.getHandle(workflowId).describe();
-    expect(description.status.name).toBe('CANCELLED');
+    // The notice is the workflow's last step; its end follows.
+    const handle = client.workflow.getHandle(workflowId);
+    await expect(handle.result()).rejects.toThrow();
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
   });
 });

@@ -76,6 +76,7 @@ export async function spikeNasSearch(
     return result;
   };
 
+  let summary: SearchSummary;
   try {
     await stage('prepare-dataset', () => light.prepareRun({ run, request }));
     if (request.mode === 'spikenas') {
@@ -108,22 +109,34 @@ export async function spikeNasSearch(
     Object.assign(progress.counters, search.counters);
     await stage('train-winner', () => heavy.trainWinner({ run }));
     await stage('quantize-evaluate', () => heavy.quantizeEvaluate({ run }));
-    const summary = await stage('publish', () => light.publish({ run }));
+    summary = await stage('publish', () => light.publish({ run }));
     progress.stage = 'done';
     progress.percent = 100;
-    if (request.notify) await light.notifySlack({ responseUrl: request.notify.slackResponseUrl, summary });
-    return summary;
   } catch (error) {
     const cancelled = isCancellation(error);
     progress.stage = cancelled ? 'cancelled' : 'failed';
     // Record how it ended even though the workflow is being cancelled; finished stages stay in the store.
     await CancellationScope.nonCancellable(async () => {
       await light.recordOutcome({ run, outcome: cancelled ? 'cancelled' : 'failed', message: messageOf(error) });
-      if (request.notify) {
-        await light.notifySlack({ responseUrl: request.notify.slackResponseUrl, failure: `${progress.stage}: ${messageOf(error)}` });
-      }
+      await notify(light, request, { failure: `${progress.stage}: ${messageOf(error)}` });
     });
     throw error;
+  }
+  await notify(light, request, { summary });
+  return summary;
+}
+
+/** Tells Slack how the search ended. The search's outcome stands even when Slack refuses the message. */
+async function notify(
+  light: ReturnType<typeof activitiesOn>['light'],
+  request: SearchRequest,
+  message: { summary: SearchSummary } | { failure: string },
+): Promise<void> {
+  if (!request.notify) return;
+  try {
+    await light.notifySlack({ responseUrl: request.notify.slackResponseUrl, ...message });
+  } catch {
+    // notifySlack has retried already; the result is in the artifact store and in the workflow.
   }
 }
 

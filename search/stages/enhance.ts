@@ -21,14 +21,19 @@ const SKIP: OpCode = 1;
 /** The rule in words, as reports show it beside the evidence. */
 export function describeRule(rule: EnhanceRule): string {
   const k = rule.seMultiplier;
+  const gain = 'mean accuracy gain (with minus without)';
+  const margin = `${k} standard error(s) (std/sqrt(n)), with n >= 2`;
   const opTest = rule.requireGain
-    ? `An operation is kept only if it helps: its mean accuracy gain (with minus without) exceeds ${k} standard error(s) (std/sqrt(n)), with n >= 2.`
-    : `An operation is kept unless it harms: it is dropped only when its mean accuracy gain (with minus without) is below 0 by more than ${k} standard error(s) (std/sqrt(n)), with n >= 2.`;
+    ? `An operation is kept only if it helps: its ${gain} exceeds ${margin}.`
+    : `An operation is kept unless it harms: it is dropped only when its ${gain} is below 0 by more ` +
+      `than ${margin}.`;
   return [
     opTest,
     'Operations without evidence are kept.',
-    'skip is always kept (the parameter-free path), and at least one convolution: if both were dropped, the one with the higher mean gain stays (conv3x3 on a tie).',
-    `Feedback (backward cell) is adopted only if it helps: its mean gain exceeds ${k} standard error(s) with n >= 2, because it enlarges the space; otherwise the cell is forward.`,
+    'skip is always kept (the parameter-free path), and at least one convolution:',
+    'if both were dropped, the one with the higher mean gain stays (conv3x3 on a tie).',
+    `Feedback (backward cell) is adopted only if it helps: its mean gain exceeds ${margin},`,
+    'because it enlarges the space; otherwise the cell is forward.',
   ].join(' ');
 }
 

@@ -72,7 +72,7 @@ export async function scoreCandidates(
   return { scores, wallMs: Date.now() - started };
 }
 
-/** Splits a list into `shardCount` contiguous ranges whose sizes differ by at most one (earlier ones larger). */
+/** Splits a list into `shardCount` contiguous ranges whose sizes differ by at most one (earlier: larger). */
 export function shardCandidates<T>(list: readonly T[], shardCount: number): T[][] {
   if (!Number.isInteger(shardCount) || shardCount < 1) {
     throw new InputError('shards', `${shardCount} is not a shard count`, 'an integer >= 1');

@@ -113,14 +113,10 @@ export function s3ErrorXml(code: string, message: string): string {
 /** Forwards a request unchanged to `target` and pipes the answer back. */
 export function proxyTo(target: string, request: IncomingMessage, writer: ResponseWriter): void {
   const url = new URL(request.url ?? '/', target);
-  const upstream = httpRequest(
-    url,
-    { method: request.method, headers: request.headers },
-    (answer) => {
-      writer.raw.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(writer.raw);
-    },
-  );
+  const upstream = httpRequest(url, { method: request.method, headers: request.headers }, (answer) => {
+    writer.raw.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(writer.raw);
+  });
   upstream.on('error', (error) => writer.raw.destroy(error));
   request.pipe(upstream);
 }
