@@ -5,8 +5,8 @@
  */
 import { Context } from '@temporalio/activity';
 import * as steps from '../pipeline/steps.js';
-import { runInThread } from '../pipeline/threads.js';
 import type { HeavyStepName } from '../pipeline/thread-entry.js';
+import { runInThread } from '../pipeline/threads.js';
 import type { StepContext, StepProgress } from '../pipeline/types.js';
 
 export { notifySlack } from './notify.js';
@@ -18,7 +18,10 @@ function lightContext(): StepContext {
 
 type Output<K extends HeavyStepName> = Awaited<ReturnType<(typeof steps)[K]>>;
 
-async function heavy<K extends HeavyStepName>(step: K, input: Parameters<(typeof steps)[K]>[0]): Promise<Output<K>> {
+async function heavy<K extends HeavyStepName>(
+  step: K,
+  input: Parameters<(typeof steps)[K]>[0],
+): Promise<Output<K>> {
   const context = Context.current();
   let last: StepProgress | undefined;
   // Heartbeat on a clock too: a thread may be quiet for a while (backend start, a long epoch), and a

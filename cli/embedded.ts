@@ -6,16 +6,25 @@
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { validateSearchRequest } from '../config/request.js';
 import { heavyThreadCount } from '../pipeline/threads.js';
 import { runWorker } from '../worker/worker.js';
+import type { WeightBits } from '../workflows/types.js';
 import { EXIT } from './exit-codes.js';
 import { waitAndReport } from './remote.js';
 import { connectClient, startSearch, temporalConnectConfig } from './temporal.js';
-import { validateSearchRequest } from '../config/request.js';
 
 const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', import.meta.url));
 
-export async function runEmbedded(flags: { budget: string; dataset: string; seed: number; out: string }): Promise<number> {
+export interface EmbeddedFlags {
+  budget: string;
+  weightBits: WeightBits;
+  dataset: string;
+  seed: number;
+  out: string;
+}
+
+export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
   const address = temporalConnectConfig().connectionOptions.address as string;
   const [host = '127.0.0.1', portText = '7233'] = address.split(':');
   const port = Number(portText);
@@ -39,7 +48,7 @@ export async function runEmbedded(flags: { budget: string; dataset: string; seed
       mode: 'spikenas',
       profile: 'quick',
       seed: flags.seed,
-      weightBits: 32,
+      weightBits: flags.weightBits,
       // One shard per heavy thread: both cores score at once.
       shards: heavyThreadCount(),
       artifacts: flags.out,

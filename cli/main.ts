@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../common/errors.js';
-import { formatSize, parseSize } from '../common/size.js';
+import { formatSize } from '../common/size.js';
 import { findFleet, loadFleets } from '../config/fleets.js';
 import { loadNetConfig } from '../config/net-config.js';
 import { MAX_SHARDS, validateSearchRequest } from '../config/request.js';
@@ -38,10 +38,18 @@ function integer(field: string, min: number, max = Number.MAX_SAFE_INTEGER) {
 /** Options shared by `search` (in-process) and `start` (Temporal). */
 function searchOptions(command: Command): Command {
   return command
-    .option('--dataset <name|path>', 'fashion-mnist, mnist, cifar10, cifar100, synthetic, or a folder', 'fashion-mnist')
+    .option(
+      '--dataset <name|path>',
+      'fashion-mnist, mnist, cifar10, cifar100, synthetic, or a folder',
+      'fashion-mnist',
+    )
     .option('--budget <size>', 'weight-memory budget, e.g. 256KiB (B, KB, KiB, MB, MiB)')
-    .addOption(new Option('--mode <mode>', 'search mode').choices(['spikenas', 'snasnet']).default('spikenas'))
-    .addOption(new Option('--profile <profile>', 'search profile').choices(['quick', 'paper']).default('quick'))
+    .addOption(
+      new Option('--mode <mode>', 'search mode').choices(['spikenas', 'snasnet']).default('spikenas'),
+    )
+    .addOption(
+      new Option('--profile <profile>', 'search profile').choices(['quick', 'paper']).default('quick'),
+    )
     .option('--seed <n>', 'seed of every random choice', integer('seed', 0, 2 ** 32 - 1), 1)
     .option('--weight-bits <n>', 'weight precision the budget is checked at: 32, 16, 8, 4', '32')
     .option('--include <matrix...>', 'matrices to score beside the searched space (e.g. the deployed one)')
@@ -83,33 +91,43 @@ function requestOf(flags: SearchFlags): SearchRequest {
 
 program
   .command('inspect')
-  .description('memory footprint and canonical form of one cell matrix, computed without building the network')
+  .description(
+    'memory footprint and canonical form of one cell matrix, computed without building the network',
+  )
   .requiredOption('--arch <matrix>', 'SNASNet matrix, e.g. "0302 0030 3003 0000"')
   .option('--config <preset|file.json>', 'network preset or config file', 'fmnist-tiny')
   .option('--weight-bits <n>', 'weight precision: 32, 16, 8, 4', '32')
   .option('--state-bits <n>', 'precision of a membrane potential', integer('state-bits', 1, 64), 32)
   .option('--json', 'print JSON')
-  .action(async (flags: { arch: string; config: string; weightBits: string; stateBits: number; json?: boolean }) => {
-    const config = await loadNetConfig(flags.config);
-    const weightBits = parseWeightBits(flags.weightBits);
-    const arch = parseArch(flags.arch, config.cellType);
-    const valid = pruneArch(arch) !== null;
-    const memory = estimateMemory(arch, config, { weightBits, stateBits: flags.stateBits });
-    const result = {
-      params: memory.params,
-      weightBytes: memory.weightBytes,
-      stateBytes: memory.stateBytes,
-      valid,
-      canonical: valid ? canonicalizeArch(arch) : null,
-    };
-    if (flags.json) console.log(JSON.stringify(result));
-    else {
-      console.log(`params        ${result.params}`);
-      console.log(`weight memory ${formatSize(result.weightBytes)} at ${weightBits} bits`);
-      console.log(`state memory  ${formatSize(result.stateBytes)} at ${flags.stateBits} bits`);
-      console.log(`valid         ${valid}${valid ? `, canonical ${result.canonical}` : ''}`);
-    }
-  });
+  .action(
+    async (flags: {
+      arch: string;
+      config: string;
+      weightBits: string;
+      stateBits: number;
+      json?: boolean;
+    }) => {
+      const config = await loadNetConfig(flags.config);
+      const weightBits = parseWeightBits(flags.weightBits);
+      const arch = parseArch(flags.arch, config.cellType);
+      const valid = pruneArch(arch) !== null;
+      const memory = estimateMemory(arch, config, { weightBits, stateBits: flags.stateBits });
+      const result = {
+        params: memory.params,
+        weightBytes: memory.weightBytes,
+        stateBytes: memory.stateBytes,
+        valid,
+        canonical: valid ? canonicalizeArch(arch) : null,
+      };
+      if (flags.json) console.log(JSON.stringify(result));
+      else {
+        console.log(`params        ${result.params}`);
+        console.log(`weight memory ${formatSize(result.weightBytes)} at ${weightBits} bits`);
+        console.log(`state memory  ${formatSize(result.stateBytes)} at ${flags.stateBits} bits`);
+        console.log(`valid         ${valid}${valid ? `, canonical ${result.canonical}` : ''}`);
+      }
+    },
+  );
 
 searchOptions(program.command('search'))
   .description('run a whole search in this process (no Temporal), with a progress bar and a summary')
@@ -160,23 +178,28 @@ searchOptions(program.command('start'))
   .option('--fleet <name>', 'take dataset, budget, bits, profile and seed from this fleet of the fleets file')
   .option('--fleets <file>', 'fleets file', DEFAULT_FLEETS)
   .option('--wait', 'wait for the result, streaming progress')
-  .option('--timeout <duration>', 'with --wait: stop waiting after this long (e.g. 45m, 90s); the search goes on')
-  .action(async (flags: SearchFlags & { fleets: string; wait?: boolean; timeout?: string }, command: Command) => {
-    const { startFromCli } = await import('./remote.js');
-    if (flags.fleet) {
-      const fleet = findFleet(await loadFleets(flags.fleets), flags.fleet);
-      // Fleet values apply unless the option was given on the command line.
-      const given = (name: string) => command.getOptionValueSource(name) === 'cli';
-      if (!given('dataset')) flags.dataset = fleet.dataset;
-      if (!given('budget')) flags.budget = fleet.budget;
-      if (!given('weightBits')) flags.weightBits = String(fleet.weightBits);
-      if (!given('profile')) flags.profile = fleet.profile;
-      if (!given('seed')) flags.seed = fleet.seed;
-      process.exitCode = await startFromCli(requestOf(flags), { ...flags, timeZone: fleet.timezone });
-    } else {
-      process.exitCode = await startFromCli(requestOf(flags), flags);
-    }
-  });
+  .option(
+    '--timeout <duration>',
+    'with --wait: stop waiting after this long (e.g. 45m, 90s); the search goes on',
+  )
+  .action(
+    async (flags: SearchFlags & { fleets: string; wait?: boolean; timeout?: string }, command: Command) => {
+      const { startFromCli } = await import('./remote.js');
+      if (flags.fleet) {
+        const fleet = findFleet(await loadFleets(flags.fleets), flags.fleet);
+        // Fleet values apply unless the option was given on the command line.
+        const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+        if (!given('dataset')) flags.dataset = fleet.dataset;
+        if (!given('budget')) flags.budget = fleet.budget;
+        if (!given('weightBits')) flags.weightBits = String(fleet.weightBits);
+        if (!given('profile')) flags.profile = fleet.profile;
+        if (!given('seed')) flags.seed = fleet.seed;
+        process.exitCode = await startFromCli(requestOf(flags), { ...flags, timeZone: fleet.timezone });
+      } else {
+        process.exitCode = await startFromCli(requestOf(flags), flags);
+      }
+    },
+  );
 
 program
   .command('status <workflowId>')
@@ -216,14 +239,18 @@ program
     const { connectClient, listSearches } = await import('./temporal.js');
     const rows = await listSearches(await connectClient(), flags.limit);
     if (flags.json) console.log(JSON.stringify(rows));
-    else for (const r of rows) console.log(`${r.workflowId.padEnd(44)} ${r.status.padEnd(11)} ${r.startTime.toISOString()}`);
+    else
+      for (const r of rows)
+        console.log(`${r.workflowId.padEnd(44)} ${r.status.padEnd(11)} ${r.startTime.toISOString()}`);
   });
 
 program
   .command('worker')
   .description('run a worker: workflows and light stages on the CPU queue, heavy stages on the GPU queue')
   .addOption(
-    new Option('--queues <roles>', 'which queues this process serves').choices(['cpu', 'gpu', 'cpu,gpu']).default('cpu,gpu'),
+    new Option('--queues <roles>', 'which queues this process serves')
+      .choices(['cpu', 'gpu', 'cpu,gpu'])
+      .default('cpu,gpu'),
   )
   .action(async (flags: { queues: string }) => {
     const { runWorker } = await import('../worker/worker.js');
@@ -239,19 +266,22 @@ schedule
   .option('--shards <n>', 'parallel shards per search', integer('shards', 1, MAX_SHARDS), 1)
   .option('--dry-run', 'say what would change, change nothing')
   .option('--json', 'print JSON')
-  .action(async (flags: { fleets: string; out: string; shards: number; dryRun?: boolean; json?: boolean }) => {
-    const fleets = await loadFleets(flags.fleets);
-    const { connectClient } = await import('./temporal.js');
-    const { syncSchedules } = await import('./schedules.js');
-    const report = await syncSchedules(await connectClient(), fleets, {
-      artifacts: flags.out,
-      shards: flags.shards,
-      ...(flags.dryRun ? { dryRun: true } : {}),
-    });
-    if (flags.json) console.log(JSON.stringify(report));
-    else
-      for (const [what, ids] of Object.entries(report)) console.log(`${what.padEnd(9)} ${(ids as string[]).join(', ') || '-'}`);
-  });
+  .action(
+    async (flags: { fleets: string; out: string; shards: number; dryRun?: boolean; json?: boolean }) => {
+      const fleets = await loadFleets(flags.fleets);
+      const { connectClient } = await import('./temporal.js');
+      const { syncSchedules } = await import('./schedules.js');
+      const report = await syncSchedules(await connectClient(), fleets, {
+        artifacts: flags.out,
+        shards: flags.shards,
+        ...(flags.dryRun ? { dryRun: true } : {}),
+      });
+      if (flags.json) console.log(JSON.stringify(report));
+      else
+        for (const [what, ids] of Object.entries(report))
+          console.log(`${what.padEnd(9)} ${(ids as string[]).join(', ') || '-'}`);
+    },
+  );
 schedule
   .command('list')
   .description('fleet schedules with their next run times')
@@ -264,7 +294,9 @@ schedule
     else
       for (const r of rows) {
         const next = r.nextRuns.map((d) => d.toISOString()).join(', ');
-        console.log(`${r.fleet.padEnd(20)} ${r.cron.padEnd(14)} ${r.timezone.padEnd(18)} next: ${next}${r.paused ? ' (paused)' : ''}`);
+        console.log(
+          `${r.fleet.padEnd(20)} ${r.cron.padEnd(14)} ${r.timezone.padEnd(18)} next: ${next}${r.paused ? ' (paused)' : ''}`,
+        );
       }
   });
 
@@ -281,15 +313,17 @@ program
 program
   .command('run')
   .description('the embedded default: a quick Fashion-MNIST search through a local Temporal dev server')
-  .option('--budget <size>', 'weight-memory budget', '24KiB')
+  .option('--budget <size>', 'weight-memory budget', '32KiB')
+  .option('--weight-bits <n>', 'weight precision the budget is checked at: 32, 16, 8, 4', '8')
   .option('--dataset <name|path>', 'dataset', 'fashion-mnist')
   .option('--seed <n>', 'seed', integer('seed', 0, 2 ** 32 - 1), 1)
   .option('--out <dir|uri>', 'artifact store', DEFAULT_ARTIFACTS)
-  .action(async (flags: { budget: string; dataset: string; seed: number; out: string }) => {
-    parseSize(flags.budget);
-    const { runEmbedded } = await import('./embedded.js');
-    process.exitCode = await runEmbedded(flags);
-  });
+  .action(
+    async (flags: { budget: string; weightBits: string; dataset: string; seed: number; out: string }) => {
+      const { runEmbedded } = await import('./embedded.js');
+      process.exitCode = await runEmbedded({ ...flags, weightBits: parseWeightBits(flags.weightBits) });
+    },
+  );
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

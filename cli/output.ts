@@ -11,7 +11,11 @@ export class StageBars {
   constructor(enabled: boolean) {
     this.bars = enabled
       ? new MultiBar(
-          { format: ' {stage} |{bar}| {percentage}% {value}/{total} {eta_formatted}', hideCursor: true, clearOnComplete: false },
+          {
+            format: ' {stage} |{bar}| {percentage}% {value}/{total} {eta_formatted}',
+            hideCursor: true,
+            clearOnComplete: false,
+          },
           Presets.shades_classic,
         )
       : null;
@@ -41,18 +45,34 @@ export class StageBars {
 
 export function printSummary(summary: SearchSummary): void {
   const budget = summary.budgetBytes === null ? 'none' : formatSize(summary.budgetBytes);
-  const fits = summary.budgetBytes === null ? '' : summary.weightBytes <= summary.budgetBytes ? ' (fits)' : ' (OVER BUDGET)';
+  const fits =
+    summary.budgetBytes === null
+      ? ''
+      : summary.weightBytes <= summary.budgetBytes
+        ? ' (fits)'
+        : ' (OVER BUDGET)';
   const rows: [string, string][] = [
     ['run', summary.runId],
     ['mode', `${summary.mode}, seed ${summary.seed}, tfjs backend ${summary.backend}`],
     ['winner', summary.winner],
     ['params', String(summary.params)],
-    ['weight memory', `${formatSize(summary.weightBytes)} at ${summary.weightBits} bits, budget ${budget}${fits}`],
+    [
+      'weight memory',
+      `${formatSize(summary.weightBytes)} at ${summary.weightBits} bits, budget ${budget}${fits}`,
+    ],
     ['state memory', formatSize(summary.stateBytes)],
     ['SAHD score', summary.sahdScore.toFixed(3)],
     ['accuracy', `${pct(summary.accuracy)} (before quantization ${pct(summary.accuracyBeforeQuantization)})`],
-    ['candidates', Object.entries(summary.counters).map(([k, v]) => `${k} ${v}`).join(', ')],
-    ...Object.entries(summary.stageWallMs).map(([stage, ms]): [string, string] => [`  ${stage}`, `${((ms ?? 0) / 1000).toFixed(1)} s`]),
+    [
+      'candidates',
+      Object.entries(summary.counters)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
+    ...Object.entries(summary.stageWallMs).map(([stage, ms]): [string, string] => [
+      `  ${stage}`,
+      `${((ms ?? 0) / 1000).toFixed(1)} s`,
+    ]),
     ['report', summary.artifacts.report],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -4,13 +4,7 @@ import { InputError } from '../common/errors.js';
 import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printSummary, StageBars } from './output.js';
-import {
-  connectClient,
-  describeSearch,
-  innermostMessage,
-  searchRequestOf,
-  startSearch,
-} from './temporal.js';
+import { connectClient, describeSearch, innermostMessage, searchRequestOf, startSearch } from './temporal.js';
 
 interface WaitFlags {
   wait?: boolean;
@@ -18,16 +12,25 @@ interface WaitFlags {
   json?: boolean;
 }
 
-export async function startFromCli(request: SearchRequest, flags: WaitFlags & { timeZone?: string }): Promise<number> {
+export async function startFromCli(
+  request: SearchRequest,
+  flags: WaitFlags & { timeZone?: string },
+): Promise<number> {
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
   const client = await connectClient();
   const started = await startSearch(client, request, flags.timeZone ? { timeZone: flags.timeZone } : {});
-  if (!started.started) console.error(`spikenas: ${started.workflowId} was already started; following that search`);
+  if (!started.started)
+    console.error(`spikenas: ${started.workflowId} was already started; following that search`);
   if (!flags.wait) {
-    console.log(flags.json ? JSON.stringify({ workflowId: started.workflowId, started: started.started }) : started.workflowId);
+    console.log(
+      flags.json
+        ? JSON.stringify({ workflowId: started.workflowId, started: started.started })
+        : started.workflowId,
+    );
     return EXIT.ok;
   }
-  if (!flags.json) console.error(`spikenas: waiting for ${started.workflowId}`);
+  // stderr, so that stdout stays one JSON object with --json.
+  console.error(`spikenas: waiting for ${started.workflowId}`);
   return waitAndReport(client, started.workflowId, flags, timeoutMs);
 }
 
@@ -35,8 +38,10 @@ export async function resumeFromCli(workflowId: string, flags: WaitFlags): Promi
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
   const client = await connectClient();
   const status = await describeSearch(client, workflowId);
-  if (status.status === 'RUNNING') throw new InputError('workflowId', `${workflowId} is still running`, 'a failed or cancelled search');
-  if (status.status === 'COMPLETED') throw new InputError('workflowId', `${workflowId} already completed`, 'a failed or cancelled search');
+  if (status.status === 'RUNNING')
+    throw new InputError('workflowId', `${workflowId} is still running`, 'a failed or cancelled search');
+  if (status.status === 'COMPLETED')
+    throw new InputError('workflowId', `${workflowId} already completed`, 'a failed or cancelled search');
   const request = await searchRequestOf(client, workflowId);
   // Same ID, same run folder: finished stages are reused and long stages continue from their checkpoints.
   await startSearch(client, request, { workflowId });
@@ -59,7 +64,12 @@ export async function statusFromCli(workflowId: string, flags: { json?: boolean 
   return EXIT.ok;
 }
 
-export async function waitAndReport(client: Client, workflowId: string, flags: WaitFlags, timeoutMs?: number): Promise<number> {
+export async function waitAndReport(
+  client: Client,
+  workflowId: string,
+  flags: WaitFlags,
+  timeoutMs?: number,
+): Promise<number> {
   const bars = new StageBars(!flags.json && process.stderr.isTTY === true);
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
   const handle = client.workflow.getHandle(workflowId);
@@ -70,7 +80,10 @@ export async function waitAndReport(client: Client, workflowId: string, flags: W
   let lastLine = '';
   for (;;) {
     const remaining = deadline - Date.now();
-    const settled = await Promise.race([outcome, sleep(Math.min(1000, Math.max(0, remaining))).then(() => null)]);
+    const settled = await Promise.race([
+      outcome,
+      sleep(Math.min(1000, Math.max(0, remaining))).then(() => null),
+    ]);
     if (settled) {
       bars.stop();
       return report(workflowId, settled, flags);
@@ -93,7 +106,11 @@ export async function waitAndReport(client: Client, workflowId: string, flags: W
   }
 }
 
-async function report(workflowId: string, settled: { summary: SearchSummary } | { error: unknown }, flags: WaitFlags) {
+async function report(
+  workflowId: string,
+  settled: { summary: SearchSummary } | { error: unknown },
+  flags: WaitFlags,
+) {
   if ('summary' in settled) {
     if (flags.json) console.log(JSON.stringify({ status: 'COMPLETED', ...settled.summary }));
     else printSummary(settled.summary);
@@ -104,7 +121,10 @@ async function report(workflowId: string, settled: { summary: SearchSummary } | 
   const known = exitCodeOf(settled.error);
   const code = cancelled ? EXIT.cancelled : known === EXIT.error ? EXIT.searchFailed : known;
   const message = innermostMessage(settled.error);
-  if (flags.json) console.log(JSON.stringify({ workflowId, status: status?.status ?? 'FAILED', error: message, exitCode: code }));
+  if (flags.json)
+    console.log(
+      JSON.stringify({ workflowId, status: status?.status ?? 'FAILED', error: message, exitCode: code }),
+    );
   else console.error(`spikenas: ${workflowId} ${cancelled ? 'was cancelled' : `failed: ${message}`}`);
   return code;
 }
@@ -116,11 +136,11 @@ function progressLine(progress: SearchProgress): string {
   return `${progress.percent}% ${progress.stage}${counters ? ` (${counters})` : ''}`;
 }
 
-
 /** '90s', '45m', '2h', '1500ms' -> milliseconds. */
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!match) throw new InputError('timeout', `'${text}' is not a duration`, 'a number with ms, s, m or h, e.g. 45m');
+  if (!match)
+    throw new InputError('timeout', `'${text}' is not a duration`, 'a number with ms, s, m or h, e.g. 45m');
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
   return Number(match[1]) * factor;
 }

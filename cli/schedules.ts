@@ -52,7 +52,10 @@ export async function syncSchedules(
   const desired = new Map<string, Desired>();
   for (const fleet of fleets) {
     const request = fleetRequest(fleet, options.artifacts, options.shards);
-    const digest = createHash('sha256').update(JSON.stringify({ fleet, request, queues })).digest('hex').slice(0, 16);
+    const digest = createHash('sha256')
+      .update(JSON.stringify({ fleet, request, queues }))
+      .digest('hex')
+      .slice(0, 16);
     desired.set(scheduleIdOf(fleet.name), { scheduleId: scheduleIdOf(fleet.name), fleet, request, digest });
   }
   const report: SyncReport = { created: [], updated: [], deleted: [], unchanged: [] };
@@ -85,7 +88,10 @@ export async function syncSchedules(
       report.unchanged.push(d.scheduleId);
       continue;
     }
-    if (!options.dryRun) await client.schedule.getHandle(d.scheduleId).update((previous) => ({ ...definition(d), state: previous.state }));
+    if (!options.dryRun)
+      await client.schedule
+        .getHandle(d.scheduleId)
+        .update((previous) => ({ ...definition(d), state: previous.state }));
     report.updated.push(d.scheduleId);
   }
   for (const scheduleId of existing) {

@@ -4,7 +4,12 @@
  * trigger (CLI, CI, Slack) needs.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowIdReusePolicy, type WorkflowExecutionStatusName } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  type WorkflowExecutionStatusName,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { QueueNames } from '../workflows/index.js';
 import {
@@ -21,7 +26,9 @@ export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 export function temporalConnectConfig() {
   // Secrets injected by ECS hold every key, unused ones empty: an empty value means "not set".
   const env = Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '',
+    ),
   );
   const config = loadClientConnectConfig({ overrideEnvVars: env });
   config.connectionOptions.address ??= DEFAULT_TEMPORAL_ADDRESS;
@@ -52,7 +59,12 @@ export async function connectClient(): Promise<Client> {
  */
 export function searchWorkflowId(request: Pick<SearchRequest, 'fleet'>, now: Date, timeZone = 'UTC'): string {
   if (!request.fleet) return `spikenas-${randomUUID().slice(0, 8)}`;
-  const date = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  const date = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(now);
   return `spikenas-${request.fleet}-${date}`;
 }
 
@@ -80,7 +92,8 @@ export async function startSearch(
     });
     return { workflowId, started: true };
   } catch (error) {
-    if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return { workflowId, started: false };
+    if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError')
+      return { workflowId, started: false };
     throw error;
   }
 }

@@ -6,8 +6,8 @@ import { InputError } from '../common/errors.js';
 import { deriveSeed } from '../common/rng.js';
 import { loadNetConfig } from '../config/net-config.js';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
-import { canonicalizeArch, parseArch, pruneArch } from '../search/arch.js';
 import { toModelArtifacts } from '../pipeline/model-artifacts.js';
+import { canonicalizeArch, parseArch, pruneArch } from '../search/arch.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
 
 export interface TrainFlags {
@@ -27,7 +27,10 @@ export async function trainOne(flags: TrainFlags) {
   const config = { ...preset, inputShape: dataset.inputShape, numClasses: dataset.numClasses };
   const arch = parseArch(flags.arch, config.cellType);
   if (pruneArch(arch) === null) {
-    throw new InputError('arch', `'${flags.arch}' is not a valid cell (the 0->3 edge is missing or no path joins 0 to 3)`);
+    throw new InputError(
+      'arch',
+      `'${flags.arch}' is not a valid cell (the 0->3 edge is missing or no path joins 0 to 3)`,
+    );
   }
   const backend = await initBackend();
   const split = splitTrainVal(dataset, { valFraction: 0.1, seed: deriveSeed(flags.seed, 'split') });
@@ -35,7 +38,11 @@ export async function trainOne(flags: TrainFlags) {
     arch,
     config,
     split,
-    { epochs: flags.epochs, batchSize: flags.batchSize, ...(flags.maxSteps ? { maxStepsPerEpoch: flags.maxSteps } : {}) },
+    {
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      ...(flags.maxSteps ? { maxStepsPerEpoch: flags.maxSteps } : {}),
+    },
     { seed: deriveSeed(flags.seed, 'train') },
   );
   const run = new RunArtifacts(await openStore(flags.out), `train-${randomUUID().slice(0, 8)}`);

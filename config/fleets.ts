@@ -22,7 +22,16 @@ export interface Fleet {
 const fleetSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
   budget: z.string(),
-  weightBits: z.union(WEIGHT_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<32>, z.ZodLiteral<16>, z.ZodLiteral<8>, z.ZodLiteral<4>]).default(32),
+  weightBits: z
+    .union(
+      WEIGHT_BITS.map((b) => z.literal(b)) as [
+        z.ZodLiteral<32>,
+        z.ZodLiteral<16>,
+        z.ZodLiteral<8>,
+        z.ZodLiteral<4>,
+      ],
+    )
+    .default(32),
   dataset: z.string().min(1),
   profile: z.enum(PROFILES).default('quick'),
   cron: z.string().regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression'),
@@ -45,17 +54,25 @@ export function parseFleets(document: unknown, source = 'fleets file'): Fleet[] 
   const parsed = fleetsFileSchema.safeParse(document);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const path = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     throw new InputError(`${source}: ${path || 'fleets'}`, issue.message, ALLOWED[String(issue.path.at(-1))]);
   }
   const fleets = parsed.data.fleets;
   const seen = new Set<string>();
   fleets.forEach((fleet, i) => {
-    if (seen.has(fleet.name)) throw new InputError(`${source}: fleets[${i}].name`, `'${fleet.name}' appears twice`);
+    if (seen.has(fleet.name))
+      throw new InputError(`${source}: fleets[${i}].name`, `'${fleet.name}' appears twice`);
     seen.add(fleet.name);
     parseSize(fleet.budget, `${source}: fleets[${i}].budget`);
     if (!isTimeZone(fleet.timezone)) {
-      throw new InputError(`${source}: fleets[${i}].timezone`, `unknown time zone '${fleet.timezone}'`, ALLOWED.timezone);
+      throw new InputError(
+        `${source}: fleets[${i}].timezone`,
+        `unknown time zone '${fleet.timezone}'`,
+        ALLOWED.timezone,
+      );
     }
   });
   return fleets;

@@ -33,13 +33,21 @@ export async function loadNetConfig(presetOrPath: string): Promise<NetConfig> {
   try {
     document = JSON.parse(await readFile(presetOrPath, 'utf8'));
   } catch (error) {
-    throw new InputError('config', `cannot read ${presetOrPath}: ${(error as Error).message}`, presetAllowed());
+    throw new InputError(
+      'config',
+      `cannot read ${presetOrPath}: ${(error as Error).message}`,
+      presetAllowed(),
+    );
   }
   const parsed = netConfigSchema.safeParse(document);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;
     const field = String(issue.path[0] ?? 'config');
-    throw new InputError(`config.${issue.path.join('.') || field}`, issue.message, ALLOWED[field] ?? 'a positive integer');
+    throw new InputError(
+      `config.${issue.path.join('.') || field}`,
+      issue.message,
+      ALLOWED[field] ?? 'a positive integer',
+    );
   }
   return parsed.data as NetConfig;
 }

@@ -15,8 +15,19 @@ const searchRequestSchema = z.object({
   budget: z.string().nullable(),
   mode: z.enum(MODES),
   profile: z.enum(PROFILES),
-  seed: z.number().int().min(0).max(2 ** 32 - 1),
-  weightBits: z.union(WEIGHT_BITS.map((b) => z.literal(b)) as [z.ZodLiteral<32>, z.ZodLiteral<16>, z.ZodLiteral<8>, z.ZodLiteral<4>]),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+  weightBits: z.union(
+    WEIGHT_BITS.map((b) => z.literal(b)) as [
+      z.ZodLiteral<32>,
+      z.ZodLiteral<16>,
+      z.ZodLiteral<8>,
+      z.ZodLiteral<4>,
+    ],
+  ),
   shards: z.number().int().min(1).max(MAX_SHARDS),
   artifacts: z.string().min(1),
   fleet: z.string().min(1).optional(),
@@ -48,7 +59,8 @@ export function validateSearchRequest(input: unknown): SearchRequest {
   }
   const request = parsed.data;
   if (request.budget === null) {
-    if (request.mode === 'spikenas') throw new InputError('budget', 'is required in spikenas mode', 'a size such as 256KiB');
+    if (request.mode === 'spikenas')
+      throw new InputError('budget', 'is required in spikenas mode', 'a size such as 256KiB');
   } else {
     parseSize(request.budget, 'budget');
   }
@@ -59,7 +71,11 @@ export function validateSearchRequest(input: unknown): SearchRequest {
       throw new InputError(`include[${i}]`, (error as Error).message);
     }
   });
-  if (!request.artifacts.startsWith('s3://') && /^[a-z][a-z0-9+.-]*:\/\//.test(request.artifacts) && !request.artifacts.startsWith('file://')) {
+  if (
+    !request.artifacts.startsWith('s3://') &&
+    /^[a-z][a-z0-9+.-]*:\/\//.test(request.artifacts) &&
+    !request.artifacts.startsWith('file://')
+  ) {
     throw new InputError('artifacts', `unsupported URI '${request.artifacts}'`, ALLOWED.artifacts);
   }
   return request as SearchRequest;

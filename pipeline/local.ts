@@ -15,7 +15,10 @@ export interface LocalRunOptions {
   warn?: (message: string) => void;
 }
 
-export async function runSearchLocally(request: SearchRequest, options: LocalRunOptions = {}): Promise<SearchSummary> {
+export async function runSearchLocally(
+  request: SearchRequest,
+  options: LocalRunOptions = {},
+): Promise<SearchSummary> {
   const run = { artifacts: request.artifacts, runId: options.runId ?? `local-${randomUUID().slice(0, 8)}` };
   const context = (stage: StageName): steps.StepContext => {
     options.onStage?.(stage);

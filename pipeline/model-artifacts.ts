@@ -6,7 +6,10 @@ import type { SerializedWeights } from '../snn/index.js';
  * A trained network in tfjs model format: its weights, with the cell matrix and network config as
  * metadata, so that `tf.io` tools can read the weights and spikenas can rebuild the network they belong to.
  */
-export function toModelArtifacts(weights: SerializedWeights, network: { arch: string; config: NetConfig }): io.ModelArtifacts {
+export function toModelArtifacts(
+  weights: SerializedWeights,
+  network: { arch: string; config: NetConfig },
+): io.ModelArtifacts {
   const bytes = Buffer.from(weights.data, 'base64');
   return {
     modelTopology: { spikenas: network },

@@ -5,26 +5,32 @@
  * retried or resumed step repeats at most one chunk of work. The workflow (workflows/index.ts) and the
  * in-process runner (pipeline/local.ts) call these same steps in the same order.
  */
-import { InputError } from '../common/errors.js';
-import { deriveSeed } from '../common/rng.js';
-import { parseSize } from '../common/size.js';
-import { validateSearchRequest } from '../config/request.js';
+
 import { ArtifactCache, cacheKey } from '../artifacts/cache.js';
 import { openStore } from '../artifacts/index.js';
 import { renderParetoSvg, renderReport, type WinnerSummary } from '../artifacts/report.js';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
+import { InfeasibleBudgetError, InputError } from '../common/errors.js';
+import { deriveSeed } from '../common/rng.js';
+import { parseSize } from '../common/size.js';
+import { validateSearchRequest } from '../config/request.js';
 import { loadDataset, sampleBatches, splitTrainVal } from '../datasets/index.js';
-import type { Dataset, DataSplit } from '../datasets/types.js';
+import type { DataSplit, Dataset } from '../datasets/types.js';
 import { canonicalizeArch, parseArch } from '../search/arch.js';
 import { estimateMemory } from '../search/memory.js';
 import { resolveProfile, type SearchProfileSpec } from '../search/profiles.js';
-import { type Candidate, type CandidateSet, generateCandidates as generateCandidateSet } from '../search/stages/candidates.js';
+import {
+  type Candidate,
+  type CandidateSet,
+  generateCandidates as generateCandidateSet,
+} from '../search/stages/candidates.js';
 import { enhanceSpace } from '../search/stages/enhance.js';
 import { analyzeOperationImpact, type ImpactResume, impactCacheKey } from '../search/stages/impact.js';
-import { quantizeForBudget, type QuantizeResult } from '../search/stages/quantize.js';
+import { type QuantizeResult, quantizeForBudget } from '../search/stages/quantize.js';
 import { type ScoreResume, scoreCandidates, shardCandidates } from '../search/stages/scoring.js';
 import { buildSearchResult, selectSurvivors as pickSurvivors } from '../search/stages/select.js';
 import type { EnhancedSpace, ImpactResult, SearchResult } from '../search/stages/types.js';
+import type { NetConfig } from '../snn/config.js';
 import {
   type BackendInfo,
   initBackend,
@@ -34,9 +40,8 @@ import {
   type TrainResume,
   trainNetwork,
 } from '../snn/index.js';
-import { toModelArtifacts } from './model-artifacts.js';
-import type { NetConfig } from '../snn/config.js';
 import type { SearchRequest, SearchSummary, StageName } from '../workflows/types.js';
+import { toModelArtifacts } from './model-artifacts.js';
 import type { RunRef, StepContext } from './types.js';
 
 export type { StepContext } from './types.js';
@@ -52,7 +57,9 @@ export interface RunPlan {
   preset: string;
   config: NetConfig;
   budgetBytes: number | null;
-  seeds: Record<'split' | 'impact' | 'candidates' | 'sahd' | 'sahdBatches' | 'train', number> & { search: number };
+  seeds: Record<'split' | 'impact' | 'candidates' | 'sahd' | 'sahdBatches' | 'train', number> & {
+    search: number;
+  };
   dataset: {
     name: string;
     source: string;
@@ -115,7 +122,11 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
   if (await run.exists(RUN_FILES.config)) {
     const plan = await run.getJson<RunPlan>(RUN_FILES.config);
     if (JSON.stringify(withoutNotify(plan.request)) !== JSON.stringify(withoutNotify(request))) {
-      throw new InputError('runId', `run ${input.run.runId} already exists with a different request`, 'a new workflow ID');
+      throw new InputError(
+        'runId',
+        `run ${input.run.runId} already exists with a different request`,
+        'a new workflow ID',
+      );
     }
     return planSummary(plan);
   }
@@ -123,7 +134,11 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
   const profile = resolveProfile(request.profile);
   const dataset = await datasetFor(request.dataset, request.seed, profile);
   const preset = profile.presets[dataset.name] ?? defaultPreset(profile, dataset);
-  const config: NetConfig = { ...resolvePreset(preset), inputShape: dataset.inputShape, numClasses: dataset.numClasses };
+  const config: NetConfig = {
+    ...resolvePreset(preset),
+    inputShape: dataset.inputShape,
+    numClasses: dataset.numClasses,
+  };
   const seed = request.seed;
   const seeds = {
     search: seed,
@@ -135,13 +150,16 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
     train: deriveSeed(seed, 'train'),
   };
   const split = splitTrainVal(dataset, { valFraction: profile.data.valFraction, seed: seeds.split });
+  const budgetBytes = request.budget === null ? null : parseSize(request.budget, 'budget');
+  if (budgetBytes !== null && request.mode === 'spikenas')
+    checkBudgetFloor(budgetBytes, config, request.weightBits);
   const plan: RunPlan = {
     request,
     startedAt: new Date(started).toISOString(),
     profile,
     preset,
     config,
-    budgetBytes: request.budget === null ? null : parseSize(request.budget, 'budget'),
+    budgetBytes,
     seeds,
     dataset: {
       name: dataset.name,
@@ -159,7 +177,10 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
   return planSummary(plan);
 }
 
-export async function analyzeImpact(input: RunInput, ctx: StepContext = {}): Promise<{ reused: boolean } & Timed> {
+export async function analyzeImpact(
+  input: RunInput,
+  ctx: StepContext = {},
+): Promise<{ reused: boolean } & Timed> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('operation-impact');
   if (await run.exists(file)) return summaryOf(await run.getJson<ImpactStage>(file));
@@ -174,10 +195,17 @@ export async function analyzeImpact(input: RunInput, ctx: StepContext = {}): Pro
   };
   // Impact evidence depends only on data, config, settings and seed: a nightly run reuses last night's.
   const cache = new ArtifactCache(run.store, 'operation-impact', warnOption(ctx));
-  const key = cacheKey(impactCacheKey({ ...analysis, datasetFingerprint: plan.dataset.fingerprint }, plan.seeds.impact));
+  const key = cacheKey(
+    impactCacheKey({ ...analysis, datasetFingerprint: plan.dataset.fingerprint }, plan.seeds.impact),
+  );
   const cached = await cache.get<ImpactResult>(key);
   if (cached) {
-    const stage: ImpactStage = { result: cached, reused: true, cacheUri: cache.uriOf(key), wallMs: Date.now() - started };
+    const stage: ImpactStage = {
+      result: cached,
+      reused: true,
+      cacheUri: cache.uriOf(key),
+      wallMs: Date.now() - started,
+    };
     await run.putJson(file, stage);
     return summaryOf(stage);
   }
@@ -196,7 +224,12 @@ export async function analyzeImpact(input: RunInput, ctx: StepContext = {}): Pro
     },
   );
   await cache.put(key, result);
-  const stage: ImpactStage = { result, reused: false, cacheUri: cache.uriOf(key), wallMs: Date.now() - started };
+  const stage: ImpactStage = {
+    result,
+    reused: false,
+    cacheUri: cache.uriOf(key),
+    wallMs: Date.now() - started,
+  };
   await run.putJson(file, stage);
   return summaryOf(stage);
 }
@@ -245,9 +278,17 @@ export async function generateCandidates(input: RunInput, ctx: StepContext = {})
       },
       plan.seeds.candidates,
     );
-    const included = includeCandidates(set, request.include ?? [], spaceConfig, plan.budgetBytes, request.weightBits);
+    const included = includeCandidates(
+      set,
+      request.include ?? [],
+      spaceConfig,
+      plan.budgetBytes,
+      request.weightBits,
+    );
     const firstPass =
-      request.mode === 'spikenas' && profile.firstPass !== null && set.candidates.length > profile.firstPass.survivors;
+      request.mode === 'spikenas' &&
+      profile.firstPass !== null &&
+      set.candidates.length > profile.firstPass.survivors;
     const stage: CandidateStage = {
       ...set,
       cellType: space.cellType,
@@ -288,11 +329,13 @@ export async function scoreShard(input: ScoreShardInput, ctx: StepContext = {}):
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const name = `scores-${input.pass}-${input.shard}-of-${input.shardCount}`;
   const file = stageFile(name);
-  if (await run.exists(file)) return { scored: (await run.getJson<{ scores: number[] }>(file)).scores.length };
+  if (await run.exists(file))
+    return { scored: (await run.getJson<{ scores: number[] }>(file)).scores.length };
   const candidates = await run.getJson<CandidateStage>(stageFile('candidates'));
   const list = await passCandidates(run, candidates, input.pass);
   const mine = shardCandidates(list, input.shardCount)[input.shard];
-  if (mine === undefined) throw new InputError('shard', `${input.shard} is not below shardCount ${input.shardCount}`);
+  if (mine === undefined)
+    throw new InputError('shard', `${input.shard} is not below shardCount ${input.shardCount}`);
   const { config, scoring } = scoringSetup(plan, candidates.cellType, input.pass);
   const split = await splitFor(plan);
   const batches = sampleBatches(split.train, {
@@ -316,7 +359,11 @@ export async function scoreShard(input: ScoreShardInput, ctx: StepContext = {}):
       },
     },
   );
-  await run.putJson(file, { scores: output.scores, resumedAt: resume?.data.next ?? 0, wallMs: output.wallMs });
+  await run.putJson(file, {
+    scores: output.scores,
+    resumedAt: resume?.data.next ?? 0,
+    wallMs: output.wallMs,
+  });
   return { scored: output.scores.length };
 }
 
@@ -331,7 +378,11 @@ function scoringSetup(plan: RunPlan, cellType: NetConfig['cellType'], pass: 'fir
 }
 
 /** The candidates a pass scores: all of them for the first pass (or when there is none), else the survivors. */
-async function passCandidates(run: RunArtifacts, stage: CandidateStage, pass: 'first' | 'full'): Promise<Candidate[]> {
+async function passCandidates(
+  run: RunArtifacts,
+  stage: CandidateStage,
+  pass: 'first' | 'full',
+): Promise<Candidate[]> {
   if (pass === 'first' || !stage.firstPass) return stage.candidates;
   const survivors = await run.getJson<SurvivorStage>(stageFile('survivors'));
   return survivors.indices.map((i) => stage.candidates[i] as Candidate);
@@ -342,10 +393,17 @@ interface SurvivorStage {
   firstPassScores: number[];
 }
 
-async function mergedScores(run: RunArtifacts, pass: 'first' | 'full', shardCount: number): Promise<number[]> {
+async function mergedScores(
+  run: RunArtifacts,
+  pass: 'first' | 'full',
+  shardCount: number,
+): Promise<number[]> {
   const scores: number[] = [];
   for (let shard = 0; shard < shardCount; shard++) {
-    scores.push(...(await run.getJson<{ scores: number[] }>(stageFile(`scores-${pass}-${shard}-of-${shardCount}`))).scores);
+    scores.push(
+      ...(await run.getJson<{ scores: number[] }>(stageFile(`scores-${pass}-${shard}-of-${shardCount}`)))
+        .scores,
+    );
   }
   return scores;
 }
@@ -403,7 +461,10 @@ export async function selectWinner(input: ShardsInput, ctx: StepContext = {}) {
   return { winner: winner.arch, counters: { ...result.counters } };
 }
 
-export async function trainWinner(input: RunInput, ctx: StepContext = {}): Promise<{ testAccuracy: number } & Timed> {
+export async function trainWinner(
+  input: RunInput,
+  ctx: StepContext = {},
+): Promise<{ testAccuracy: number } & Timed> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('train-winner');
   if (!(await run.exists(file))) {
@@ -422,7 +483,11 @@ export async function trainWinner(input: RunInput, ctx: StepContext = {}): Promi
     });
     const { weights, ...summary } = result;
     await run.putJson(TRAINED_WEIGHTS, weights);
-    await run.putJson(file, { ...summary, epochs: training.epochs, backend: describeBackend(backend) } satisfies TrainStage);
+    await run.putJson(file, {
+      ...summary,
+      epochs: training.epochs,
+      backend: describeBackend(backend),
+    } satisfies TrainStage);
   }
   const stage = await run.getJson<TrainStage>(file);
   return { testAccuracy: stage.testAccuracy, wallMs: stage.wallMs };
@@ -444,7 +509,15 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
     const budgetBytes = plan.budgetBytes ?? Number.MAX_SAFE_INTEGER;
     const split = await splitFor(plan);
     const result = await quantizeForBudget(
-      { arch, config, weights, budgetBytes, test: split.test, batchSize: 100, accuracy32: trained.testAccuracy },
+      {
+        arch,
+        config,
+        weights,
+        budgetBytes,
+        test: split.test,
+        batchSize: 100,
+        accuracy32: trained.testAccuracy,
+      },
       signalOption(ctx),
     );
     if (result.chosenBits === null || result.weights === null) {
@@ -474,7 +547,8 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
   const search = await run.getJson<SearchResult>(stageFile('memory-aware-search'));
   const trained = await run.getJson<TrainStage>(stageFile('train-winner'));
   const quantized = await run.getJson<QuantizeStage>(stageFile('quantize-evaluate'));
-  const impact = plan.request.mode === 'spikenas' ? await run.getJson<ImpactStage>(stageFile('operation-impact')) : null;
+  const impact =
+    plan.request.mode === 'spikenas' ? await run.getJson<ImpactStage>(stageFile('operation-impact')) : null;
   const enhanced =
     plan.request.mode === 'spikenas' ? await run.getJson<EnhancedSpace>(stageFile('cell-enhancement')) : null;
   const best = search.topK[0];
@@ -520,10 +594,21 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
   await run.put(RUN_FILES.report, renderReport(reportInput));
   const scored = (await run.getJsonLines<Candidate & { score: number | null }>(RUN_FILES.candidates))
     .filter((c): c is Candidate & { score: number } => c.score !== null)
-    .map((c) => ({ arch: c.arch, params: c.params, weightBytes: c.weightBytes, stateBytes: c.stateBytes, score: c.score }));
+    .map((c) => ({
+      arch: c.arch,
+      params: c.params,
+      weightBytes: c.weightBytes,
+      stateBytes: c.stateBytes,
+      score: c.score,
+    }));
   await run.put(
     RUN_FILES.pareto,
-    renderParetoSvg({ candidates: scored, pareto: search.pareto, budgetBytes: search.budgetBytes, winner: best.arch }),
+    renderParetoSvg({
+      candidates: scored,
+      pareto: search.pareto,
+      budgetBytes: search.budgetBytes,
+      winner: best.arch,
+    }),
   );
   await run.publish();
   return {
@@ -555,7 +640,11 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
 
 export async function recordOutcome(input: OutcomeInput, ctx: StepContext = {}): Promise<void> {
   const run = await openRun(input.run, ctx);
-  await run.putJson(stageFile('outcome'), { outcome: input.outcome, message: input.message, at: new Date().toISOString() });
+  await run.putJson(stageFile('outcome'), {
+    outcome: input.outcome,
+    message: input.message,
+    at: new Date().toISOString(),
+  });
   if (input.outcome === 'failed') {
     // CloudWatch embedded metric format: on AWS this log line is the SpikeNAS/WorkflowsFailed metric the
     // stack alarms on (infra/stack.ts); elsewhere it is one JSON log line.
@@ -563,7 +652,13 @@ export async function recordOutcome(input: OutcomeInput, ctx: StepContext = {}):
       JSON.stringify({
         _aws: {
           Timestamp: Date.now(),
-          CloudWatchMetrics: [{ Namespace: 'SpikeNAS', Dimensions: [[]], Metrics: [{ Name: 'WorkflowsFailed', Unit: 'Count' }] }],
+          CloudWatchMetrics: [
+            {
+              Namespace: 'SpikeNAS',
+              Dimensions: [[]],
+              Metrics: [{ Name: 'WorkflowsFailed', Unit: 'Count' }],
+            },
+          ],
         },
         WorkflowsFailed: 1,
         runId: input.run.runId,
@@ -609,10 +704,31 @@ function planSummary(plan: RunPlan) {
   };
 }
 
+/**
+ * Every candidate holds at least the backbone (stem, down block, head): the cell with only the 0->3 skip
+ * has no parameters of its own. A budget below that admits nothing, and is known before any work starts.
+ */
+function checkBudgetFloor(
+  budgetBytes: number,
+  config: NetConfig,
+  weightBits: SearchRequest['weightBits'],
+): void {
+  const floor = estimateMemory(parseArch('0001 0000 0000 0000', config.cellType), config, {
+    weightBits,
+  }).weightBytes;
+  if (budgetBytes < floor) {
+    throw new InfeasibleBudgetError(
+      `budget ${budgetBytes} B admits no candidate: the smallest network of this config needs ${floor} B of ` +
+        `weights at ${weightBits} bits (backbone without cell parameters)`,
+    );
+  }
+}
+
 /** A dataset without a preset of its own (synthetic, a folder) runs the profile's Fashion-MNIST network. */
 function defaultPreset(profile: SearchProfileSpec, dataset: Dataset): string {
   const preset = profile.presets['fashion-mnist'];
-  if (preset === undefined) throw new InputError('dataset', `profile ${profile.name} has no preset for ${dataset.name}`);
+  if (preset === undefined)
+    throw new InputError('dataset', `profile ${profile.name} has no preset for ${dataset.name}`);
   return preset;
 }
 

@@ -1,8 +1,10 @@
 /** The worker-thread side of runInThread: runs one heavy step and reports progress over the given port. */
 import type { MessagePort } from 'node:worker_threads';
-import * as steps from './steps.js';
+import { analyzeImpact, quantizeEvaluate, type StepContext, scoreShard, trainWinner } from './steps.js';
 
-export type HeavyStepName = 'analyzeImpact' | 'scoreShard' | 'trainWinner' | 'quantizeEvaluate';
+/** The steps that run tfjs work, and so run in worker threads. */
+const HEAVY_STEPS = { analyzeImpact, scoreShard, trainWinner, quantizeEvaluate };
+export type HeavyStepName = keyof typeof HEAVY_STEPS;
 
 export interface ThreadTask {
   step: HeavyStepName;
@@ -16,8 +18,9 @@ export type ThreadOutcome =
 
 export default async function runTask(task: ThreadTask): Promise<ThreadOutcome> {
   try {
-    // biome-ignore lint/suspicious/noExplicitAny: the step's input type is checked where the activity calls it
-    const value = await (steps[task.step] as (input: any, ctx: steps.StepContext) => Promise<unknown>)(task.input, {
+    // The input's type was checked where the activity called runInThread with this step's name.
+    const step = HEAVY_STEPS[task.step] as (input: unknown, ctx: StepContext) => Promise<unknown>;
+    const value = await step(task.input, {
       onProgress: (progress) => task.progress.postMessage(progress),
       warn: (message) => console.warn(message),
     });

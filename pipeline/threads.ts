@@ -5,8 +5,8 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { StepProgress } from './types.js';
 import type { HeavyStepName, ThreadOutcome, ThreadTask } from './thread-entry.js';
+import type { StepProgress } from './types.js';
 
 let pool: Piscina<ThreadTask, ThreadOutcome> | undefined;
 
@@ -39,7 +39,10 @@ export async function runInThread<T>(
   const { port1, port2 } = new MessageChannel();
   port1.on('message', (progress: StepProgress) => onProgress(progress));
   try {
-    const outcome = await threadPool().run({ step, input, progress: port2 }, { transferList: [port2], signal: signal ?? null });
+    const outcome = await threadPool().run(
+      { step, input, progress: port2 },
+      { transferList: [port2], signal: signal ?? null },
+    );
     if (outcome.ok) return outcome.value as T;
     const error = new Error(outcome.error.message);
     error.name = outcome.error.name;

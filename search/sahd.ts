@@ -70,7 +70,8 @@ export function logAbsDet(matrix: Float64Array, size: number): number {
     for (let row = col + 1; row < size; row++) {
       const f = (a[row * size + col] as number) / p;
       if (f === 0) continue;
-      for (let k = col; k < size; k++) a[row * size + k] = (a[row * size + k] as number) - f * (a[col * size + k] as number);
+      for (let k = col; k < size; k++)
+        a[row * size + k] = (a[row * size + k] as number) - f * (a[col * size + k] as number);
     }
   }
   return logDet;

@@ -10,10 +10,27 @@ import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../artifacts/index.js';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
-import { cancelSearch, connectClient, describeSearch, searchRequestOf, startSearch } from '../cli/temporal.js';
+import {
+  cancelSearch,
+  connectClient,
+  describeSearch,
+  searchRequestOf,
+  startSearch,
+} from '../cli/temporal.js';
 import type { SearchResult } from '../search/stages/types.js';
-import { SEARCH_WORKFLOW, type SearchProgress, type SearchRequest, type SearchSummary } from '../workflows/types.js';
-import { ensureTemporal, spawnWorker, useQueues, type WorkerProcess, workerReady } from './support/temporal.js';
+import {
+  SEARCH_WORKFLOW,
+  type SearchProgress,
+  type SearchRequest,
+  type SearchSummary,
+} from '../workflows/types.js';
+import {
+  ensureTemporal,
+  spawnWorker,
+  useQueues,
+  type WorkerProcess,
+  workerReady,
+} from './support/temporal.js';
 
 const artifacts = mkdtempSync(join(tmpdir(), 'spikenas-wf-'));
 const base: SearchRequest = {
@@ -45,7 +62,9 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-async function runToEnd(request: SearchRequest): Promise<{ summary: SearchSummary; progress: SearchProgress[] }> {
+async function runToEnd(
+  request: SearchRequest,
+): Promise<{ summary: SearchSummary; progress: SearchProgress[] }> {
   const { workflowId } = await startSearch(client, request);
   const handle = client.workflow.getHandle(workflowId);
   const seen: SearchProgress[] = [];
@@ -77,9 +96,14 @@ describe('spikeNasSearch workflow', () => {
     expect(summary.weightBytes).toBeLessThanOrEqual(summary.budgetBytes as number);
     expect(summary.accuracy).toBeGreaterThan(0.2);
     expect(summary.counters.scored).toBeGreaterThan(0);
-    expect(Object.keys(summary.stageWallMs).sort()).toEqual(
-      ['cell-enhancement', 'memory-aware-search', 'operation-impact', 'prepare-dataset', 'quantize-evaluate', 'train-winner'],
-    );
+    expect(Object.keys(summary.stageWallMs).sort()).toEqual([
+      'cell-enhancement',
+      'memory-aware-search',
+      'operation-impact',
+      'prepare-dataset',
+      'quantize-evaluate',
+      'train-winner',
+    ]);
     // The progress query walked through the stages and ended at 100 %.
     const stages = new Set(progress.map((p) => p.stage));
     expect(stages.has('memory-aware-search') || stages.has('train-winner')).toBe(true);
@@ -88,7 +112,14 @@ describe('spikeNasSearch workflow', () => {
     const run = new RunArtifacts(await openStore(artifacts), summary.runId);
     const manifest = await run.verify();
     const names = manifest.objects.map((o) => o.name);
-    for (const file of [RUN_FILES.config, RUN_FILES.report, RUN_FILES.pareto, RUN_FILES.winner, RUN_FILES.modelJson, RUN_FILES.candidates]) {
+    for (const file of [
+      RUN_FILES.config,
+      RUN_FILES.report,
+      RUN_FILES.pareto,
+      RUN_FILES.winner,
+      RUN_FILES.modelJson,
+      RUN_FILES.candidates,
+    ]) {
       expect(names).toContain(file);
     }
   });
@@ -121,7 +152,11 @@ describe('spikeNasSearch workflow', () => {
     });
     const error = await handle.result().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
-    const cause = (error as WorkflowFailedError).cause?.cause as { type?: string; nonRetryable?: boolean; message: string };
+    const cause = (error as WorkflowFailedError).cause?.cause as {
+      type?: string;
+      nonRetryable?: boolean;
+      message: string;
+    };
     expect(cause.type).toBe('InputError');
     expect(cause.message).toMatch(message);
     const history = await handle.fetchHistory();
@@ -141,9 +176,13 @@ describe('spikeNasSearch workflow', () => {
     expect(second.started).toBe(false);
     expect(second.workflowId).toBe(first.workflowId);
     const runs = [];
-    for await (const execution of client.workflow.list({ query: `WorkflowId = '${first.workflowId}'` })) runs.push(execution);
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${first.workflowId}'` }))
+      runs.push(execution);
     expect(runs).toHaveLength(1);
-    await client.workflow.getHandle(first.workflowId).result().catch(() => undefined);
+    await client.workflow
+      .getHandle(first.workflowId)
+      .result()
+      .catch(() => undefined);
   });
 
   it('cancels cleanly, keeps finished stages, and resumes to the same result', async () => {
@@ -153,7 +192,7 @@ describe('spikeNasSearch workflow', () => {
     // Cancel once the impact analysis is under way.
     for (;;) {
       const progress = await handle.query<SearchProgress>('progress').catch(() => null);
-      if (progress && progress.finishedStages.includes('prepare-dataset')) break;
+      if (progress?.finishedStages.includes('prepare-dataset')) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     await cancelSearch(client, workflowId);

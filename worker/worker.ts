@@ -18,13 +18,13 @@ export interface WorkerOptions {
   log?: (message: string) => void;
 }
 
-
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const log = options.log ?? ((message: string) => console.error(message));
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   const queues = taskQueues();
-  if (!existsSync(WORKFLOW_BUNDLE)) throw new Error(`workflow bundle missing at ${WORKFLOW_BUNDLE}: run npm run build`);
+  if (!existsSync(WORKFLOW_BUNDLE))
+    throw new Error(`workflow bundle missing at ${WORKFLOW_BUNDLE}: run npm run build`);
   const workers = await Promise.all(
     options.roles.map((role) =>
       Worker.create({

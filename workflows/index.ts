@@ -36,14 +36,26 @@ function activitiesOn(queues: QueueNames) {
   const light = proxyActivities<typeof activities>({
     taskQueue: queues.cpu,
     startToCloseTimeout: '10 minutes',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
   const heavy = proxyActivities<typeof activities>({
     taskQueue: queues.gpu,
     startToCloseTimeout: '6 hours',
     // A killed worker is noticed within this time; the retry resumes from the last checkpoint.
     heartbeatTimeout: '20s',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
   return { light, heavy };
 }
@@ -117,7 +129,11 @@ export async function spikeNasSearch(
     progress.stage = cancelled ? 'cancelled' : 'failed';
     // Record how it ended even though the workflow is being cancelled; finished stages stay in the store.
     await CancellationScope.nonCancellable(async () => {
-      await light.recordOutcome({ run, outcome: cancelled ? 'cancelled' : 'failed', message: messageOf(error) });
+      await light.recordOutcome({
+        run,
+        outcome: cancelled ? 'cancelled' : 'failed',
+        message: messageOf(error),
+      });
       await notify(light, request, { failure: `${progress.stage}: ${messageOf(error)}` });
     });
     throw error;

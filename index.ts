@@ -1,0 +1,47 @@
+/** The spikenas library: the engine's pure functions and the runtime, for use from Node (ESM). */
+
+export { openStore } from './artifacts/index.js';
+export { RunArtifacts } from './artifacts/run.js';
+export type { ArtifactStore } from './artifacts/store.types.js';
+export { InfeasibleBudgetError, InputError } from './common/errors.js';
+export { deriveSeed, Rng } from './common/rng.js';
+export { formatSize, parseSize } from './common/size.js';
+export { type Fleet, loadFleets, parseFleets } from './config/fleets.js';
+export { validateSearchRequest } from './config/request.js';
+export { loadDataset, sampleBatches, splitTrainVal } from './datasets/index.js';
+export type { DataSplit, Dataset, ImageSet } from './datasets/types.js';
+export { runSearchLocally } from './pipeline/local.js';
+export {
+  canonicalizeArch,
+  enumerateArchs,
+  formatArch,
+  parseArch,
+  pruneArch,
+  sampleArch,
+  validateArch,
+} from './search/arch.js';
+export { type Arch, OP_NAMES, type OpCode } from './search/arch.types.js';
+export { countParams, estimateMemory, type MemoryEstimate } from './search/memory.js';
+export { paretoFront } from './search/pareto.js';
+export { PROFILES, resolveProfile } from './search/profiles.js';
+export {
+  logAbsDet,
+  type SpikeGram,
+  type SpikeLayer,
+  sahdFromGrams,
+  sahdKernel,
+  sahdScore,
+} from './search/sahd.js';
+export type * from './search/stages/types.js';
+export type { CellType, NetConfig } from './snn/config.js';
+export {
+  buildNetwork,
+  evaluateNetwork,
+  initBackend,
+  PRESETS,
+  quantizeWeights,
+  resolvePreset,
+  scoreSahd,
+  trainNetwork,
+} from './snn/index.js';
+export type { SearchRequest, SearchSummary } from './workflows/types.js';
