@@ -3,9 +3,10 @@
  * Temporal server and a real worker process, checking output and every exit code.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../cli/exit-codes.js';
 import { connectClient } from '../cli/temporal.js';
@@ -100,6 +101,22 @@ describe('in-process commands', () => {
     const run = await cli(args);
     expect(run.code).toBe(EXIT.invalidInput);
     expect(run.stderr).toMatch(message);
+  });
+
+  it('train trains one architecture and stores its weights in tfjs format', async () => {
+    const arch = '0301 0013 0003 0000';
+    const args = ['train', '--arch', arch, '--dataset', 'synthetic', '--epochs', '1', '--max-steps', '10'];
+    const run = await cli([...args, '--out', artifacts, '--json']);
+    expect(run.code).toBe(EXIT.ok);
+    const result = JSON.parse(run.stdout);
+    expect(result.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(result.testAccuracy).toBeLessThanOrEqual(1);
+    const modelJson = JSON.parse(readFileSync(fileURLToPath(result.weights), 'utf8'));
+    expect(modelJson.weightsManifest[0].paths).toEqual(['weights.bin']);
+    expect(modelJson.modelTopology.spikenas.arch).toBe(result.arch);
+    const bad = await cli(['train', '--arch', '0300 0000 0000 0000', '--dataset', 'synthetic']);
+    expect(bad.code).toBe(EXIT.invalidInput);
+    expect(bad.stderr).toMatch(/arch/);
   });
 
   it('prints help for every command', async () => {
