@@ -4,8 +4,8 @@
  * this process, starts the workflow and follows its progress query.
  */
 import { spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { tcpAnswers } from '../common/net.js';
 import { validateSearchRequest } from '../config/request.js';
 import { heavyThreadCount } from '../pipeline/threads.js';
 import { runWorker } from '../worker/worker.js';
@@ -28,7 +28,7 @@ export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
   const address = temporalConnectConfig().connectionOptions.address as string;
   const [host = '127.0.0.1', portText = '7233'] = address.split(':');
   const port = Number(portText);
-  if (!(await answers(host, port))) {
+  if (!(await tcpAnswers(host, port))) {
     if (host !== '127.0.0.1' && host !== 'localhost') {
       console.error(`spikenas: no Temporal server answers at ${address}`);
       return EXIT.error;
@@ -61,19 +61,4 @@ export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
     stopWorker.abort();
     await worker.catch(() => undefined);
   }
-}
-
-function answers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }

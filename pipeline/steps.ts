@@ -8,7 +8,12 @@
 
 import { ArtifactCache, cacheKey } from '../artifacts/cache.js';
 import { openStore } from '../artifacts/index.js';
-import { renderParetoSvg, renderReport, type WinnerSummary } from '../artifacts/report.js';
+import {
+  renderParetoSvg,
+  renderReport,
+  type SearchReportInput,
+  type WinnerSummary,
+} from '../artifacts/report.js';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import { InfeasibleBudgetError, InputError } from '../common/errors.js';
 import { deriveSeed } from '../common/rng.js';
@@ -60,16 +65,7 @@ export interface RunPlan {
   seeds: Record<'split' | 'impact' | 'candidates' | 'sahd' | 'sahdBatches' | 'train', number> & {
     search: number;
   };
-  dataset: {
-    name: string;
-    source: string;
-    fingerprint: string;
-    inputShape: [number, number, number];
-    numClasses: number;
-    trainCount: number;
-    valCount: number;
-    testCount: number;
-  };
+  dataset: SearchReportInput['dataset'];
 }
 
 export interface RunInput {

@@ -3,8 +3,8 @@
  * built CLI (`node dist/cli/main.js worker`), each test file on task queues of its own.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { tcpAnswers } from '../../common/net.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = `${ROOT}scripts/temporal.sh`;
@@ -12,18 +12,7 @@ export const CLI = `${ROOT}dist/cli/main.js`;
 
 export function answers(address: string): Promise<boolean> {
   const [host = '127.0.0.1', port = '7233'] = address.split(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host, port: Number(port), timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
+  return tcpAnswers(host, Number(port));
 }
 
 /** Starts the dev server on a port (SQLite file .spikenas/temporal/dev-PORT.db) unless one answers there. */
