@@ -95,7 +95,11 @@ export async function waitAndReport(
       else console.error(`spikenas: ${workflowId}: ${message}`);
       return EXIT.timedOut;
     }
-    const progress = await handle.query<SearchProgress>('progress').catch(() => null);
+    // A query waits for a worker to answer: never past the deadline.
+    const progress = await Promise.race([
+      handle.query<SearchProgress>('progress').catch(() => null),
+      sleep(Math.max(0, Math.min(2000, deadline - Date.now()))).then(() => null),
+    ]);
     if (progress) {
       bars.stage('search');
       bars.update(progress.percent, 100);

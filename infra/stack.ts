@@ -243,7 +243,8 @@ export class SpikeNasStack extends Stack {
     cpuTask.addContainer('worker', {
       image: ecs.ContainerImage.fromEcrRepository(cpuRepo, settings.imageTag),
       command: ['--queues', 'cpu'],
-      environment: { ...workerEnvironment, SPIKENAS_BACKEND: 'wasm' },
+      // The CPU workers publish the GPU queue's backlog every minute: the GPU service scales on it.
+      environment: { ...workerEnvironment, SPIKENAS_BACKEND: 'wasm', SPIKENAS_BACKLOG_METRIC_SECONDS: '60' },
       secrets: workerSecrets,
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'cpu', logGroup: cpuLogs }),
     });

@@ -161,6 +161,13 @@ describe('Temporal connection', () => {
       expect(plain.some((name) => name.startsWith('TEMPORAL_'))).toBe(false);
       expect(plain).toContain('SPIKENAS_ARTIFACTS');
     }
+    // Exactly one of the two (the CPU workers) publishes the GPU backlog that the GPU service scales on.
+    const publishers = tasks.filter((task) =>
+      task.Properties.ContainerDefinitions[0]?.Environment.some(
+        (v) => v.Name === 'SPIKENAS_BACKLOG_METRIC_SECONDS',
+      ),
+    );
+    expect(publishers).toHaveLength(1);
     // The template holds the secrets' shape (empty keys), never a value.
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({

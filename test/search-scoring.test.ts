@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
 import { loadDataset } from '../datasets/index.js';
+import { sampleBatches } from '../datasets/split.js';
 import { formatArch } from '../search/arch.js';
 import type { Arch } from '../search/arch.types.js';
 import {
@@ -11,7 +12,6 @@ import {
   shardCandidates,
   UNUSABLE_SCORE,
 } from '../search/stages/scoring.js';
-import { sahdBatches } from '../search/stages/search.js';
 import type { NetConfig } from '../snn/config.js';
 import { initBackend } from '../snn/index.js';
 
@@ -123,7 +123,7 @@ describe('scoreCandidates with the real SAHD runtime', () => {
   it('gives identical scores for 1, 2 and 4 shards on a tiny config', async () => {
     await initBackend();
     const dataset = await loadDataset('synthetic', { seed: 5, limit: { train: 40, test: 10 } });
-    const batches = sahdBatches(dataset.train, 8, 2, 9);
+    const batches = sampleBatches(dataset.train, { batchSize: 8, count: 2, seed: 9 });
     const real = { candidates: CANDIDATES.slice(0, 4), config: tiny, batches, batchSize: 8 };
     const whole = (await scoreCandidates(real, { seed: 21 })).scores;
     expect(whole.every((s) => Number.isFinite(s))).toBe(true);

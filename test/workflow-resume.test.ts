@@ -12,7 +12,6 @@ import { openStore } from '../artifacts/index.js';
 import { RunArtifacts, stageFile } from '../artifacts/run.js';
 import { connectClient, startSearch } from '../cli/temporal.js';
 import { SCORE_CHUNK } from '../pipeline/steps.js';
-import type { StepProgress } from '../pipeline/types.js';
 import type { SearchRequest, SearchSummary } from '../workflows/types.js';
 import {
   ensureTemporal,
@@ -55,14 +54,10 @@ async function scoresOf(runId: string): Promise<{ scores: number[]; resumedAt: n
   return run.getJson(stageFile('scores-full-0-of-1'));
 }
 
-/** The scoring activity's last heartbeat, as the server holds it. */
-async function scoringProgress(workflowId: string): Promise<StepProgress | null> {
-  const description = await client.workflow.getHandle(workflowId).describe();
-  const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'scoreShard');
-  const payload = pending?.heartbeatDetails?.payloads?.[0];
-  return payload
-    ? (client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as StepProgress)
-    : null;
+/** The newest scoring checkpoint the run has stored (its resume point), or null before the first. */
+async function newestCheckpoint(runId: string): Promise<{ next: number } | null> {
+  const run = new RunArtifacts(await openStore(artifacts), runId);
+  return (await run.readCheckpoint<{ next: number }>('scores-full-0-of-1'))?.data ?? null;
 }
 
 it('finishes on another worker after SIGKILL with the same result, re-scoring at most one chunk', async () => {
@@ -74,12 +69,18 @@ it('finishes on another worker after SIGKILL with the same result, re-scoring at
   const expected = (await client.workflow.getHandle(reference.workflowId).result()) as SearchSummary;
 
   const { workflowId } = await startSearch(client, request);
-  let seen: StepProgress | null = null;
-  while (!seen || seen.done < SCORE_CHUNK + 1) {
-    seen = await scoringProgress(workflowId);
-    await new Promise((r) => setTimeout(r, 100));
+  // Kill the worker as soon as scoring has stored its first checkpoint, with candidates left to score.
+  let atKill: { next: number } | null = null;
+  while (!atKill) {
+    atKill = await newestCheckpoint(workflowId);
+    if (!atKill && (await client.workflow.getHandle(workflowId).describe()).status.name !== 'RUNNING') {
+      throw new Error('the search ended before the kill: scoring is too fast for this test');
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
   expect(await first.stop('SIGKILL')).toBe('SIGKILL');
+  const total = (await scoresOf(reference.workflowId)).scores.length;
+  expect(atKill.next).toBeLessThan(total);
 
   const second = spawnWorker(address);
   workers.push(second);
@@ -91,13 +92,13 @@ it('finishes on another worker after SIGKILL with the same result, re-scoring at
   expect(summary.accuracy).toBe(expected.accuracy);
   const resumed = await scoresOf(workflowId);
   expect(resumed.scores).toEqual((await scoresOf(reference.workflowId)).scores);
-  // The retry started from the newest checkpoint: a multiple of the chunk, and no more than one chunk
-  // behind the progress the killed worker had reported.
+  // The retry started from a stored checkpoint at or after the one seen at the kill; the killed worker
+  // checkpointed every chunk, so it had scored fewer than a chunk past the resume point.
   expect(resumed.resumedAt % SCORE_CHUNK).toBe(0);
+  expect(resumed.resumedAt).toBeGreaterThanOrEqual(atKill.next);
   expect(resumed.resumedAt).toBeGreaterThan(0);
-  expect(seen.done - resumed.resumedAt).toBeLessThanOrEqual(SCORE_CHUNK);
   console.log(
-    `resume after SIGKILL: ${seen.done} of ${seen.total} scored before the kill, resumed at ${resumed.resumedAt}, ` +
-      `re-scored ${seen.done - resumed.resumedAt} (${((100 * (seen.done - resumed.resumedAt)) / seen.total).toFixed(1)} %)`,
+    `resume after SIGKILL: checkpoint at ${atKill.next} of ${total} when killed, resumed at ${resumed.resumedAt}; ` +
+      `at most ${SCORE_CHUNK - 1} candidates (${((100 * (SCORE_CHUNK - 1)) / total).toFixed(1)} %) re-scored`,
   );
 });

@@ -7,6 +7,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from '../activities/index.js';
 import { taskQueues, temporalConnectConfig } from '../cli/temporal.js';
 import { closeThreads, heavyThreadCount } from '../pipeline/threads.js';
+import { activityBacklog, backlogMetricLine } from './backlog.js';
 import { WORKFLOW_BUNDLE } from './bundle-path.js';
 
 export type QueueRole = 'cpu' | 'gpu';
@@ -45,13 +46,32 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     `spikenas worker: ${options.roles.map((r) => `${r} queue '${queues[r]}'`).join(', ')} on ` +
       `${connectionOptions.address} (namespace ${namespace}), ${heavyThreadCount()} heavy threads`,
   );
+  const publishing = publishBacklog(connection, namespace, options.roles.includes('cpu') ? queues.gpu : null);
   options.signal?.addEventListener('abort', () => {
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
+    clearInterval(publishing);
     await closeThreads();
     await connection.close();
   }
+}
+
+/**
+ * With SPIKENAS_BACKLOG_METRIC_SECONDS set (the CDK stack sets it on CPU workers), logs the GPU queue's
+ * backlog as a metric line at that interval.
+ */
+function publishBacklog(connection: NativeConnection, namespace: string, gpuQueue: string | null) {
+  const seconds = Number(process.env.SPIKENAS_BACKLOG_METRIC_SECONDS);
+  if (gpuQueue === null || !(seconds > 0)) return undefined;
+  const timer = setInterval(() => {
+    activityBacklog(connection, namespace, gpuQueue).then(
+      (backlog) => console.log(backlogMetricLine(gpuQueue, backlog)),
+      (error: Error) => console.error(`spikenas worker: backlog of ${gpuQueue} not read: ${error.message}`),
+    );
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }

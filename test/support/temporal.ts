@@ -49,9 +49,13 @@ export interface WorkerProcess {
 }
 
 /** A worker in its own process, as a user runs it: `spikenas worker`. */
-export function spawnWorker(address: string, env: Record<string, string> = {}): WorkerProcess {
+export function spawnWorker(
+  address: string,
+  env: Record<string, string> = {},
+  args = ['worker'],
+): WorkerProcess {
   let output = '';
-  const child = spawn(process.execPath, [CLI, 'worker'], {
+  const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, TEMPORAL_ADDRESS: address, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
