@@ -12,7 +12,7 @@ import { runWorker } from '../worker/worker.js';
 import type { WeightBits } from '../workflows/types.js';
 import { EXIT } from './exit-codes.js';
 import { waitAndReport } from './remote.js';
-import { connectClient, startSearch, temporalConnectConfig } from './temporal.js';
+import { startSearch, temporalConnectConfig, withClient } from './temporal.js';
 
 const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', import.meta.url));
 
@@ -53,10 +53,11 @@ export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
       shards: heavyThreadCount(),
       artifacts: flags.out,
     });
-    const client = await connectClient();
-    const { workflowId } = await startSearch(client, request);
-    console.error(`spikenas: started ${workflowId}`);
-    return await Promise.race([waitAndReport(client, workflowId, {}), worker.then(() => EXIT.error)]);
+    return await withClient(async (client) => {
+      const { workflowId } = await startSearch(client, request);
+      console.error(`spikenas: started ${workflowId}`);
+      return Promise.race([waitAndReport(client, workflowId, {}), worker.then(() => EXIT.error)]);
+    });
   } finally {
     stopWorker.abort();
     await worker.catch(() => undefined);

@@ -225,8 +225,8 @@ program
   .command('cancel <workflowId>')
   .description('cancel a search; finished stages and checkpoints stay in the artifact store')
   .action(async (workflowId: string) => {
-    const { connectClient, cancelSearch } = await import('./temporal.js');
-    await cancelSearch(await connectClient(), workflowId);
+    const { cancelSearch, withClient } = await import('./temporal.js');
+    await withClient((client) => cancelSearch(client, workflowId));
     console.log(`cancel requested for ${workflowId}`);
   });
 
@@ -236,8 +236,8 @@ program
   .option('--limit <n>', 'how many', integer('limit', 1, 1000), 20)
   .option('--json', 'print JSON')
   .action(async (flags: { limit: number; json?: boolean }) => {
-    const { connectClient, listSearches } = await import('./temporal.js');
-    const rows = await listSearches(await connectClient(), flags.limit);
+    const { listSearches, withClient } = await import('./temporal.js');
+    const rows = await withClient((client) => listSearches(client, flags.limit));
     if (flags.json) console.log(JSON.stringify(rows));
     else
       for (const r of rows)
@@ -269,13 +269,15 @@ schedule
   .action(
     async (flags: { fleets: string; out: string; shards: number; dryRun?: boolean; json?: boolean }) => {
       const fleets = await loadFleets(flags.fleets);
-      const { connectClient } = await import('./temporal.js');
+      const { withClient } = await import('./temporal.js');
       const { syncSchedules } = await import('./schedules.js');
-      const report = await syncSchedules(await connectClient(), fleets, {
-        artifacts: flags.out,
-        shards: flags.shards,
-        ...(flags.dryRun ? { dryRun: true } : {}),
-      });
+      const report = await withClient((client) =>
+        syncSchedules(client, fleets, {
+          artifacts: flags.out,
+          shards: flags.shards,
+          ...(flags.dryRun ? { dryRun: true } : {}),
+        }),
+      );
       if (flags.json) console.log(JSON.stringify(report));
       else
         for (const [what, ids] of Object.entries(report))
@@ -287,9 +289,9 @@ schedule
   .description('fleet schedules with their next run times')
   .option('--json', 'print JSON')
   .action(async (flags: { json?: boolean }) => {
-    const { connectClient } = await import('./temporal.js');
+    const { withClient } = await import('./temporal.js');
     const { listSchedules } = await import('./schedules.js');
-    const rows = await listSchedules(await connectClient());
+    const rows = await withClient(listSchedules);
     if (flags.json) console.log(JSON.stringify(rows));
     else
       for (const r of rows) {

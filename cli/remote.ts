@@ -4,7 +4,7 @@ import { InputError } from '../common/errors.js';
 import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printSummary, StageBars } from './output.js';
-import { connectClient, describeSearch, innermostMessage, searchRequestOf, startSearch } from './temporal.js';
+import { describeSearch, innermostMessage, searchRequestOf, startSearch, withClient } from './temporal.js';
 
 interface WaitFlags {
   wait?: boolean;
@@ -17,43 +17,45 @@ export async function startFromCli(
   flags: WaitFlags & { timeZone?: string },
 ): Promise<number> {
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
-  const client = await connectClient();
-  const started = await startSearch(client, request, flags.timeZone ? { timeZone: flags.timeZone } : {});
-  if (!started.started)
-    console.error(`spikenas: ${started.workflowId} was already started; following that search`);
-  if (!flags.wait) {
-    console.log(
-      flags.json
-        ? JSON.stringify({ workflowId: started.workflowId, started: started.started })
-        : started.workflowId,
-    );
-    return EXIT.ok;
-  }
-  // stderr, so that stdout stays one JSON object with --json.
-  console.error(`spikenas: waiting for ${started.workflowId}`);
-  return waitAndReport(client, started.workflowId, flags, timeoutMs);
+  return withClient(async (client) => {
+    const started = await startSearch(client, request, flags.timeZone ? { timeZone: flags.timeZone } : {});
+    if (!started.started)
+      console.error(`spikenas: ${started.workflowId} was already started; following that search`);
+    if (!flags.wait) {
+      console.log(
+        flags.json
+          ? JSON.stringify({ workflowId: started.workflowId, started: started.started })
+          : started.workflowId,
+      );
+      return EXIT.ok;
+    }
+    // stderr, so that stdout stays one JSON object with --json.
+    console.error(`spikenas: waiting for ${started.workflowId}`);
+    return waitAndReport(client, started.workflowId, flags, timeoutMs);
+  });
 }
 
 export async function resumeFromCli(workflowId: string, flags: WaitFlags): Promise<number> {
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout);
-  const client = await connectClient();
-  const status = await describeSearch(client, workflowId);
-  if (status.status === 'RUNNING')
-    throw new InputError('workflowId', `${workflowId} is still running`, 'a failed or cancelled search');
-  if (status.status === 'COMPLETED')
-    throw new InputError('workflowId', `${workflowId} already completed`, 'a failed or cancelled search');
-  const request = await searchRequestOf(client, workflowId);
-  // Same ID, same run folder: finished stages are reused and long stages continue from their checkpoints.
-  await startSearch(client, request, { workflowId });
-  if (!flags.wait) {
-    console.log(workflowId);
-    return EXIT.ok;
-  }
-  return waitAndReport(client, workflowId, flags, timeoutMs);
+  return withClient(async (client) => {
+    const status = await describeSearch(client, workflowId);
+    if (status.status === 'RUNNING')
+      throw new InputError('workflowId', `${workflowId} is still running`, 'a failed or cancelled search');
+    if (status.status === 'COMPLETED')
+      throw new InputError('workflowId', `${workflowId} already completed`, 'a failed or cancelled search');
+    const request = await searchRequestOf(client, workflowId);
+    // Same ID, same run folder: finished stages are reused and long stages continue from their checkpoints.
+    await startSearch(client, request, { workflowId });
+    if (!flags.wait) {
+      console.log(workflowId);
+      return EXIT.ok;
+    }
+    return waitAndReport(client, workflowId, flags, timeoutMs);
+  });
 }
 
 export async function statusFromCli(workflowId: string, flags: { json?: boolean }): Promise<number> {
-  const status = await describeSearch(await connectClient(), workflowId);
+  const status = await withClient((client) => describeSearch(client, workflowId));
   if (flags.json) console.log(JSON.stringify(status));
   else {
     console.log(`${workflowId}: ${status.status}`);
@@ -86,7 +88,7 @@ export async function waitAndReport(
     ]);
     if (settled) {
       bars.stop();
-      return report(workflowId, settled, flags);
+      return report(client, workflowId, settled, flags);
     }
     if (Date.now() >= deadline) {
       bars.stop();
@@ -111,6 +113,7 @@ export async function waitAndReport(
 }
 
 async function report(
+  client: Client,
   workflowId: string,
   settled: { summary: SearchSummary } | { error: unknown },
   flags: WaitFlags,
@@ -120,7 +123,7 @@ async function report(
     else printSummary(settled.summary);
     return EXIT.ok;
   }
-  const status = await describeSearch(await connectClient(), workflowId).catch(() => null);
+  const status = await describeSearch(client, workflowId).catch(() => null);
   const cancelled = status?.status === 'CANCELLED';
   const known = exitCodeOf(settled.error);
   const code = cancelled ? EXIT.cancelled : known === EXIT.error ? EXIT.searchFailed : known;

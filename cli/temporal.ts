@@ -54,6 +54,19 @@ export async function connectClient(): Promise<Client> {
 }
 
 /**
+ * Runs `work` with a connected client and closes the connection afterwards: an open connection (a pending
+ * long poll for a result, say) would keep a CLI process alive after it has answered.
+ */
+export async function withClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient();
+  try {
+    return await work(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/**
  * Fleet searches get one ID per fleet and local date, so a double trigger finds the same workflow instead
  * of starting a second search; ad-hoc searches get a fresh ID.
  */
