@@ -1,6 +1,7 @@
 import { formatSize } from '../common/size.js';
 import { parseArch } from '../search/arch.js';
 import { OP_NAMES } from '../search/arch.types.js';
+import { isUsableScore } from '../search/stages/scoring.js';
 import type { EnhancedSpace, ImpactResult, ScoredCandidate, SearchResult } from '../search/stages/types.js';
 import type { StageName } from '../workflows/types.js';
 
@@ -226,7 +227,7 @@ const MARGIN = { left: 80, right: 30, top: 70, bottom: 60 };
  * circle.candidate, the front as polyline.pareto, the budget as line.budget, the winner as circle.winner.
  */
 export function renderParetoSvg(input: ParetoPlotInput): string {
-  const finite = input.candidates.filter((c) => Number.isFinite(c.score) && Number.isFinite(c.weightBytes));
+  const finite = input.candidates.filter((c) => isUsableScore(c.score) && Number.isFinite(c.weightBytes));
   const dropped = input.candidates.length - finite.length;
   const xs = finite.map((c) => c.weightBytes);
   if (input.budgetBytes !== null) xs.push(input.budgetBytes);
@@ -297,7 +298,7 @@ export function renderParetoSvg(input: ParetoPlotInput): string {
   }
 
   const front = input.pareto
-    .filter((c) => Number.isFinite(c.score) && Number.isFinite(c.weightBytes))
+    .filter((c) => isUsableScore(c.score) && Number.isFinite(c.weightBytes))
     .slice()
     .sort((a, b) => a.weightBytes - b.weightBytes || a.score - b.score);
   if (front.length > 0) {
@@ -335,7 +336,7 @@ export function renderParetoSvg(input: ParetoPlotInput): string {
   if (dropped > 0) {
     parts.push(
       `<text class="note" x="${MARGIN.left}" y="${HEIGHT - 4}" font-size="10">` +
-        `${dropped} candidate(s) with a non-finite score not shown</text>`,
+        `${dropped} candidate(s) without a usable score (singular SAHD kernel) not shown</text>`,
     );
   }
   parts.push('</svg>');

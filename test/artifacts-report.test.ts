@@ -7,6 +7,7 @@ import {
   type WinnerSummary,
 } from '../artifacts/report.js';
 import { Rng } from '../common/rng.js';
+import { UNUSABLE_SCORE } from '../search/stages/scoring.js';
 import type { ScoredCandidate, SearchResult } from '../search/stages/types.js';
 import type { NetConfig } from '../snn/config.js';
 
@@ -65,7 +66,13 @@ describe('renderParetoSvg', () => {
   const budgetBytes = 150_000;
 
   it('is well-formed XML with one dot per scored candidate, the front, the budget and the winner', () => {
-    const withBad = [...all, { ...winner, arch: 'broken', score: Number.NEGATIVE_INFINITY }];
+    // Both kinds of unusable score: a non-finite one and the stand-in the scoring stage stores (JSON has no
+    // -Infinity); either would stretch the score axis to nothing.
+    const withBad = [
+      ...all,
+      { ...winner, arch: 'broken', score: Number.NEGATIVE_INFINITY },
+      { ...winner, arch: 'singular', score: UNUSABLE_SCORE },
+    ];
     const svg = renderParetoSvg({
       candidates: withBad,
       pareto,
@@ -85,7 +92,7 @@ describe('renderParetoSvg', () => {
     const labels = byClass(doc, 'text', 'axis-label').map((t) => t.textContent);
     expect(labels).toEqual(['weight memory', 'SAHD score (log |det K|)']);
     expect(byClass(doc, 'text', 'title')[0]?.textContent).toBe('a < b & c');
-    expect(byClass(doc, 'text', 'note')[0]?.textContent).toContain('1 candidate(s) with a non-finite score');
+    expect(byClass(doc, 'text', 'note')[0]?.textContent).toContain('2 candidate(s) without a usable score');
   });
 
   it('places dots by memory and score, and the budget line between lighter and heavier ones', () => {

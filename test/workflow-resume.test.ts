@@ -60,38 +60,50 @@ async function newestCheckpoint(runId: string): Promise<{ next: number } | null>
   return (await run.readCheckpoint<{ next: number }>('scores-full-0-of-1'))?.data ?? null;
 }
 
-it('finishes on another worker after SIGKILL with the same result, re-scoring at most one chunk', async () => {
-  const first = spawnWorker(address);
-  workers.push(first);
-  await workerReady(first);
-
-  const reference = await startSearch(client, request);
-  const expected = (await client.workflow.getHandle(reference.workflowId).result()) as SearchSummary;
-
-  const { workflowId } = await startSearch(client, request);
-  // Kill the worker as soon as scoring has stored its first checkpoint, with candidates left to score.
-  let atKill: { next: number } | null = null;
-  while (!atKill) {
-    atKill = await newestCheckpoint(workflowId);
-    if (!atKill && (await client.workflow.getHandle(workflowId).describe()).status.name !== 'RUNNING') {
-      throw new Error('the search ended before the kill: scoring is too fast for this test');
+/** Waits until scoring has stored its first checkpoint, with candidates left to score. */
+async function firstCheckpoint(workflowId: string): Promise<{ next: number }> {
+  for (;;) {
+    const checkpoint = await newestCheckpoint(workflowId);
+    if (checkpoint) return checkpoint;
+    if ((await client.workflow.getHandle(workflowId).describe()).status.name !== 'RUNNING') {
+      throw new Error('the search ended before its worker was stopped: scoring is too fast for this test');
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+async function startedWorker(): Promise<WorkerProcess> {
+  const worker = spawnWorker(address);
+  workers.push(worker);
+  await workerReady(worker);
+  return worker;
+}
+
+let reference: { workflowId: string; summary: SearchSummary };
+
+it('finishes on another worker after SIGKILL with the same result, re-scoring at most one chunk', async () => {
+  const first = await startedWorker();
+  const { workflowId: referenceId } = await startSearch(client, request);
+  reference = {
+    workflowId: referenceId,
+    summary: (await client.workflow.getHandle(referenceId).result()) as SearchSummary,
+  };
+  const expected = reference.summary;
+
+  const { workflowId } = await startSearch(client, request);
+  const atKill = await firstCheckpoint(workflowId);
   expect(await first.stop('SIGKILL')).toBe('SIGKILL');
-  const total = (await scoresOf(reference.workflowId)).scores.length;
+  const total = (await scoresOf(referenceId)).scores.length;
   expect(atKill.next).toBeLessThan(total);
 
-  const second = spawnWorker(address);
-  workers.push(second);
-  await workerReady(second);
+  await startedWorker();
   const summary = (await client.workflow.getHandle(workflowId).result()) as SearchSummary;
 
   expect(summary.winner).toBe(expected.winner);
   expect(summary.sahdScore).toBe(expected.sahdScore);
   expect(summary.accuracy).toBe(expected.accuracy);
   const resumed = await scoresOf(workflowId);
-  expect(resumed.scores).toEqual((await scoresOf(reference.workflowId)).scores);
+  expect(resumed.scores).toEqual((await scoresOf(referenceId)).scores);
   // The retry started from a stored checkpoint at or after the one seen at the kill; the killed worker
   // checkpointed every chunk, so it had scored fewer than a chunk past the resume point.
   expect(resumed.resumedAt % SCORE_CHUNK).toBe(0);
@@ -101,4 +113,20 @@ it('finishes on another worker after SIGKILL with the same result, re-scoring at
     `resume after SIGKILL: checkpoint at ${atKill.next} of ${total} when killed, resumed at ${resumed.resumedAt}; ` +
       `at most ${SCORE_CHUNK - 1} candidates (${((100 * (SCORE_CHUNK - 1)) / total).toFixed(1)} %) re-scored`,
   );
+});
+
+it('stops gracefully on SIGTERM mid-activity, and another worker finishes the search', async () => {
+  const running = workers.at(-1) as WorkerProcess;
+  const { workflowId } = await startSearch(client, request);
+  const atStop = await firstCheckpoint(workflowId);
+  // The worker drains and exits cleanly: the running activity either finishes within the grace time or
+  // is cancelled and retried from its checkpoint.
+  expect(await running.stop('SIGTERM')).toBe(0);
+  await startedWorker();
+  const summary = (await client.workflow.getHandle(workflowId).result()) as SearchSummary;
+  expect(summary.winner).toBe(reference.summary.winner);
+  expect(summary.sahdScore).toBe(reference.summary.sahdScore);
+  const resumed = await scoresOf(workflowId);
+  expect(resumed.scores).toEqual((await scoresOf(reference.workflowId)).scores);
+  expect(resumed.resumedAt === 0 || resumed.resumedAt >= atStop.next).toBe(true);
 });

@@ -3,7 +3,7 @@
  * (heavy steps, one at a time per thread), or both, which is the local default.
  */
 import { existsSync } from 'node:fs';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import * as activities from '../activities/index.js';
 import { taskQueues, temporalConnectConfig } from '../cli/temporal.js';
 import { closeThreads, heavyThreadCount } from '../pipeline/threads.js';
@@ -21,6 +21,10 @@ export interface WorkerOptions {
 
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const log = options.log ?? ((message: string) => console.error(message));
+  // The SDK's INFO lines (state changes of every worker) drown the progress a person watches.
+  Runtime.install({
+    logger: new DefaultLogger((process.env.SPIKENAS_WORKER_LOG_LEVEL ?? 'WARN') as LogLevel),
+  });
   const { connectionOptions, namespace } = temporalConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   const queues = taskQueues();

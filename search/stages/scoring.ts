@@ -14,6 +14,11 @@ import type { StageContext } from './types.js';
 /** Stored in place of a non-finite score (a singular SAHD kernel): JSON has no -Infinity. */
 export const UNUSABLE_SCORE = -Number.MAX_VALUE;
 
+/** A score that ranks a candidate: finite and not the stand-in for a singular kernel. */
+export function isUsableScore(score: number): boolean {
+  return Number.isFinite(score) && score > UNUSABLE_SCORE;
+}
+
 export interface ScoreInput {
   /** Canonical matrix strings. */
   candidates: readonly string[];

@@ -5,6 +5,7 @@
 import type { NetConfig } from '../../snn/config.js';
 import { paretoFront } from '../pareto.js';
 import type { Candidate, CandidateCounters } from './candidates.js';
+import { isUsableScore } from './scoring.js';
 import type { ScoredCandidate, SearchResult } from './types.js';
 
 export interface SelectInput {
@@ -87,7 +88,8 @@ export function buildSearchResult(input: SelectInput): SearchResult {
       prefiltered: firstPassScores?.length ?? 0,
     },
     topK,
-    pareto: paretoFront(unique),
+    // A candidate without a usable score trades nothing off: it is never on the front.
+    pareto: paretoFront(unique.filter((c) => isUsableScore(c.score))),
     prefilterAgreement,
     wallMs: input.wallMs,
   };
