@@ -59,10 +59,6 @@ export async function syncSchedules(
     desired.set(scheduleIdOf(fleet.name), { scheduleId: scheduleIdOf(fleet.name), fleet, request, digest });
   }
   const report: SyncReport = { created: [], updated: [], deleted: [], unchanged: [] };
-  const existing = new Set<string>();
-  for await (const schedule of client.schedule.list()) {
-    if (schedule.scheduleId.startsWith(SCHEDULE_PREFIX)) existing.add(schedule.scheduleId);
-  }
   const definition = (d: Desired) => ({
     spec: { cronExpressions: [d.fleet.cron], timezone: d.fleet.timezone },
     action: {
@@ -76,37 +72,42 @@ export async function syncSchedules(
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const },
   });
+  // Existence is asked of each schedule directly: the list comes from visibility, which lags behind.
   for (const d of desired.values()) {
-    if (!existing.has(d.scheduleId)) {
+    const handle = client.schedule.getHandle(d.scheduleId);
+    const description = await handle.describe().catch(notFoundAsNull);
+    if (description === null) {
       if (!options.dryRun) await client.schedule.create({ scheduleId: d.scheduleId, ...definition(d) });
       report.created.push(d.scheduleId);
       continue;
     }
-    const description = await client.schedule.getHandle(d.scheduleId).describe();
     const memo = description.action.type === 'startWorkflow' ? description.action.memo : undefined;
     if (memo?.spikenasDigest === d.digest) {
       report.unchanged.push(d.scheduleId);
       continue;
     }
-    if (!options.dryRun)
-      await client.schedule
-        .getHandle(d.scheduleId)
-        .update((previous) => ({ ...definition(d), state: previous.state }));
+    if (!options.dryRun) await handle.update((previous) => ({ ...definition(d), state: previous.state }));
     report.updated.push(d.scheduleId);
   }
-  for (const scheduleId of existing) {
-    if (desired.has(scheduleId)) continue;
-    if (!options.dryRun) {
-      await client.schedule
-        .getHandle(scheduleId)
-        .delete()
-        .catch((error: unknown) => {
-          if (!(error instanceof ScheduleNotFoundError)) throw error;
-        });
-    }
-    report.deleted.push(scheduleId);
+  for await (const schedule of client.schedule.list()) {
+    const { scheduleId } = schedule;
+    if (!scheduleId.startsWith(SCHEDULE_PREFIX) || desired.has(scheduleId)) continue;
+    const handle = client.schedule.getHandle(scheduleId);
+    const gone = options.dryRun
+      ? (await handle.describe().catch(notFoundAsNull)) === null
+      : await handle.delete().then(
+          () => false,
+          (error: unknown) => notFoundAsNull(error) === null,
+        );
+    if (!gone) report.deleted.push(scheduleId);
   }
   return report;
+}
+
+/** A schedule that does not exist (any more) reads as null; any other error is thrown. */
+function notFoundAsNull(error: unknown): null {
+  if (error instanceof ScheduleNotFoundError) return null;
+  throw error;
 }
 
 export interface ScheduleRow {

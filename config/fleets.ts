@@ -3,7 +3,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
-import { PROFILES, WEIGHT_BITS } from './request.js';
+import { WEIGHT_BITS } from '../search/memory.js';
+import { PROFILE_NAMES } from '../search/profiles.js';
+import { profileSchema, weightBitsSchema } from './request.js';
 
 /** One robot fleet and its nightly search. */
 export interface Fleet {
@@ -22,18 +24,9 @@ export interface Fleet {
 const fleetSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
   budget: z.string(),
-  weightBits: z
-    .union(
-      WEIGHT_BITS.map((b) => z.literal(b)) as [
-        z.ZodLiteral<32>,
-        z.ZodLiteral<16>,
-        z.ZodLiteral<8>,
-        z.ZodLiteral<4>,
-      ],
-    )
-    .default(32),
+  weightBits: weightBitsSchema.default(32),
   dataset: z.string().min(1),
-  profile: z.enum(PROFILES).default('quick'),
+  profile: profileSchema.default('quick'),
   cron: z.string().regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression'),
   timezone: z.string().default('UTC'),
   seed: z.number().int().min(0).default(1),
@@ -44,7 +37,7 @@ const fleetsFileSchema = z.object({ fleets: z.array(fleetSchema).min(1) }).stric
 const ALLOWED: Record<string, string> = {
   name: 'lowercase letters, digits and dashes, e.g. drone-alpha',
   weightBits: WEIGHT_BITS.join(', '),
-  profile: PROFILES.join(', '),
+  profile: PROFILE_NAMES.join(', '),
   cron: "5 fields, e.g. '0 2 * * *'",
   timezone: 'an IANA time zone, e.g. UTC or Europe/Berlin',
 };

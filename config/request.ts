@@ -1,33 +1,38 @@
 import { z } from 'zod';
+import { STORE_URI_ALLOWED } from '../artifacts/index.js';
 import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
+import { DATASET_ALLOWED } from '../datasets/load.js';
 import { parseArch } from '../search/arch.js';
+import { WEIGHT_BITS } from '../search/memory.js';
+import { PROFILE_NAMES } from '../search/profiles.js';
 import type { SearchRequest } from '../workflows/types.js';
 
-export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'synthetic'] as const;
 export const MODES = ['spikenas', 'snasnet'] as const;
-export const PROFILES = ['quick', 'paper'] as const;
-export const WEIGHT_BITS = [32, 16, 8, 4] as const;
 export const MAX_SHARDS = 64;
+
+/** zod schemas of the shared vocabularies, for the request here and the fleets file. */
+export const profileSchema = z.enum(PROFILE_NAMES as ['quick', 'paper']);
+export const weightBitsSchema = z.union(
+  WEIGHT_BITS.map((b) => z.literal(b)) as [
+    z.ZodLiteral<32>,
+    z.ZodLiteral<16>,
+    z.ZodLiteral<8>,
+    z.ZodLiteral<4>,
+  ],
+);
 
 const searchRequestSchema = z.object({
   dataset: z.string().min(1),
   budget: z.string().nullable(),
   mode: z.enum(MODES),
-  profile: z.enum(PROFILES),
+  profile: profileSchema,
   seed: z
     .number()
     .int()
     .min(0)
     .max(2 ** 32 - 1),
-  weightBits: z.union(
-    WEIGHT_BITS.map((b) => z.literal(b)) as [
-      z.ZodLiteral<32>,
-      z.ZodLiteral<16>,
-      z.ZodLiteral<8>,
-      z.ZodLiteral<4>,
-    ],
-  ),
+  weightBits: weightBitsSchema,
   shards: z.number().int().min(1).max(MAX_SHARDS),
   artifacts: z.string().min(1),
   fleet: z.string().min(1).optional(),
@@ -36,13 +41,13 @@ const searchRequestSchema = z.object({
 });
 
 const ALLOWED: Record<string, string> = {
-  dataset: `${DATASET_NAMES.join(', ')}, or a path to a folder with IDX or CIFAR binary files`,
+  dataset: DATASET_ALLOWED,
   mode: MODES.join(', '),
-  profile: PROFILES.join(', '),
+  profile: PROFILE_NAMES.join(', '),
   seed: 'an integer from 0 to 4294967295',
   weightBits: WEIGHT_BITS.join(', '),
   shards: `an integer from 1 to ${MAX_SHARDS}`,
-  artifacts: 'a folder path, file://…, or s3://bucket/prefix',
+  artifacts: STORE_URI_ALLOWED,
   'notify.slackResponseUrl': 'an https URL',
 };
 

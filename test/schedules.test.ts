@@ -76,7 +76,12 @@ describe('schedule sync on a real server', () => {
     const second = await syncSchedules(client, await loadFleets(file), options);
     expect(second).toEqual({ created: [], updated: [], deleted: [], unchanged: first.created.sort() });
 
-    const rows = await listSchedules(client);
+    // The list comes from the server's visibility store, which catches up within moments.
+    let rows = await listSchedules(client);
+    for (let tries = 0; rows.length < 2 && tries < 40; tries++) {
+      await new Promise((r) => setTimeout(r, 250));
+      rows = await listSchedules(client);
+    }
     expect(rows.map((r) => r.fleet)).toEqual(['drone-alpha', 'rover-beta']);
     const rover = rows.find((r) => r.fleet === 'rover-beta');
     expect(rover?.cron).toBe('30 3 * * *');
