@@ -12,20 +12,10 @@ import {
   shardCandidates,
   UNUSABLE_SCORE,
 } from '../search/stages/scoring.js';
-import type { NetConfig } from '../snn/config.js';
 import { initBackend } from '../snn/index.js';
+import { TINY_CONFIG } from './support/configs.js';
 
-const tiny: NetConfig = {
-  inputShape: [16, 16, 1],
-  numClasses: 10,
-  stemChannels: 2,
-  stemStride: 2,
-  secondPool: 2,
-  classifierHidden: 8,
-  populationSize: 1,
-  timesteps: 2,
-  cellType: 'forward',
-};
+const tiny = TINY_CONFIG;
 const CANDIDATES = [
   '0001 0000 0000 0000',
   '0003 0000 0000 0000',

@@ -5,20 +5,10 @@ import { parseArch } from '../search/arch.js';
 import { estimateMemory } from '../search/memory.js';
 import { analyzeOperationImpact, type ImpactResume } from '../search/stages/impact.js';
 import { quantizeForBudget } from '../search/stages/quantize.js';
-import type { NetConfig } from '../snn/config.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
+import { TINY_CONFIG } from './support/configs.js';
 
-const tiny: NetConfig = {
-  inputShape: [16, 16, 1],
-  numClasses: 10,
-  stemChannels: 2,
-  stemStride: 2,
-  secondPool: 2,
-  classifierHidden: 8,
-  populationSize: 1,
-  timesteps: 2,
-  cellType: 'forward',
-};
+const tiny = TINY_CONFIG;
 const shortTraining = { epochs: 1, batchSize: 8, maxStepsPerEpoch: 2, trainSubset: 32 };
 let data: DataSplit;
 
