@@ -25,6 +25,17 @@ export interface EmbeddedFlags {
 }
 
 export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
+  const request = validateSearchRequest({
+    dataset: flags.dataset,
+    budget: flags.budget,
+    mode: 'spikenas',
+    profile: 'quick',
+    seed: flags.seed,
+    weightBits: flags.weightBits,
+    // One shard per heavy thread: both cores score at once.
+    shards: heavyThreadCount(),
+    artifacts: flags.out,
+  });
   const address = temporalConnectConfig().connectionOptions.address as string;
   const [host = '127.0.0.1', portText = '7233'] = address.split(':');
   const port = Number(portText);
@@ -42,17 +53,6 @@ export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
   const stopWorker = new AbortController();
   const worker = runWorker({ roles: ['cpu', 'gpu'], signal: stopWorker.signal });
   try {
-    const request = validateSearchRequest({
-      dataset: flags.dataset,
-      budget: flags.budget,
-      mode: 'spikenas',
-      profile: 'quick',
-      seed: flags.seed,
-      weightBits: flags.weightBits,
-      // One shard per heavy thread: both cores score at once.
-      shards: heavyThreadCount(),
-      artifacts: flags.out,
-    });
     return await withClient(async (client) => {
       const { workflowId } = await startSearch(client, request);
       console.error(`spikenas: started ${workflowId}`);

@@ -135,18 +135,13 @@ searchOptions(program.command('search'))
     const request = requestOf(flags);
     const { runSearchLocally } = await import('../pipeline/local.js');
     const bars = new StageBars(!flags.json);
-    try {
-      const summary = await runSearchLocally(request, {
-        onStage: (stage) => bars.stage(stage),
-        onProgress: (_stage, progress) => bars.update(progress.done, progress.total),
-        warn: (message) => bars.log(message),
-      });
-      bars.stop();
-      if (flags.json) console.log(JSON.stringify(summary));
-      else printSummary(summary);
-    } finally {
-      bars.stop();
-    }
+    const summary = await runSearchLocally(request, {
+      onStage: (stage) => bars.stage(stage),
+      onProgress: (_stage, progress) => bars.update(progress.done, progress.total),
+      warn: (message) => bars.log(message),
+    }).finally(() => bars.stop());
+    if (flags.json) console.log(JSON.stringify(summary));
+    else printSummary(summary);
   });
 
 program

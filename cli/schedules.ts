@@ -93,13 +93,11 @@ export async function syncSchedules(
     const { scheduleId } = schedule;
     if (!scheduleId.startsWith(SCHEDULE_PREFIX) || desired.has(scheduleId)) continue;
     const handle = client.schedule.getHandle(scheduleId);
-    const gone = options.dryRun
-      ? (await handle.describe().catch(notFoundAsNull)) === null
-      : await handle.delete().then(
-          () => false,
-          (error: unknown) => notFoundAsNull(error) === null,
-        );
-    if (!gone) report.deleted.push(scheduleId);
+    // The list may still name a schedule that is already gone; only one that existed counts as deleted.
+    const existed = options.dryRun
+      ? (await handle.describe().catch(notFoundAsNull)) !== null
+      : await handle.delete().then(() => true, notFoundAsNull);
+    if (existed) report.deleted.push(scheduleId);
   }
   return report;
 }

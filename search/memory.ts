@@ -14,10 +14,11 @@
 
 import { InputError } from '../common/errors.js';
 import type { NetConfig } from '../snn/config.js';
-import type { WeightBits } from '../workflows/types.js';
 import { archEdges } from './arch.js';
 import type { Arch } from './arch.types.js';
 
+/** Weight precisions the memory model and quantization know. */
+export type WeightBits = 32 | 16 | 8 | 4;
 export const WEIGHT_BITS: readonly WeightBits[] = [32, 16, 8, 4];
 const WEIGHT_BITS_ALLOWED = '32, 16, 8, 4';
 

@@ -9,7 +9,10 @@ export const SEARCH_WORKFLOW = 'spikeNasSearch';
 
 export type SearchMode = 'spikenas' | 'snasnet';
 export type SearchProfile = 'quick' | 'paper';
-export type WeightBits = 32 | 16 | 8 | 4;
+
+import type { WeightBits } from '../search/memory.js';
+
+export type { WeightBits };
 
 export interface SearchRequest {
   /** Dataset name ('fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'synthetic') or a path to its files. */
