@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what spikenas runs and tests against, idempotently (fast when everything is there):
-# Fashion-MNIST from Debian's dataset-fashion-mnist, the pinned Temporal CLI dev server, and the
-# S3-compatible test server (moto, in a project-local venv).
+# the native TensorFlow binding for tfjs-node (scripts/tensorflow.sh), Fashion-MNIST from Debian's
+# dataset-fashion-mnist, the pinned Temporal CLI dev server, and the S3-compatible test server (moto, in
+# a project-local venv).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -14,5 +15,6 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z
   fi
 fi
 
+bash "$root/scripts/tensorflow.sh" install cpu
 bash "$root/scripts/temporal.sh" install
 bash "$root/scripts/s3-server.sh" install

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
@@ -12,7 +13,9 @@ export interface BackendInfo {
   /** npm package that provides it. */
   package: string;
   version: string;
-  /** Worker threads the backend computes with (1 = single-threaded). */
+  /** Version of the TensorFlow C library under the tensorflow backend; null for wasm and cpu. */
+  tfVersion: string | null;
+  /** Threads one op computes with (1 = single-threaded). */
   threads: number;
 }
 
@@ -36,8 +39,9 @@ export function initBackend(): Promise<BackendInfo> {
   })().then((selected) => {
     info = selected;
     const threads = selected.threads === 1 ? '1 thread' : `${selected.threads} threads`;
+    const library = selected.tfVersion === null ? '' : `, TensorFlow ${selected.tfVersion}`;
     process.stderr.write(
-      `spikenas: tfjs backend ${selected.name} (${selected.package} ${selected.version}, ${threads})\n`,
+      `spikenas: tfjs backend ${selected.name} (${selected.package} ${selected.version}${library}, ${threads})\n`,
     );
     return selected;
   });
@@ -78,17 +82,35 @@ async function tryBackend(choice: BackendChoice): Promise<BackendInfo | undefine
   }
 }
 
-/** tfjs-node(-gpu) are optional dependencies: absent or unbuildable on many machines. */
+/**
+ * tfjs-node(-gpu) are optional dependencies whose binding scripts/tensorflow.sh builds: absent or
+ * unbuilt on some machines, and then this returns undefined.
+ */
 async function tryNative(pkg: string): Promise<BackendInfo | undefined> {
+  // TensorFlow's C++ logging goes to stderr at load time (oneDNN and CPU-feature notes): warnings and up only.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   try {
     const specifier = pkg; // a variable, so TypeScript does not require the optional package's types
     await import(specifier);
     if (!(await tf.setBackend('tensorflow'))) return undefined;
     await tf.ready();
-    return { name: 'tensorflow', package: pkg, version: packageVersion(pkg), threads: 0 };
+    const binding = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding;
+    return {
+      name: 'tensorflow',
+      package: pkg,
+      version: packageVersion(pkg),
+      tfVersion: binding.TF_Version,
+      threads: intraOpThreads(),
+    };
   } catch {
     return undefined;
   }
+}
+
+/** TensorFlow sizes its intra-op pool from TF_NUM_INTRAOP_THREADS, else one thread per core. */
+function intraOpThreads(): number {
+  const configured = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  return Number.isInteger(configured) && configured > 0 ? configured : availableParallelism();
 }
 
 async function tryWasm(): Promise<BackendInfo | undefined> {
@@ -109,6 +131,7 @@ async function tryWasm(): Promise<BackendInfo | undefined> {
       name: 'wasm',
       package: '@tensorflow/tfjs-backend-wasm',
       version: wasm.version_wasm,
+      tfVersion: null,
       threads: wasm.getThreadsCount(),
     };
   } catch {
@@ -124,6 +147,7 @@ async function tryCpu(): Promise<BackendInfo | undefined> {
     name: 'cpu',
     package: '@tensorflow/tfjs-backend-cpu',
     version: packageVersion('@tensorflow/tfjs-backend-cpu'),
+    tfVersion: null,
     threads: 1,
   };
 }

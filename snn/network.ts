@@ -113,6 +113,22 @@ export function buildNetwork(arch: Arch, config: NetConfig, seed: number): Spiki
   }
 }
 
+/**
+ * The stem's conv3x3 with PyTorch's padding 1 on every side. At stride 1 that is 'same'; at stride 2
+ * 'same' would pad only the bottom and right (TensorFlow's rule) and shift every output pixel, so the
+ * input is padded explicitly. Numeric padding is not an option: the tensorflow backend rejects it.
+ */
+function stemConv(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number): tf.Tensor4D {
+  if (stride === 1) return tf.conv2d(x, weight, 1, 'same');
+  const padded = tf.pad(x, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]);
+  return tf.conv2d(padded, weight, stride, 'valid');
+}
+
 /** Inverted dropout: keeps each value with probability 1 - rate and scales the kept ones by 1 / (1 - rate). */
 function dropoutMask(shape: [number, number], seed: number): tf.Tensor2D {
   const uniform = tf.randomUniform(shape, 0, 1, 'float32', seed);
@@ -195,10 +211,7 @@ class Snasnet implements SpikingNetwork {
     const batch = x.shape[0];
     const t = this.config.timesteps;
     this.reset();
-    const static0 = this.stemBn.apply(
-      tf.conv2d(x, this.stemWeight as tf.Tensor4D, this.config.stemStride, 1),
-      ctx,
-    );
+    const static0 = this.stemBn.apply(stemConv(x, this.stemWeight as tf.Tensor4D, this.config.stemStride), ctx);
     const dropMask = options.training
       ? dropoutMask([batch, this.shape.flat], options.dropoutSeed ?? deriveSeed(this.seed, 'dropout'))
       : null;
@@ -207,7 +220,7 @@ class Snasnet implements SpikingNetwork {
       const feedback = step < t - 1 || options.observe !== undefined;
       let y = this.cell1.step(static0, ctx, feedback);
       y = this.downBnIn.apply(y, ctx);
-      y = tf.conv2d(this.downLif.step(y, ctx.observe) as tf.Tensor4D, this.downWeight as tf.Tensor4D, 1, 1);
+      y = tf.conv2d(this.downLif.step(y, ctx.observe) as tf.Tensor4D, this.downWeight as tf.Tensor4D, 1, 'same');
       y = tf.avgPool(this.downBnOut.apply(y, ctx), 2, 2, 'valid');
       y = this.cell2.step(y, ctx, feedback);
       y = this.headLif.step(this.headBn.apply(y, ctx), ctx.observe) as tf.Tensor4D;

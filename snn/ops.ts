@@ -156,7 +156,7 @@ class SpikingConv implements CellOp {
     readonly code: OpCode,
     store: ParamStore,
     name: string,
-    private readonly kernel: 1 | 3,
+    kernel: 1 | 3,
     shape: readonly [number, number, number],
   ) {
     const channels = shape[2];
@@ -168,7 +168,8 @@ class SpikingConv implements CellOp {
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     const spikes = this.lif.step(x, ctx.observe) as tf.Tensor4D;
-    const y = tf.conv2d(spikes, this.weight as tf.Tensor4D, 1, this.kernel === 3 ? 1 : 0);
+    // Stride 1: 'same' is PyTorch's symmetric padding (k - 1) / 2, and the one form every backend takes.
+    const y = tf.conv2d(spikes, this.weight as tf.Tensor4D, 1, 'same');
     return this.bn.apply(y, ctx);
   }
 }
