@@ -5,17 +5,18 @@ import type { NetConfig } from './config.js';
  * Named network configurations.
  * The snasnet-* presets use SNASNet's published values, from model_snn.py and config.py of
  * github.com/Intelligent-Computing-Lab-Yale/Neural-Architecture-Search-for-Spiking-Neural-Networks:
- * first_out_channel 128, --timestep 5, --second_avgpooling 2, --celltype backward (defaults);
- * cifar10: classifier_inter_ch 1024, num_final_neuron 100 / 10 classes (population 10), stem stride 1;
- * cifar100: 1024, 500 / 100 (population 5), stride 1; tinyimagenet: 64x64 input, 4096, 1000 / 200
- * (population 5), stem stride 2.
+ * first_out_channel 128 times channel_ratio, --timestep 5, --second_avgpooling 2, --celltype backward
+ * (defaults); cifar10: channel_ratio 2 (so C = 256: stem and cell 1 on 256 channels, cell 2 on 512, a
+ * 512 x 8 x 8 classifier input), classifier_inter_ch 1024, num_final_neuron 100 / 10 classes
+ * (population 10), stem stride 1; cifar100: channel_ratio 1 (C = 128), 1024, 500 / 100 (population 5),
+ * stride 1; tinyimagenet: channel_ratio 1, 64x64 input, 4096, 1000 / 200 (population 5), stem stride 2.
  * The fmnist-* presets are ours: small enough to search and train on two CPU cores in minutes.
  */
 export const PRESETS: Record<string, NetConfig> = {
   'snasnet-cifar10': {
     inputShape: [32, 32, 3],
     numClasses: 10,
-    stemChannels: 128,
+    stemChannels: 256,
     stemStride: 1,
     secondPool: 2,
     classifierHidden: 1024,

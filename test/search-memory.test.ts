@@ -3,6 +3,7 @@ import { InputError } from '../common/errors.js';
 import { parseArch } from '../search/arch.js';
 import { countParams, estimateMemory, parseWeightBits, spatialSizes } from '../search/memory.js';
 import type { NetConfig } from '../snn/config.js';
+import { resolvePreset } from '../snn/presets.js';
 
 // 8x8x1 input, C = 2, stride 1: cell 1 at 8x8x2, cell 2 at 4x4x4, head pool 2 -> 2x2x4 = 16 features.
 const small: NetConfig = {
@@ -31,6 +32,35 @@ describe('spatialSizes', () => {
       cell2: [2, 1],
       head: [2, 1],
     });
+  });
+});
+
+describe('SNASNet presets', () => {
+  // model_snn.py: C = first_out_channel 128 x channel_ratio (2 for cifar10, 1 for cifar100), stride 1,
+  // cell 2 on 2C at 16x16, the head pools to 8x8, classifier_inter_ch 1024, num_final_neuron 100 / 500.
+  // A skip-only cell adds nothing, so this is the backbone: stem 27C + BN 2C; down BN 2C + 9*C*2C +
+  // BN 4C; head BN 4C; fc1 (2C*8*8) x 1024; fc2 1024 x outputs + outputs.
+  const backbone = (c: number, outputs: number) =>
+    27 * c + 2 * c + 2 * c + 18 * c * c + 4 * c + 4 * c + 2 * c * 64 * 1024 + 1024 * outputs + outputs;
+  const skipCell = parseArch('0001 0000 0000 0000');
+
+  it('snasnet-cifar10 is SNASNet\'s CIFAR-10 network: 256 channels, cell 2 on 512, 512 x 8 x 8 features', () => {
+    const config = resolvePreset('snasnet-cifar10');
+    expect(config.stemChannels).toBe(256);
+    expect(spatialSizes(config)).toEqual({ cell1: [32, 32], cell2: [16, 16], head: [8, 8] });
+    expect(countParams(skipCell, config)).toBe(backbone(256, 100));
+    // SNASNet's published cell 0303 0030 2002 0200 adds conv3x3 0->1, 1->2, 0->3 and conv1x1 2->3 and
+    // the feedback 2->0, 3->1, each on C and on 2C: 9 c^2 + 2c and c^2 + 2c.
+    const cellOps = (c: number) => 3 * (9 * c * c + 2 * c) + 3 * (c * c + 2 * c);
+    expect(countParams(parseArch('0303 0030 2002 0200'), config)).toBe(
+      backbone(256, 100) + cellOps(256) + cellOps(512),
+    );
+  });
+
+  it('snasnet-cifar100 keeps channel_ratio 1: 128 channels', () => {
+    const config = resolvePreset('snasnet-cifar100');
+    expect(config.stemChannels).toBe(128);
+    expect(countParams(skipCell, config)).toBe(backbone(128, 500));
   });
 });
 
