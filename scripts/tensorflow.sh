@@ -27,7 +27,10 @@ CUDA_WHEELS=(
   nvidia-cusparse-cu12==12.2.0.103 nvidia-nccl-cu12==2.19.3 nvidia-nvjitlink-cu12==12.3.101
 )
 # The library does not link Python, so one wheel tag serves every machine of this architecture.
-WHEEL_TAGS=(--python-version 3.11 --platform manylinux_2_17_x86_64 --only-binary=:all: --no-deps)
+# manylinux2014 also admits manylinux2010/manylinux1 (pip expands only the legacy names): the CUDA 12.3
+# wheels above are tagged manylinux1 only.
+WHEEL_TAGS=(--python-version 3.11 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
+  --only-binary=:all: --no-deps)
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="${SPIKENAS_STATE_DIR:-$root/.spikenas}"
@@ -107,6 +110,9 @@ link_deps() {
   ln -s libtensorflow_framework.so.2 "$package_dir/deps/lib/libtensorflow_framework.so"
   ln -s "$library/include/tensorflow" "$package_dir/deps/include/tensorflow"
   ln -s "$library/include/tsl" "$package_dir/deps/include/tsl"
+  # The loader takes $ORIGIN from the path it opened (deps/lib/, the symlink), not the symlink's target:
+  # deps/nvidia makes the wheel's RUNPATH $ORIGIN/../nvidia/<lib>/lib resolve from there too.
+  if [ "$flavour" = gpu ]; then ln -s "$library/nvidia" "$package_dir/deps/nvidia"; fi
 }
 
 napi_dir() {
@@ -142,7 +148,9 @@ own_install() {
 install() {
   [ -d "$package_dir" ] || { say "$package is not in node_modules (run npm ci first)"; return 1; }
   if binding_loads; then return 0; fi
-  if [ ! -f "$library/.complete" ] && own_install; then say "$package installed by its own script"; return 0; fi
+  # CPU only: tfjs-node-gpu's own download is TF 2.9.1 for CUDA 11.2 / cuDNN 8.1, which nothing here
+  # provides (it would load, then run on the CPU). The GPU flavour always takes the pinned library.
+  if [ "$flavour" = cpu ] && [ ! -f "$library/.complete" ] && own_install; then say "$package installed by its own script"; return 0; fi
   fetch "$library" && link_deps && build_addon && binding_loads || return 1
   say "$package runs on TensorFlow $TF_VERSION from $library"
 }
