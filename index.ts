@@ -26,9 +26,9 @@ export { paretoFront } from './search/pareto.js';
 export { PROFILES, resolveProfile } from './search/profiles.js';
 export {
   logAbsDet,
-  type SpikeGram,
+  type SahdSums,
   type SpikeLayer,
-  sahdFromGrams,
+  sahdFromSums,
   sahdKernel,
   sahdScore,
 } from './search/sahd.js';

@@ -1,16 +1,21 @@
 /**
  * SAHD: the sparsity-aware Hamming-distance score of SNASNet, as specified in the method doc.
- * Pure functions over spike statistics; the SNN runtime supplies one SpikeGram per LIF call.
+ * Pure functions over spike statistics; the SNN runtime accumulates them on its backend.
  */
 
-/** Statistics of one LIF call's output x (batch x neurons, 1 where it spiked). */
-export interface SpikeGram {
-  /** x xᵀ, row-major batch x batch. */
-  gram: ArrayLike<number>;
-  /** Spikes per sample: rowsum(x), length batch. */
-  rowSums: ArrayLike<number>;
-  batch: number;
+/**
+ * SAHD's kernel summed over a mini-batch's LIF calls, in the form that keeps float32 sums exact enough:
+ * K_layer = N - W_layer with W_layer = (0.5 / (normK + 1e-3)) * H, so sum K = (sum N) - (sum W).
+ * W is O(1) per entry while N reaches 10^5, so the backend accumulates only W and the subtraction
+ * from sum N happens here, in float64.
+ */
+export interface SahdSums {
+  /** Row-major batch x batch: the sum over calls of 0.5 H / (normK + 1e-3). */
+  weighted: ArrayLike<number>;
+  /** Sum of N (neurons per sample) over the calls. */
   neurons: number;
+  calls: number;
+  batch: number;
 }
 
 export interface SpikeLayer {
@@ -21,30 +26,19 @@ export interface SpikeLayer {
 }
 
 /**
- * K_layer = N - (0.5 / (normK + 1e-3)) * H, with H = x(1-x)ᵀ + (1-x)xᵀ = r_i + r_j - 2 (xxᵀ)_ij
- * and normK = (s(1-s)ᵀ + (1-s)sᵀ) N, s = r / N. Summed over calls, divided by their number.
+ * K = (1 / calls) sum over calls of (N - (0.5 / (normK + 1e-3)) * H), with H = x(1-x)ᵀ + (1-x)xᵀ
+ * = r_i + r_j - 2 (xxᵀ)_ij and normK = (s(1-s)ᵀ + (1-s)sᵀ) N = r_i + r_j - 2 r_i r_j / N, s = r / N.
  */
-export function sahdKernel(calls: readonly SpikeGram[]): Float64Array {
-  const first = calls[0];
-  if (first === undefined) throw new Error('sahd: no LIF calls to score');
-  const b = first.batch;
-  const kernel = new Float64Array(b * b);
-  for (const call of calls) {
-    if (call.batch !== b) throw new Error(`sahd: batch ${call.batch} differs from ${b}`);
-    const n = call.neurons;
-    for (let i = 0; i < b; i++) {
-      const ri = call.rowSums[i] as number;
-      const si = ri / n;
-      for (let j = 0; j < b; j++) {
-        const rj = call.rowSums[j] as number;
-        const sj = rj / n;
-        const normK = (si * (1 - sj) + (1 - si) * sj) * n;
-        const hamming = ri + rj - 2 * (call.gram[i * b + j] as number);
-        kernel[i * b + j] = (kernel[i * b + j] as number) + n - (0.5 / (normK + 1e-3)) * hamming;
-      }
-    }
+export function sahdKernel(sums: SahdSums): Float64Array {
+  if (sums.calls === 0) throw new Error('sahd: no LIF calls to score');
+  const b = sums.batch;
+  if (sums.weighted.length !== b * b) {
+    throw new Error(`sahd: weighted sums have ${sums.weighted.length} values, expected ${b} x ${b}`);
   }
-  for (let k = 0; k < kernel.length; k++) kernel[k] = (kernel[k] as number) / calls.length;
+  const kernel = new Float64Array(b * b);
+  for (let k = 0; k < kernel.length; k++) {
+    kernel[k] = (sums.neurons - (sums.weighted[k] as number)) / sums.calls;
+  }
   return kernel;
 }
 
@@ -77,34 +71,42 @@ export function logAbsDet(matrix: Float64Array, size: number): number {
   return logDet;
 }
 
-/** The score of one mini-batch from per-call spike statistics. Higher is better. */
-export function sahdFromGrams(calls: readonly SpikeGram[]): number {
-  const kernel = sahdKernel(calls);
-  return logAbsDet(kernel, (calls[0] as SpikeGram).batch);
+/** The score of one mini-batch from its summed spike statistics. Higher is better. */
+export function sahdFromSums(sums: SahdSums): number {
+  return logAbsDet(sahdKernel(sums), sums.batch);
 }
 
-/** The score of one mini-batch from raw spike matrices, one per LIF call (each timestep counts). */
+/**
+ * The score of one mini-batch from raw spike matrices, one per LIF call (each timestep counts), all in
+ * float64: the reference the runtime's backend accumulation is tested against.
+ */
 export function sahdScore(layers: readonly SpikeLayer[]): number {
-  return sahdFromGrams(layers.map(gramOf));
-}
-
-function gramOf(layer: SpikeLayer): SpikeGram {
-  const { spikes, batch: b, neurons: n } = layer;
-  if (spikes.length !== b * n) {
-    throw new Error(`sahd: spikes has ${spikes.length} values, expected batch x neurons = ${b * n}`);
-  }
-  const rowSums = new Float64Array(b);
-  const gram = new Float64Array(b * b);
-  for (let i = 0; i < b; i++) {
-    let r = 0;
-    for (let k = 0; k < n; k++) r += spikes[i * n + k] as number;
-    rowSums[i] = r;
-    for (let j = 0; j <= i; j++) {
-      let dot = 0;
-      for (let k = 0; k < n; k++) dot += (spikes[i * n + k] as number) * (spikes[j * n + k] as number);
-      gram[i * b + j] = dot;
-      gram[j * b + i] = dot;
+  const first = layers[0];
+  if (first === undefined) throw new Error('sahd: no LIF calls to score');
+  const b = first.batch;
+  const weighted = new Float64Array(b * b);
+  let neurons = 0;
+  for (const layer of layers) {
+    const { spikes, batch, neurons: n } = layer;
+    if (batch !== b) throw new Error(`sahd: batch ${batch} differs from ${b}`);
+    if (spikes.length !== b * n) {
+      throw new Error(`sahd: spikes has ${spikes.length} values, expected batch x neurons = ${b * n}`);
     }
+    const r = new Float64Array(b);
+    for (let i = 0; i < b; i++)
+      for (let k = 0; k < n; k++) r[i] = (r[i] as number) + (spikes[i * n + k] as number);
+    for (let i = 0; i < b; i++) {
+      for (let j = 0; j < b; j++) {
+        let dot = 0;
+        for (let k = 0; k < n; k++) dot += (spikes[i * n + k] as number) * (spikes[j * n + k] as number);
+        const ri = r[i] as number;
+        const rj = r[j] as number;
+        const hamming = ri + rj - 2 * dot;
+        const normK = ri + rj - (2 * ri * rj) / n;
+        weighted[i * b + j] = (weighted[i * b + j] as number) + (0.5 / (normK + 1e-3)) * hamming;
+      }
+    }
+    neurons += n;
   }
-  return { gram, rowSums, batch: b, neurons: n };
+  return sahdFromSums({ weighted, neurons, calls: layers.length, batch: b });
 }

@@ -20,7 +20,7 @@ export interface BackendInfo {
 }
 
 export const BACKEND_CHOICES = ['tensorflow', 'wasm', 'cpu'] as const;
-type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 const require = createRequire(import.meta.url);
 let chosen: Promise<BackendInfo> | undefined;
@@ -60,15 +60,27 @@ async function selectBackend(): Promise<BackendInfo> {
     if (!(BACKEND_CHOICES as readonly string[]).includes(forced)) {
       throw new InputError('SPIKENAS_BACKEND', `'${forced}' is not a backend`, BACKEND_CHOICES.join(', '));
     }
-    const result = await tryBackend(forced as BackendChoice);
-    if (result === undefined) throw new Error(`SPIKENAS_BACKEND=${forced}: that backend failed to load`);
-    return result;
+    return activateBackend(forced as BackendChoice);
   }
   for (const choice of BACKEND_CHOICES) {
     const result = await tryBackend(choice);
     if (result !== undefined) return result;
   }
   throw new Error('no tfjs backend could be loaded');
+}
+
+/**
+ * Makes `choice` the active backend (loading it first if needed) and returns what it is; throws if it
+ * cannot load. After initBackend, this is how one process compares backends (the numerics suite).
+ */
+export async function activateBackend(choice: BackendChoice): Promise<BackendInfo> {
+  const result = await tryBackend(choice);
+  if (result === undefined) {
+    const hint = choice === 'tensorflow' ? ' (scripts/tensorflow.sh install builds it)' : '';
+    throw new Error(`SPIKENAS_BACKEND=${choice}: that backend failed to load${hint}`);
+  }
+  info = result;
+  return result;
 }
 
 async function tryBackend(choice: BackendChoice): Promise<BackendInfo | undefined> {

@@ -61,33 +61,48 @@ export class Cell {
 
   /**
    * One timestep. `computeFeedback` false skips the feedback of the last timestep, which no later step
-   * reads; scoring keeps it because SNASNet's SAHD hooks count those LIF calls too.
+   * reads; scoring keeps it because SNASNet's SAHD hooks count those LIF calls too. Each edge runs in a
+   * tf.tidy of its own, so a step holds the node values and one edge's intermediates at a time; the
+   * feedback for the next step is the cell's state, kept until that step (or reset) disposes it.
    */
   step(input: tf.Tensor4D, ctx: ForwardContext, computeFeedback: boolean): tf.Tensor4D {
+    const apply = (edge: Edge, x: tf.Tensor4D) => tf.tidy(() => edge.op.apply(x, ctx));
+    // Last step's feedback moves into this step's scope (clones share the data), so a node whose only
+    // term it is stays valid until the step's tidy ends.
+    const fed = this.feedback.map((t) => (t === null ? null : tf.clone(t)));
+    this.disposeFeedback();
     const nodes: tf.Tensor4D[] = [];
     for (let j = 0; j < CELL_NODES; j++) {
       const terms: tf.Tensor4D[] = j === 0 ? [input] : [];
       for (const edge of this.forwardEdges) {
-        if (edge.to === j) terms.push(edge.op.apply(nodes[edge.from] as tf.Tensor4D, ctx));
+        if (edge.to === j) terms.push(apply(edge, nodes[edge.from] as tf.Tensor4D));
       }
-      const fed = this.feedback[j];
-      if (fed) terms.push(fed);
+      const feedback = fed[j];
+      if (feedback) terms.push(feedback);
       nodes.push(sum(terms, input));
     }
-    this.feedback = new Array(CELL_NODES).fill(null);
     if (computeFeedback) {
       for (const edge of this.feedbackEdges) {
-        const contribution = edge.op.apply(nodes[edge.from] as tf.Tensor4D, ctx);
+        const contribution = apply(edge, nodes[edge.from] as tf.Tensor4D);
         const current = this.feedback[edge.to];
-        this.feedback[edge.to] = current ? tf.add<tf.Tensor4D>(current, contribution) : contribution;
+        // A skip edge's contribution is a node value (or the cell input): the clone is the cell's own.
+        this.feedback[edge.to] = tf.keep(
+          current ? tf.add<tf.Tensor4D>(current, contribution) : tf.clone(contribution),
+        );
+        current?.dispose();
       }
     }
     return nodes[CELL_NODES - 1] as tf.Tensor4D;
   }
 
   reset(): void {
-    this.feedback = new Array(CELL_NODES).fill(null);
+    this.disposeFeedback();
     for (const lif of this.lifs) lif.reset();
+  }
+
+  private disposeFeedback(): void {
+    tf.dispose(this.feedback.filter((t) => t !== null));
+    this.feedback = new Array(CELL_NODES).fill(null);
   }
 }
 

@@ -34,6 +34,6 @@ export {
   quantizeSymmetric,
   quantizeWeights,
 } from './quantize.js';
-export { sahdDropoutSeed, scoreSahd, spikeGramsOf } from './score.js';
+export { sahdDropoutSeed, sahdSumsOf, scoreSahd } from './score.js';
 export { type TrainOptions, type TrainResult, type TrainResume, trainNetwork } from './train.js';
 export { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';

@@ -13,15 +13,31 @@ export function atanSurrogateGrad(v: number, threshold = LIF_THRESHOLD, alpha = 
 }
 
 /**
+ * v' = (1 - 1/tau) v + x / tau as one differentiable op whose gradient needs nothing saved (it is linear):
+ * BPTT keeps no copy of v or x for it.
+ */
+const charge: (v: tf.Tensor, x: tf.Tensor) => tf.Tensor = tf.customGrad(
+  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [v, x] = args as [tf.Tensor, tf.Tensor];
+    return {
+      value: tf.add(tf.mul(v, 1 - 1 / LIF_TAU), tf.mul(x, 1 / LIF_TAU)),
+      gradFunc: (dy) => [tf.mul(dy as tf.Tensor, 1 - 1 / LIF_TAU), tf.mul(dy as tf.Tensor, 1 / LIF_TAU)],
+    };
+  },
+) as (v: tf.Tensor, x: tf.Tensor) => tf.Tensor;
+
+/**
  * Heaviside spike of the membrane potential (1 where v >= threshold) whose backward pass is the ATan
- * surrogate instead of the Dirac delta, so BPTT can train through spikes.
+ * surrogate instead of the Dirac delta, so BPTT can train through spikes. 1 - relu(sign(threshold - v))
+ * is that step exactly, in kernels every backend runs fast (a comparison plus a cast is several times
+ * slower on the tensorflow backend).
  */
 export const spikeOf: (v: tf.Tensor) => tf.Tensor = tf.customGrad(
   (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [v, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([v]);
     return {
-      value: tf.cast(tf.greaterEqual(v, LIF_THRESHOLD), 'float32'),
+      value: tf.sub(1, tf.relu(tf.sign(tf.sub(LIF_THRESHOLD, v)))),
       gradFunc: (dy, saved) => {
         const [savedV] = saved as [tf.Tensor];
         const z = tf.mul(tf.sub(savedV, LIF_THRESHOLD), (Math.PI / 2) * SURROGATE_ALPHA);
@@ -31,13 +47,32 @@ export const spikeOf: (v: tf.Tensor) => tf.Tensor = tf.customGrad(
   },
 ) as (v: tf.Tensor) => tf.Tensor;
 
+/**
+ * Hard reset to 0 of the neurons that fired, with the spikes detached from the graph (spikingjelly's
+ * detach_reset=True): v (1 - s), whose gradient is dy (1 - s) for v and none through s. It saves only the
+ * spikes, which the next layer's convolution keeps anyway.
+ */
+const resetFired: (v: tf.Tensor, spikes: tf.Tensor) => tf.Tensor = tf.customGrad(
+  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [v, spikes, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([spikes]);
+    return {
+      value: tf.sub(v, tf.mul(v, spikes)),
+      gradFunc: (dy, saved) => {
+        const [savedSpikes] = saved as [tf.Tensor];
+        return [tf.sub(dy, tf.mul(dy, savedSpikes)), tf.zerosLike(savedSpikes)];
+      },
+    };
+  },
+) as (v: tf.Tensor, spikes: tf.Tensor) => tf.Tensor;
+
 /** Called with each LIF call's spikes (batch x per-sample shape); used for spike rates and SAHD. */
 export type SpikeObserver = (layer: string, spikes: tf.Tensor) => void;
 
 /**
- * A layer of leaky integrate-and-fire neurons. Its only state is the membrane potential v, carried
- * from one timestep to the next within a forward pass; reset() clears it between batches.
- * Tensors it creates live in the caller's tf.tidy / gradient scope, so it never disposes them itself.
+ * A layer of leaky integrate-and-fire neurons. Its only state is the membrane potential v, carried from
+ * one timestep to the next within a forward pass. The neuron owns that tensor: it survives the caller's
+ * per-step tf.tidy, and the next step or reset() disposes it (BPTT keeps its own copies of what it needs).
  */
 export class LifNeuron {
   /** Membrane potential after the last step (after reset), or null before the first step. */
@@ -57,21 +92,17 @@ export class LifNeuron {
     if (x.size !== (x.shape[0] as number) * this.neurons) {
       throw new Error(`LIF ${this.name}: input ${x.shape} does not match its neurons [batch, ${this.shape}]`);
     }
-    // v += (x - v) / tau, i.e. v = (1 - 1/tau) v + x / tau; v starts at 0.
-    const charged =
-      this.v === null
-        ? tf.mul(x, 1 / LIF_TAU)
-        : tf.add(tf.mul(this.v, 1 - 1 / LIF_TAU), tf.mul(x, 1 / LIF_TAU));
+    // v starts at 0, so the first step's charge is x / tau.
+    const charged = this.v === null ? tf.mul(x, 1 / LIF_TAU) : charge(this.v, x);
     const spikes = spikeOf(charged);
-    // Hard reset to 0, detached from the graph (spikingjelly detach_reset=True): step() has a zero gradient
-    // and returns the spikes unchanged (they are exactly 0 or 1).
-    const fired = tf.step(spikes);
-    this.v = tf.sub(charged, tf.mul(charged, fired));
+    this.v?.dispose();
+    this.v = tf.keep(resetFired(charged, spikes));
     observe?.(this.name, spikes);
     return spikes;
   }
 
   reset(): void {
+    this.v?.dispose();
     this.v = null;
   }
 }

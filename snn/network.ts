@@ -211,34 +211,59 @@ class Snasnet implements SpikingNetwork {
     const batch = x.shape[0];
     const t = this.config.timesteps;
     this.reset();
-    const static0 = this.stemBn.apply(stemConv(x, this.stemWeight as tf.Tensor4D, this.config.stemStride), ctx);
+    const static0 = this.stemBn.apply(
+      stemConv(x, this.stemWeight as tf.Tensor4D, this.config.stemStride),
+      ctx,
+    );
     const dropMask = options.training
       ? dropoutMask([batch, this.shape.flat], options.dropoutSeed ?? deriveSeed(this.seed, 'dropout'))
       : null;
+    // One tf.tidy per timestep: a step keeps only what later steps read (votes, neuron and feedback
+    // state, all owned by their layers) and what BPTT saved, never every step's intermediates.
     let votes: tf.Tensor2D | null = null;
     for (let step = 0; step < t; step++) {
-      const feedback = step < t - 1 || options.observe !== undefined;
-      let y = this.cell1.step(static0, ctx, feedback);
-      y = this.downBnIn.apply(y, ctx);
-      y = tf.conv2d(this.downLif.step(y, ctx.observe) as tf.Tensor4D, this.downWeight as tf.Tensor4D, 1, 'same');
-      y = tf.avgPool(this.downBnOut.apply(y, ctx), 2, 2, 'valid');
-      y = this.cell2.step(y, ctx, feedback);
-      y = this.headLif.step(this.headBn.apply(y, ctx), ctx.observe) as tf.Tensor4D;
-      const p = this.config.secondPool;
-      const pooled = p === 1 ? y : tf.avgPool(y, p, p, 'valid');
-      let flat = tf.reshape(pooled, [batch, this.shape.flat]) as tf.Tensor2D;
-      if (dropMask) flat = tf.mul(flat, dropMask);
-      const hidden = this.hiddenLif.step(
-        tf.matMul(flat, this.hiddenWeight as tf.Tensor2D),
-        ctx.observe,
-      ) as tf.Tensor2D;
-      const out = tf.add(tf.matMul(hidden, this.outWeight as tf.Tensor2D), this.outBias) as tf.Tensor2D;
-      votes = votes === null ? out : tf.add<tf.Tensor2D>(votes, out);
+      const previous: tf.Tensor2D | null = votes;
+      votes = tf.tidy(() => {
+        const out = this.step(static0, ctx, step < t - 1 || options.observe !== undefined, dropMask);
+        return previous === null ? out : tf.add<tf.Tensor2D>(previous, out);
+      });
+      previous?.dispose();
     }
+    this.reset();
     // Population voting commutes with the mean over T: average the outputs first, then each class's population.
     const perOutput = tf.div(votes as tf.Tensor2D, t);
     const grouped = tf.reshape(perOutput, [batch, this.config.numClasses, this.config.populationSize]);
     return tf.mean(grouped, 2) as tf.Tensor2D;
+  }
+
+  /** One timestep from the stem's output to the population outputs [batch, classes x pop]. */
+  private step(
+    stem: tf.Tensor4D,
+    ctx: ForwardContext,
+    feedback: boolean,
+    dropMask: tf.Tensor2D | null,
+  ): tf.Tensor2D {
+    const batch = stem.shape[0];
+    let y = this.cell1.step(stem, ctx, feedback);
+    y = this.downBnIn.apply(y, ctx);
+    y = tf.conv2d(
+      this.downLif.step(y, ctx.observe) as tf.Tensor4D,
+      this.downWeight as tf.Tensor4D,
+      1,
+      'same',
+    );
+    y = tf.avgPool(this.downBnOut.apply(y, ctx), 2, 2, 'valid');
+    y = this.cell2.step(y, ctx, feedback);
+    y = this.headLif.step(this.headBn.apply(y, ctx), ctx.observe) as tf.Tensor4D;
+    const p = this.config.secondPool;
+    const pooled = p === 1 ? y : tf.avgPool(y, p, p, 'valid');
+    let flat = tf.reshape(pooled, [batch, this.shape.flat]) as tf.Tensor2D;
+    if (dropMask) flat = tf.mul(flat, dropMask);
+    const hidden = this.hiddenLif.step(
+      tf.matMul(flat, this.hiddenWeight as tf.Tensor2D),
+      ctx.observe,
+    ) as tf.Tensor2D;
+    return tf.add(tf.matMul(hidden, this.outWeight as tf.Tensor2D), this.outBias) as tf.Tensor2D;
   }
 
   trainableVariables(): tf.Variable[] {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { deriveSeed } from '../common/rng.js';
 import type { OpCode } from '../search/arch.types.js';
+import { fusedBatchNormAvailable, fusedBatchNormTraining } from './kernels/fused-batchnorm.js';
 import { LifNeuron, type SpikeObserver } from './lif.js';
 
 /** What a forward pass needs besides the input. */
@@ -94,6 +95,14 @@ export class BatchNorm {
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     if (!ctx.training)
       return tf.batchNorm4d(x, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPSILON);
+    if (fusedBatchNormAvailable()) {
+      return fusedBatchNormTraining(x, this.gamma, this.beta, BN_EPSILON, {
+        mean: this.runningMean,
+        variance: this.runningVar,
+        momentum: BN_MOMENTUM,
+        update: ctx.updateStats,
+      });
+    }
     const y = batchNormTraining(x, this.gamma, this.beta) as tf.Tensor4D;
     if (ctx.updateStats) {
       // Statistics again, outside the custom gradient (whose intermediates it disposes): a few cheap

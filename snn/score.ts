@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
 import { deriveSeed } from '../common/rng.js';
 import type { Arch } from '../search/arch.types.js';
-import { type SpikeGram, sahdFromGrams } from '../search/sahd.js';
+import { type SahdSums, sahdFromSums } from '../search/sahd.js';
 import { initBackend } from './backend.js';
 import type { NetConfig } from './config.js';
 import { buildNetwork, type SpikingNetwork } from './network.js';
@@ -25,7 +25,7 @@ export async function scoreSahd(
   try {
     let total = 0;
     for (const [k, images] of batches.entries()) {
-      total += sahdFromGrams(spikeGramsOf(net, images, batchSize, sahdDropoutSeed(seed, k)));
+      total += sahdFromSums(sahdSumsOf(net, images, batchSize, sahdDropoutSeed(seed, k)));
     }
     return total / batches.length;
   } finally {
@@ -40,16 +40,16 @@ export function sahdDropoutSeed(seed: number, batchIndex: number): number {
 
 /**
  * One forward pass as SNASNet scores it (training-mode BatchNorm and Dropout, as its un-eval'd model,
- * without touching running statistics or keeping gradients). Per LIF call the backend computes x xᵀ and
- * the row sums of the spikes x (B x N); they are packed into one [calls, B, B + 1] tensor and downloaded
- * once, so the score costs one round trip per batch whatever the network's size.
+ * without touching running statistics or keeping gradients). Each LIF call adds its B x B term of the
+ * kernel to an accumulator on the backend, so the pass downloads one B x B matrix, whatever the
+ * network's size, and no call's spike map outlives its layer.
  */
-export function spikeGramsOf(
+export function sahdSumsOf(
   net: SpikingNetwork,
   images: Float32Array,
   batchSize: number,
   dropoutSeed: number,
-): SpikeGram[] {
+): SahdSums {
   const [h, w, c] = net.config.inputShape;
   if (images.length !== batchSize * h * w * c) {
     throw new InputError(
@@ -58,32 +58,39 @@ export function spikeGramsOf(
       `batchSize x ${h}x${w}x${c} = ${batchSize * h * w * c}`,
     );
   }
-  const neurons: number[] = [];
-  const packed = tf.tidy(() => {
-    const parts: tf.Tensor[] = [];
-    net.forward(tf.tensor4d(images, [batchSize, h, w, c]), {
-      training: true,
-      updateStats: false,
-      dropoutSeed,
-      observe: (_layer, spikes) => {
-        const x = tf.reshape(spikes, [batchSize, -1]);
-        neurons.push(x.shape[1] as number);
-        parts.push(tf.concat([tf.matMul(x, x, false, true), tf.sum(x, 1, true)], 1));
-      },
+  const weighted = tf.tidy(() => tf.variable(tf.zeros([batchSize, batchSize]), false));
+  let neurons = 0;
+  let calls = 0;
+  try {
+    tf.tidy(() => {
+      net.forward(tf.tensor4d(images, [batchSize, h, w, c]), {
+        training: true,
+        updateStats: false,
+        dropoutSeed,
+        observe: (_layer, spikes) => {
+          const x = tf.reshape(spikes, [batchSize, -1]) as tf.Tensor2D;
+          const n = x.shape[1];
+          weighted.assign(tf.add(weighted, weightedHamming(x, n)));
+          neurons += n;
+          calls++;
+        },
+      });
     });
-    return tf.stack(parts);
-  });
-  const values = packed.dataSync();
-  packed.dispose();
-  const stride = batchSize * (batchSize + 1);
-  return neurons.map((n, call) => {
-    const gram = new Float64Array(batchSize * batchSize);
-    const rowSums = new Float64Array(batchSize);
-    for (let i = 0; i < batchSize; i++) {
-      const row = call * stride + i * (batchSize + 1);
-      for (let j = 0; j < batchSize; j++) gram[i * batchSize + j] = values[row + j] as number;
-      rowSums[i] = values[row + batchSize] as number;
-    }
-    return { gram, rowSums, batch: batchSize, neurons: n };
-  });
+    return { weighted: weighted.dataSync(), neurons, calls, batch: batchSize };
+  } finally {
+    weighted.dispose();
+  }
+}
+
+/**
+ * 0.5 H / (normK + 1e-3) of one call's spikes x (B x N), with r = rowsum(x): H = r_i + r_j - 2 (xxᵀ)_ij,
+ * normK = r_i + r_j - 2 r_i r_j / N. Spike counts and dot products of 0/1 vectors are exact in float32.
+ */
+function weightedHamming(x: tf.Tensor2D, n: number): tf.Tensor2D {
+  const b = x.shape[0];
+  const r = tf.sum(x, 1, true) as tf.Tensor2D;
+  const pairSums = tf.add(r, tf.reshape(r, [1, b]));
+  const hamming = tf.sub(pairSums, tf.mul(tf.matMul(x, x, false, true), 2));
+  const normK = tf.sub(pairSums, tf.mul(tf.matMul(r, r, false, true), 2 / n));
+  return tf.div(tf.mul(hamming, 0.5), tf.add(normK, 1e-3)) as tf.Tensor2D;
 }

@@ -12,7 +12,8 @@ describe('SAHD', () => {
     // x1 = [1, 0], x2 = [0, 1]: rowsums 1 and 1, s = 0.5, normK = (0.25 + 0.25) * 2 = 1 everywhere;
     // Hamming distance 0 on the diagonal and 2 off it, so K = [[2, 2 - 0.5/1.001*2], [same, 2]].
     const off = 2 - (0.5 / 1.001) * 2;
-    const kernel = sahdKernel([{ gram: [1, 0, 0, 1], rowSums: [1, 1], batch: 2, neurons: 2 }]);
+    const weighted = [0, (0.5 / 1.001) * 2, (0.5 / 1.001) * 2, 0];
+    const kernel = sahdKernel({ weighted, neurons: 2, calls: 1, batch: 2 });
     expect([...kernel]).toEqual([2, off, off, 2]);
     expect(sahdScore([{ spikes: [1, 0, 0, 1], batch: 2, neurons: 2 }])).toBeCloseTo(
       Math.log(4 - off * off),

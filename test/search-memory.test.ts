@@ -44,7 +44,7 @@ describe('SNASNet presets', () => {
     27 * c + 2 * c + 2 * c + 18 * c * c + 4 * c + 4 * c + 2 * c * 64 * 1024 + 1024 * outputs + outputs;
   const skipCell = parseArch('0001 0000 0000 0000');
 
-  it('snasnet-cifar10 is SNASNet\'s CIFAR-10 network: 256 channels, cell 2 on 512, 512 x 8 x 8 features', () => {
+  it("snasnet-cifar10 is SNASNet's CIFAR-10 network: 256 channels, cell 2 on 512, 512 x 8 x 8 features", () => {
     const config = resolvePreset('snasnet-cifar10');
     expect(config.stemChannels).toBe(256);
     expect(spatialSizes(config)).toEqual({ cell1: [32, 32], cell2: [16, 16], head: [8, 8] });

@@ -1,0 +1,255 @@
+/**
+ * The numerics suite: the same forward passes and gradients on the three backends, the native
+ * `tensorflow` one (which runs BatchNorm as TensorFlow's fused kernels), wasm (with this project's
+ * convolution-gradient kernels) and cpu (tfjs' reference kernels). Each backend must agree with cpu, so
+ * the fallbacks stay correct whichever backend a machine ends up on.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../common/rng.js';
+import { parseArch, pruneArch } from '../search/arch.js';
+import type { Arch } from '../search/arch.types.js';
+import { activateBackend, BACKEND_CHOICES, type BackendChoice, initBackend } from '../snn/backend.js';
+import type { NetConfig } from '../snn/config.js';
+import { atanSurrogateGrad, LIF_THRESHOLD, SURROGATE_ALPHA, spikeOf } from '../snn/lif.js';
+import { buildNetwork } from '../snn/network.js';
+import { scoreSahd } from '../snn/score.js';
+
+const VS = [-1.5, -0.3, 0, 0.5, 0.9, 1, 1.05, 1.7, 3];
+
+/** The smooth function whose derivative the ATan surrogate is: atan(pi/2 * alpha * (v - thr)) / pi + 1/2. */
+function smoothSpike(v: number): number {
+  return Math.atan((Math.PI / 2) * SURROGATE_ALPHA * (v - LIF_THRESHOLD)) / Math.PI + 0.5;
+}
+
+function randomArray(seed: number, size: number, scale = 1): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: size }, () => (rng.next() * 2 - 1) * scale);
+}
+
+/** Largest difference over the larger of b's largest magnitude and `floor` (absolute below it). */
+function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
+  expect(a.length).toBe(b.length);
+  let scale = floor;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i] as number));
+    diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
+  }
+  return diff / scale;
+}
+
+/** Runs `compute` on every backend; returns its results by backend name. */
+async function onEveryBackend<T>(compute: () => T | Promise<T>): Promise<Record<BackendChoice, T>> {
+  const results: Partial<Record<BackendChoice, T>> = {};
+  for (const backend of BACKEND_CHOICES) {
+    await activateBackend(backend);
+    results[backend] = await compute();
+  }
+  return results as Record<BackendChoice, T>;
+}
+
+let original: BackendChoice;
+
+beforeAll(async () => {
+  original = (await initBackend()).name as BackendChoice;
+});
+
+afterAll(async () => {
+  await activateBackend(original);
+});
+
+describe('LIF spike surrogate gradient, on every backend', () => {
+  for (const backend of BACKEND_CHOICES) {
+    it(`${backend}: forward is the Heaviside step at the threshold, backward the ATan surrogate`, async () => {
+      await activateBackend(backend);
+      const out = tf.tidy(() => spikeOf(tf.tensor1d(VS)).dataSync());
+      expect(Array.from(out)).toEqual(VS.map((v) => (v >= LIF_THRESHOLD ? 1 : 0)));
+      const h = 1e-5;
+      const dy = VS.map((_, i) => i + 1);
+      const grads = tf.tidy(() =>
+        tf
+          .grad((v: tf.Tensor) => tf.sum(tf.mul(spikeOf(v), tf.tensor1d(dy))))(tf.tensor1d(VS))
+          .dataSync(),
+      );
+      VS.forEach((v, i) => {
+        const fd = (smoothSpike(v + h) - smoothSpike(v - h)) / (2 * h);
+        expect(grads[i]).toBeCloseTo((i + 1) * fd, 4);
+        expect(grads[i]).toBeCloseTo((i + 1) * atanSurrogateGrad(v), 5);
+      });
+    });
+  }
+});
+
+interface ConvCase {
+  name: string;
+  xShape: [number, number, number, number];
+  wShape: [number, number, number, number];
+  stride: number;
+  /** Zero padding on every side before a 'valid' conv (the stem at stride 2), or 'same'. */
+  pad: 'same' | 1;
+}
+
+// The convolutions the network runs: 'same' at stride 1 (cell and down convs, the stem at stride 1) and
+// explicit padding 1 then 'valid' at stride 2 (the stem).
+const CONV_CASES: ConvCase[] = [
+  { name: '3x3 same', xShape: [3, 9, 7, 4], wShape: [3, 3, 4, 5], stride: 1, pad: 'same' },
+  { name: '1x1 same', xShape: [2, 6, 6, 3], wShape: [1, 1, 3, 6], stride: 1, pad: 'same' },
+  { name: '3x3 stride 2 pad 1, even input', xShape: [2, 28, 28, 1], wShape: [3, 3, 1, 4], stride: 2, pad: 1 },
+  { name: '3x3 stride 2 pad 1, odd input', xShape: [2, 9, 11, 2], wShape: [3, 3, 2, 3], stride: 2, pad: 1 },
+];
+
+function conv(x: tf.Tensor4D, w: tf.Tensor4D, c: ConvCase): tf.Tensor4D {
+  if (c.pad === 'same') return tf.conv2d(x, w, c.stride, 'same');
+  const padded = tf.pad(x, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]);
+  return tf.conv2d(padded, w, c.stride, 'valid');
+}
+
+/** conv2d(x, w) and the gradients of sum(conv2d(x, w) * r) with respect to x and w. */
+function convResults(c: ConvCase): Float32Array[] {
+  return tf.tidy(() => {
+    const size = (shape: number[]) => shape.reduce((a, b) => a * b);
+    const x = tf.tensor4d(randomArray(1, size(c.xShape)), c.xShape);
+    const w = tf.tensor4d(randomArray(2, size(c.wShape)), c.wShape);
+    const y = conv(x, w, c);
+    const r = tf.tensor(randomArray(3, y.size), y.shape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D, c), r)),
+    )([x, w]);
+    return [y.dataSync(), dx?.dataSync(), dw?.dataSync()] as Float32Array[];
+  });
+}
+
+function poolGrad(kind: 'pool2' | 'pool3pad'): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(randomArray(4, 2 * 7 * 7 * 3), [2, 7, 7, 3]);
+    const f = (a: tf.Tensor) => {
+      const y =
+        kind === 'pool2'
+          ? tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid')
+          : tf.avgPool(
+              tf.pad(a as tf.Tensor4D, [
+                [0, 0],
+                [1, 1],
+                [1, 1],
+                [0, 0],
+              ]),
+              3,
+              1,
+              'valid',
+            );
+      return tf.sum(tf.mul(y, tf.tensor(randomArray(5, y.size), y.shape)));
+    };
+    return tf.grad(f)(x).dataSync() as Float32Array;
+  });
+}
+
+describe('convolutions and pooling agree with the cpu backend', () => {
+  for (const c of CONV_CASES) {
+    it(`conv2d ${c.name}: output, input gradient, filter gradient`, async () => {
+      const results = await onEveryBackend(() => convResults(c));
+      for (const backend of ['tensorflow', 'wasm'] as const) {
+        results[backend].forEach((values, k) => {
+          expect(maxRelativeError(values, results.cpu[k] as Float32Array)).toBeLessThan(1e-5);
+        });
+      }
+    });
+  }
+
+  for (const kind of ['pool2', 'pool3pad'] as const) {
+    it(`avgPool ${kind} gradient`, async () => {
+      const results = await onEveryBackend(() => poolGrad(kind));
+      expect(maxRelativeError(results.tensorflow, results.cpu)).toBeLessThan(1e-5);
+      expect(maxRelativeError(results.wasm, results.cpu)).toBeLessThan(1e-5);
+    });
+  }
+});
+
+// Stride 2 stem, both cells with every operation (skip, conv1x1, conv3x3, avgpool) and feedback.
+const CONFIG: NetConfig = {
+  inputShape: [10, 10, 2],
+  numClasses: 3,
+  stemChannels: 4,
+  stemStride: 2,
+  secondPool: 1,
+  classifierHidden: 12,
+  populationSize: 2,
+  timesteps: 3,
+  cellType: 'backward',
+};
+const BATCH = 5;
+const ARCH = pruneArch(parseArch('0302 0040 1003 0200')) as Arch;
+
+interface NetworkResults {
+  logits: Float32Array;
+  loss: number;
+  grads: Float32Array[];
+  runningStats: Float32Array[];
+  sahd: number;
+}
+
+/** Inference logits; a training step's loss, gradients and updated BatchNorm statistics; SAHD. */
+async function networkResults(): Promise<NetworkResults> {
+  const net = buildNetwork(ARCH, CONFIG, 11);
+  const images = randomArray(6, BATCH * 10 * 10 * 2, 3);
+  try {
+    const x = tf.tensor4d(images, [BATCH, 10, 10, 2]);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1], 'int32'), CONFIG.numClasses);
+    const logits = tf.tidy(() => net.forward(x, { training: false }).dataSync() as Float32Array);
+    const { value, grads } = tf.variableGrads(() => {
+      const out = net.forward(x, { training: true, dropoutSeed: 3 });
+      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(out)), 1))) as tf.Scalar;
+    }, net.trainableVariables());
+    const gradValues = net.trainableVariables().map((v) => grads[v.name]?.dataSync() as Float32Array);
+    const loss = value.dataSync()[0] as number;
+    tf.dispose([x, labels, value, ...Object.values(grads)]);
+    const weights = net.getWeights();
+    const runningStats = Object.keys(weights)
+      .filter((name) => name.endsWith('.running_mean') || name.endsWith('.running_var'))
+      .map((name) => weights[name]?.dataSync() as Float32Array);
+    const sahd = await scoreSahd(ARCH, CONFIG, [images], BATCH, 11);
+    return { logits, loss, grads: gradValues, runningStats, sahd };
+  } finally {
+    net.dispose();
+  }
+}
+
+describe('the SNASNet network agrees with the cpu backend', () => {
+  let results: Record<BackendChoice, NetworkResults>;
+
+  beforeAll(async () => {
+    results = await onEveryBackend(networkResults);
+  });
+
+  it('covers every operation, feedback, and gives every parameter a gradient', () => {
+    expect(ARCH.flat().sort()).toEqual(expect.arrayContaining([1, 2, 3, 4]));
+    const cpu = results.cpu;
+    expect(cpu.grads.every((g) => g !== undefined)).toBe(true);
+    // A BatchNorm whose output another BatchNorm normalises again gets exactly zero: allow a few.
+    expect(cpu.grads.filter((g) => g.some((v) => v !== 0)).length).toBeGreaterThan(cpu.grads.length - 4);
+    expect(Number.isFinite(cpu.sahd)).toBe(true);
+  });
+
+  for (const backend of ['tensorflow', 'wasm'] as const) {
+    it(`${backend}: inference logits, loss, every gradient, running statistics and SAHD`, () => {
+      const mine = results[backend];
+      const cpu = results.cpu;
+      expect(maxRelativeError(mine.logits, cpu.logits)).toBeLessThan(1e-5);
+      expect(mine.loss).toBeCloseTo(cpu.loss, 5);
+      expect(mine.grads).toHaveLength(cpu.grads.length);
+      mine.grads.forEach((g, k) => {
+        expect(maxRelativeError(g, cpu.grads[k] as Float32Array)).toBeLessThan(1e-4);
+      });
+      mine.runningStats.forEach((s, k) => {
+        // Running means near 0 (1e-9) are compared absolutely.
+        expect(maxRelativeError(s, cpu.runningStats[k] as Float32Array, 1)).toBeLessThan(1e-5);
+      });
+      expect(mine.sahd).toBeCloseTo(cpu.sahd, 4);
+    });
+  }
+});
