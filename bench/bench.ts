@@ -1,124 +1,338 @@
 /**
- * One JSON object on stdout: the SNN runtime's speed on this machine for the fmnist presets
- * (SAHD candidates per second, forward and forward+backward ms per batch, forward GFLOP/s) and the
- * memory model's estimates per second. Run once: `npm run bench`.
+ * `npm run bench [-- --backend wasm] [-- --preset fmnist-tiny --quick]`: the SNN runtime's speed and memory
+ * on this machine, as one JSON object on stdout (progress on stderr).
+ *
+ * Per backend: `gemmGflops` (a 2048x2048 float32 matMul, the ceiling the ratios use); `nets[]`, SNASNet's
+ * published cell on each preset at two batches, inference forward and training step (forward in training
+ * mode + BPTT + a momentum-SGD update), their GFLOP/s and ratio to `gemmGflops`, and peak RSS; `sahd[]`,
+ * SAHD candidates per second over a fixed seeded sample at batch 256 with 2 repeats.
+ *
+ * Every measurement runs in its own child process (measure.ts): its peak RSS is its own, and a backend
+ * that aborts (wasm past its 4 GiB heap) or a size that outgrows --max-rss-gib fails that measurement
+ * only, recorded as `error`. By default the native backend runs everything and wasm the fmnist presets;
+ * the native run's figures are the top-level fields, the others go to `otherBackends`.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../common/rng.js';
-import { archEdges, pruneArch, sampleArch } from '../search/arch.js';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Arch } from '../search/arch.types.js';
-import { estimateMemory, spatialSizes } from '../search/memory.js';
-import { initBackend } from '../snn/backend.js';
-import type { NetConfig } from '../snn/config.js';
-import { buildNetwork } from '../snn/network.js';
+import { estimateMemory } from '../search/memory.js';
+import { BACKEND_CHOICES, type BackendInfo } from '../snn/backend.js';
 import { resolvePreset } from '../snn/presets.js';
-import { scoreSahd } from '../snn/score.js';
+import {
+  type ChildLine,
+  forwardFlops,
+  PLANS,
+  type PresetPlan,
+  peakRssMiB,
+  round,
+  SAHD_BATCH,
+  SAHD_REPEATS,
+  SAHD_SAMPLE_SEED,
+  SNASNET_CELL,
+  sampleCandidates,
+  snasnetCell,
+  TRAIN_FLOPS_PER_FORWARD,
+  WASM_DEFAULT_PRESETS,
+} from './workload.js';
 
-const CONFIGS = ['fmnist-tiny', 'fmnist-small'];
-const SCORE_BATCH = 64;
-const STEP_BATCH = 32;
-const SCORED = 12;
-const REPS = 5;
+interface Flags {
+  backend?: string;
+  preset?: string[];
+  quick?: boolean;
+  maxRssGib: number;
+  timeoutMin: number;
+}
 
-function candidates(seed: number, count: number): Arch[] {
-  const rng = new Rng(seed);
-  const out: Arch[] = [];
-  while (out.length < count) {
-    const pruned = pruneArch(sampleArch(rng, [1, 2, 3, 4], 'backward'));
-    if (pruned) out.push(pruned);
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('not a number > 0');
+  return n;
+}
+
+const program = new Command('bench')
+  .description('speed and memory of the SNN runtime, one JSON object on stdout')
+  .addOption(
+    new Option(
+      '--backend <name>',
+      'measure this backend only (default: tensorflow, then wasm where it fits)',
+    ).choices(BACKEND_CHOICES),
+  )
+  .addOption(
+    new Option('--preset <names...>', 'measure these presets only').choices(PLANS.map((p) => p.preset)),
+  )
+  .option('--quick', 'one timed rep, the smaller batch, fewer SAHD candidates (for developing the bench)')
+  .option(
+    '--max-rss-gib <n>',
+    'kill a measurement whose RSS passes this, recording an error',
+    positiveNumber,
+    20,
+  )
+  .option('--timeout-min <n>', 'kill a measurement that runs longer, recording an error', positiveNumber, 60)
+  .parse();
+const flags = program.opts<Flags>();
+
+const MEASURE = fileURLToPath(new URL('./measure.js', import.meta.url));
+
+interface ChildOutcome {
+  line?: ChildLine;
+  error?: string;
+  peakRssMiB?: number;
+}
+
+/** VmRSS of a live process in MiB (Linux), or undefined. */
+function rssMiB(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
   }
-  return out;
 }
 
-function randomImages(seed: number, count: number, config: NetConfig): Float32Array {
-  const rng = new Rng(seed);
-  const [h, w, c] = config.inputShape;
-  return Float32Array.from({ length: count * h * w * c }, () => rng.next() * 2 - 1);
+/** MemAvailable of the machine in MiB (Linux), or undefined. */
+function availableMiB(): number | undefined {
+  try {
+    const match = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-/** Multiply-adds x 2 of every conv and linear layer over T timesteps (the stem runs once). */
-function forwardFlops(arch: Arch, config: NetConfig, batch: number): number {
-  const { cell1, cell2, head } = spatialSizes(config);
-  const c = config.stemChannels;
-  const area1 = cell1[0] * cell1[1];
-  const area2 = cell2[0] * cell2[1];
-  const kernelArea = (op: number) => (op === 3 ? 9 : op === 2 ? 1 : 0);
-  const cellMacs = (channels: number, area: number) =>
-    archEdges(arch).reduce((sum, e) => sum + kernelArea(e.op) * channels * channels * area, 0);
-  const flat = 2 * c * head[0] * head[1];
-  const outputs = config.numClasses * config.populationSize;
-  const perStep =
-    cellMacs(c, area1) +
-    9 * c * 2 * c * area1 +
-    cellMacs(2 * c, area2) +
-    flat * config.classifierHidden +
-    config.classifierHidden * outputs;
-  const stem = 9 * config.inputShape[2] * c * area1;
-  return 2 * batch * (stem + config.timesteps * perStep);
+/** A measurement is stopped when the machine has less than this available (it is shared). */
+const MIN_AVAILABLE_MIB = 1024;
+
+/** The line of a failed child's stderr that says why: ours, else the first error-looking line, else the last. */
+function failureLine(stderr: string, code: number | null, signal: string | null): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const ours = lines.find((l) => l.startsWith('bench-error: '));
+  if (ours !== undefined) return ours.slice('bench-error: '.length);
+  const why =
+    lines.find((l) => /error|abort|out of memory/i.test(l) && !l.startsWith('at ')) ??
+    lines.at(-1) ??
+    'no output';
+  return `${why} (exit ${signal ?? code})`;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-async function benchConfig(name: string): Promise<Record<string, number | string>> {
-  const config = resolvePreset(name);
-  const archs = candidates(1, SCORED);
-  const scoreBatch = randomImages(2, SCORE_BATCH, config);
-  await scoreSahd(archs[0] as Arch, config, [scoreBatch], SCORE_BATCH, 0);
-  let started = performance.now();
-  for (const [k, arch] of archs.entries()) await scoreSahd(arch, config, [scoreBatch], SCORE_BATCH, k);
-  const sahdPerSecond = SCORED / ((performance.now() - started) / 1000);
-
-  const arch = archs[0] as Arch;
-  const net = buildNetwork(arch, config, 3);
-  const [h, w, c] = config.inputShape;
-  const x = tf.tensor4d(randomImages(4, STEP_BATCH, config), [STEP_BATCH, h, w, c]);
-  const labels = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: STEP_BATCH }, (_, i) => i % config.numClasses),
-      'int32',
-    ),
-    config.numClasses,
-  );
-  const forwardMs: number[] = [];
-  const stepMs: number[] = [];
-  for (let rep = 0; rep <= REPS; rep++) {
-    started = performance.now();
-    const out = tf.tidy(() => net.forward(x, { training: false }));
-    await out.data();
-    out.dispose();
-    const forward = performance.now() - started;
-    started = performance.now();
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = net.forward(x, { training: true, dropoutSeed: rep });
-      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-    }, net.trainableVariables());
-    await value.data();
-    tf.dispose([value, ...Object.values(grads)]);
-    const step = performance.now() - started;
-    if (rep > 0) {
-      forwardMs.push(forward);
-      stepMs.push(step);
+async function runChild(backend: string, args: string[], label: string): Promise<ChildOutcome> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [MEASURE, ...args, '--backend', backend], {
+    env: { ...process.env, SPIKENAS_BACKEND: backend },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  let killedFor: string | undefined;
+  let polledPeak = 0;
+  const kill = (why: string) => {
+    if (killedFor !== undefined) return;
+    killedFor = why;
+    child.kill('SIGKILL');
+  };
+  const limitMiB = flags.maxRssGib * 1024;
+  const poll = setInterval(() => {
+    const rss = child.pid === undefined ? undefined : rssMiB(child.pid);
+    if (rss === undefined) return;
+    polledPeak = Math.max(polledPeak, rss);
+    const available = availableMiB();
+    if (available !== undefined && available < MIN_AVAILABLE_MIB) {
+      kill(
+        `killed by the bench: RSS ${Math.round(rss)} MiB, machine down to ${Math.round(available)} MiB available`,
+      );
     }
+    if (rss > limitMiB)
+      kill(`killed by the bench: RSS ${Math.round(rss)} MiB passed --max-rss-gib ${flags.maxRssGib}`);
+  }, 200);
+  const timeout = setTimeout(
+    () => kill(`killed by the bench: still running after --timeout-min ${flags.timeoutMin}`),
+    flags.timeoutMin * 60_000,
+  );
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => {
+    child.on('error', (error) => {
+      stderr += `bench-error: ${error.message}\n`;
+      resolve([null, null]);
+    });
+    child.on('close', (c, s) => resolve([c, s]));
+  });
+  clearInterval(poll);
+  clearTimeout(timeout);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  let outcome: ChildOutcome;
+  if (killedFor === undefined && code === 0 && last.startsWith('{')) {
+    const line = JSON.parse(last) as ChildLine;
+    outcome = { line, peakRssMiB: line.peakRssMiB };
+  } else {
+    outcome = { error: killedFor ?? failureLine(stderr, code, signal), peakRssMiB: Math.round(polledPeak) };
   }
-  tf.dispose([x, labels]);
-  net.dispose();
-  const forward = median(forwardMs);
+  process.stderr.write(
+    `bench: ${backend} ${label}: ${outcome.error === undefined ? 'ok' : outcome.error} (${seconds} s)\n`,
+  );
+  return outcome;
+}
+
+const gflops = (flops: number, ms: number) => flops / (ms / 1000) / 1e9;
+const ratio = (achieved: number | null, ceiling: number | null) =>
+  achieved === null || ceiling === null ? null : round(achieved / ceiling, 3);
+
+interface NetFigures {
+  preset: string;
+  arch: string;
+  batch: number;
+  params: number;
+  reps: number;
+  forwardMs: number | null;
+  forwardGflops: number | null;
+  forwardGemmRatio: number | null;
+  trainStepMs: number | null;
+  trainGflops: number | null;
+  trainGemmRatio: number | null;
+  /** The larger of the two processes' peaks: in practice the training step's. */
+  peakRssMiB: number | null;
+  forwardPeakRssMiB: number | null;
+  trainPeakRssMiB: number | null;
+  error?: string;
+}
+
+interface SahdFigures {
+  preset: string;
+  batch: number;
+  repeats: number;
+  candidates: number;
+  sampleSeed: number;
+  candidatesPerSecond: number | null;
+  seconds: number | null;
+  peakRssMiB: number | null;
+  error?: string;
+}
+
+interface BackendRun {
+  backend: BackendInfo | { name: string; error: string };
+  gemmGflops: number | null;
+  gemmError?: string;
+  nets: NetFigures[];
+  sahd: SahdFigures[];
+  /** Largest peak RSS of this backend's measurements. */
+  peakRssMiB: number;
+}
+
+function effectivePlan(plan: PresetPlan): PresetPlan {
+  if (!flags.quick) return plan;
   return {
-    config: name,
-    params: estimateMemory(arch, config, { weightBits: 32 }).params,
-    sahdCandidatesPerSecond: Number(sahdPerSecond.toFixed(2)),
-    forwardMsPerBatch32: Number(forward.toFixed(1)),
-    forwardBackwardMsPerBatch32: Number(median(stepMs).toFixed(1)),
-    forwardGflops: Number((forwardFlops(arch, config, STEP_BATCH) / (forward / 1000) / 1e9).toFixed(3)),
+    ...plan,
+    batches: plan.batches.slice(0, 1),
+    reps: 1,
+    sahdCandidates: Math.min(2, Math.ceil(plan.sahdCandidates / 4)),
   };
 }
 
+async function netFigures(backend: string, plan: PresetPlan, batch: number, ceiling: number | null) {
+  const config = resolvePreset(plan.preset);
+  const arch = snasnetCell();
+  const flops = forwardFlops(arch, config, batch);
+  const args = ['--preset', plan.preset, '--batch', String(batch), '--reps', String(plan.reps)];
+  const forward = await runChild(backend, ['forward', ...args], `${plan.preset} forward batch ${batch}`);
+  const train = await runChild(backend, ['train', ...args], `${plan.preset} train batch ${batch}`);
+  const forwardMs = forward.line?.kind === 'forward' ? forward.line.ms : null;
+  const trainStepMs = train.line?.kind === 'train' ? train.line.ms : null;
+  const forwardGflops = forwardMs === null ? null : gflops(flops, forwardMs);
+  const trainGflops = trainStepMs === null ? null : gflops(TRAIN_FLOPS_PER_FORWARD * flops, trainStepMs);
+  const peaks = [forward.peakRssMiB, train.peakRssMiB].filter((p): p is number => p !== undefined && p > 0);
+  const errors = [
+    forward.error === undefined ? [] : [`forward: ${forward.error}`],
+    train.error === undefined ? [] : [`train: ${train.error}`],
+  ].flat();
+  const figures: NetFigures = {
+    preset: plan.preset,
+    arch: SNASNET_CELL,
+    batch,
+    params:
+      (forward.line?.kind === 'forward' ? forward.line.params : undefined) ??
+      estimateMemory(arch, config, { weightBits: 32 }).params,
+    reps: plan.reps,
+    forwardMs: forwardMs === null ? null : round(forwardMs, 1),
+    forwardGflops: forwardGflops === null ? null : round(forwardGflops, 2),
+    forwardGemmRatio: ratio(forwardGflops, ceiling),
+    trainStepMs: trainStepMs === null ? null : round(trainStepMs, 1),
+    trainGflops: trainGflops === null ? null : round(trainGflops, 2),
+    trainGemmRatio: ratio(trainGflops, ceiling),
+    peakRssMiB: peaks.length === 0 ? null : Math.max(...peaks),
+    forwardPeakRssMiB: forward.peakRssMiB ?? null,
+    trainPeakRssMiB: train.peakRssMiB ?? null,
+  };
+  if (errors.length > 0) figures.error = errors.join('; ');
+  return { figures, backends: [forward.line?.backend, train.line?.backend] };
+}
+
+async function sahdFigures(backend: string, plan: PresetPlan) {
+  const outcome = await runChild(
+    backend,
+    ['sahd', '--preset', plan.preset, '--candidates', String(plan.sahdCandidates)],
+    `${plan.preset} sahd ${plan.sahdCandidates} candidates`,
+  );
+  const seconds = outcome.line?.kind === 'sahd' ? outcome.line.seconds : null;
+  const figures: SahdFigures = {
+    preset: plan.preset,
+    batch: SAHD_BATCH,
+    repeats: SAHD_REPEATS,
+    candidates: plan.sahdCandidates,
+    sampleSeed: SAHD_SAMPLE_SEED,
+    candidatesPerSecond: seconds === null ? null : round(plan.sahdCandidates / seconds, 3),
+    seconds: seconds === null ? null : round(seconds, 2),
+    peakRssMiB: outcome.peakRssMiB ?? null,
+  };
+  if (outcome.error !== undefined) figures.error = outcome.error;
+  return { figures, backend: outcome.line?.backend };
+}
+
+async function benchBackend(backend: string, presets: string[]): Promise<BackendRun> {
+  const gemm = await runChild(backend, ['gemm'], 'gemm 2048');
+  const gemmGflops = gemm.line?.kind === 'gemm' ? round(gemm.line.gemmGflops, 2) : null;
+  const seen: (BackendInfo | undefined)[] = [gemm.line?.backend];
+  const nets: NetFigures[] = [];
+  const sahd: SahdFigures[] = [];
+  const peaks: number[] = [gemm.peakRssMiB ?? 0];
+  for (const plan of PLANS.filter((p) => presets.includes(p.preset)).map(effectivePlan)) {
+    for (const batch of plan.batches) {
+      const net = await netFigures(backend, plan, batch, gemmGflops);
+      nets.push(net.figures);
+      seen.push(...net.backends);
+      peaks.push(net.figures.peakRssMiB ?? 0);
+    }
+  }
+  for (const plan of PLANS.filter((p) => presets.includes(p.preset)).map(effectivePlan)) {
+    const scored = await sahdFigures(backend, plan);
+    sahd.push(scored.figures);
+    seen.push(scored.backend);
+    peaks.push(scored.figures.peakRssMiB ?? 0);
+  }
+  const info = seen.find((b): b is BackendInfo => b !== undefined);
+  const run: BackendRun = {
+    backend: info ?? { name: backend, error: gemm.error ?? 'no measurement loaded the backend' },
+    gemmGflops,
+    nets,
+    sahd,
+    peakRssMiB: Math.max(...peaks),
+  };
+  if (gemm.error !== undefined) run.gemmError = gemm.error;
+  return run;
+}
+
+/** The memory model's estimate rate (pure JS, in this process). */
 function memoryEstimatesPerSecond(): number {
   const config = resolvePreset('fmnist-tiny');
-  const archs = candidates(5, 2000);
+  const archs: Arch[] = sampleCandidates(5, 2000);
   const started = performance.now();
   let rounds = 0;
   while (performance.now() - started < 500) {
@@ -128,9 +342,24 @@ function memoryEstimatesPerSecond(): number {
   return Math.round((rounds * archs.length) / ((performance.now() - started) / 1000));
 }
 
-const backend = await initBackend();
-const configs = [];
-for (const name of CONFIGS) configs.push(await benchConfig(name));
-process.stdout.write(
-  `${JSON.stringify({ backend, configs, memoryEstimatesPerSecond: memoryEstimatesPerSecond() })}\n`,
-);
+const selected = flags.preset ?? PLANS.map((p) => p.preset);
+const schedule: [string, string[]][] =
+  flags.backend !== undefined
+    ? [[flags.backend, selected]]
+    : [
+        ['tensorflow', selected],
+        ['wasm', selected.filter((p) => WASM_DEFAULT_PRESETS.includes(p))],
+      ];
+const runs: BackendRun[] = [];
+for (const [backend, presets] of schedule) {
+  if (presets.length > 0) runs.push(await benchBackend(backend, presets));
+}
+const [primary, ...others] = runs as [BackendRun, ...BackendRun[]];
+const result = {
+  ...primary,
+  peakRssMiB: Math.max(peakRssMiB(), ...runs.map((r) => r.peakRssMiB)),
+  memoryEstimatesPerSecond: memoryEstimatesPerSecond(),
+  quick: flags.quick === true,
+  otherBackends: others,
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
