@@ -21,6 +21,8 @@ export interface TrainOptions {
   weightDecay?: number;
   /** Train on this many training samples (a seeded subset) instead of all of them. */
   trainSubset?: number;
+  /** Called after every step with the steps done and the steps of the whole training (all epochs). */
+  onStep?: (done: number, total: number) => void;
 }
 
 /** Where an interrupted training continues: after `epoch` finished epochs. JSON-serialisable. */
@@ -120,6 +122,7 @@ export async function trainNetwork(
         });
         lossSum.dispose();
         lossSum = next;
+        options.onStep?.(epoch * stepsPerEpoch + step + 1, options.epochs * stepsPerEpoch);
         // Let timers, heartbeats and abort signals through between steps.
         await new Promise((resolve) => setImmediate(resolve));
       }
