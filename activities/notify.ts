@@ -1,149 +1,101 @@
-import type { types } from '@slack/bolt';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { formatSize } from '../common/size.js';
-import type { SearchSummary } from '../workflows/types.js';
+import { readFleetHistory } from '../artifacts/fleet-history.js';
+import { openStore } from '../artifacts/index.js';
+import { RunArtifacts } from '../artifacts/run.js';
+import { ArtifactNotFoundError, type ArtifactStore } from '../artifacts/store.types.js';
+import type { RunRef } from '../pipeline/types.js';
+import { formatSlackFailure, formatSlackResult, type SlackMessage } from '../slack/messages.js';
+import { describeSlackError, slackWebClient } from '../slack/web-client.js';
+import type { SearchSummary, SlackDestination } from '../workflows/types.js';
 
 export interface NotifySlackInput {
-  /** Slack's response_url from the slash command that started the search. */
-  responseUrl: string;
+  /** The search's run folder: the record of the post is kept there, and a fleet's history read from its store. */
+  run: RunRef;
+  /** Temporal's run ID of the workflow execution that ended: each execution is reported once. */
+  execution: string;
+  destination: SlackDestination;
   summary?: SearchSummary;
   failure?: string;
-  /** Names the search in a failure message; defaults to the calling workflow's ID. A summary has its own. */
-  workflowId?: string;
 }
 
-/** The JSON body Slack accepts at a response_url. */
-export interface SlackMessage {
-  response_type: 'in_channel' | 'ephemeral';
-  replace_original?: boolean;
-  /** Shown in notifications and by clients that cannot draw blocks. */
-  text: string;
-  blocks?: types.KnownBlock[];
+/** Where a message went; also what is stored, so that a retry finds it. */
+export interface SlackPost {
+  channel: string;
+  ts: string;
 }
-
-/** One POST should take well under a second; longer means Slack or the network is stuck, and a retry is better. */
-export const NOTIFY_TIMEOUT_MS = 10_000;
-// Slack rejects a section whose text is longer than 3000 characters.
-const SECTION_TEXT_LIMIT = 3000;
 
 /**
- * Activity: posts a finished search (or its failure) to the channel the command came from.
- * It runs as a workflow step so the result still arrives if the bot restarted meanwhile. Network errors,
- * timeouts, 429 and 5xx throw plain errors that Temporal retries; other 4xx answers mean the URL is wrong
- * or expired (Slack keeps one for 30 minutes), which no retry mends, so they fail without retry.
+ * Activity: posts how a search ended with the bot token (chat.postMessage), to the fleet's channel or in the
+ * thread under the bot's acknowledgement. It is a workflow step, so the result arrives however long the
+ * search took and whether or not the bot restarted meanwhile.
+ *
+ * Idempotent: the post's ts is stored in the run folder (slack/posted-<execution>.json) and a retry that
+ * finds it posts nothing. A retry after a crash between the post and that write would post again; nothing
+ * short of reading the channel's history (a scope the bot does not ask for) closes that window.
  */
-export async function notifySlack(input: NotifySlackInput): Promise<void> {
-  const url = parseResponseUrl(input.responseUrl);
+export async function notifySlack(input: NotifySlackInput): Promise<SlackPost> {
+  const store = await openStore(input.run.artifacts);
+  const run = new RunArtifacts(store, input.run.runId, { warn });
+  const record = `slack/posted-${input.execution}.json`;
+  const posted = await readPost(run, record);
+  if (posted) return posted;
+
   const message = input.summary
-    ? formatSlackResult(input.summary)
-    : formatSlackFailure(
-        input.workflowId ?? asyncLocalStorage.getStore()?.info.workflowExecution?.workflowId ?? null,
-        input.failure ?? 'the search ended without a result',
-      );
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-    body: JSON.stringify(message),
-    signal: AbortSignal.timeout(NOTIFY_TIMEOUT_MS),
+    ? await resultMessage(store, input.summary)
+    : formatSlackFailure(input.run.runId, input.failure ?? 'the search ended without a result');
+  const post = await postMessage(input.destination, message);
+  // The message is out: from here on nothing may throw, or Temporal's retry would post it again.
+  await run.putJson(record, post).catch((error: unknown) => {
+    warn(`posted ${post.ts} to ${post.channel} but could not record it: ${(error as Error).message}`);
   });
-  if (response.ok) return;
-  const detail = `Slack answered ${response.status} ${response.statusText}: ${(await response.text()).slice(0, 200)}`;
-  const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
-  if (retryable) throw new Error(detail);
-  throw ApplicationFailure.nonRetryable(detail, 'SlackResponseUrlRejected');
+  return post;
 }
 
-function parseResponseUrl(text: string): URL {
-  const url = URL.canParse(text) ? new URL(text) : null;
-  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+async function resultMessage(store: ArtifactStore, summary: SearchSummary): Promise<SlackMessage> {
+  if (!summary.fleet) return formatSlackResult(summary);
+  return formatSlackResult(summary, await readFleetHistory(store, summary.fleet, warn));
+}
+
+async function postMessage(destination: SlackDestination, message: SlackMessage): Promise<SlackPost> {
+  const token = process.env.SLACK_BOT_TOKEN;
+  if (!token) {
     throw ApplicationFailure.nonRetryable(
-      `responseUrl '${text}' is not an http(s) URL`,
-      'InvalidResponseUrl',
+      'SLACK_BOT_TOKEN is not set on the worker: set it to the Slack bot token (xoxb-…)',
+      'SlackTokenMissing',
     );
   }
-  return url;
+  try {
+    const result = await slackWebClient(token).chat.postMessage({
+      channel: destination.slackChannel,
+      ...(destination.slackThreadTs ? { thread_ts: destination.slackThreadTs } : {}),
+      ...message,
+      unfurl_links: false,
+    });
+    return { channel: result.channel ?? destination.slackChannel, ts: result.ts ?? '' };
+  } catch (error) {
+    const failure = describeSlackError('chat.postMessage', error);
+    if (failure.retryable) throw new Error(failure.message);
+    throw ApplicationFailure.nonRetryable(failure.message, 'SlackPostRefused');
+  }
 }
 
-/** Block Kit message for a finished search: winner matrix, memory against budget, accuracy, report. */
-export function formatSlackResult(summary: SearchSummary): SlackMessage {
-  const title = summary.fleet ? `SpikeNAS search for ${summary.fleet} finished` : 'SpikeNAS search finished';
-  const memory = formatMemory(summary);
-  const accuracy = `${formatPercent(summary.accuracy)} at ${summary.weightBits}-bit weights`;
-  return {
-    response_type: 'in_channel',
-    replace_original: false,
-    text: `${title}: winner ${summary.winner}, ${memory}, accuracy ${accuracy}`,
-    blocks: [
-      { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
-      {
-        type: 'section',
-        fields: [
-          { type: 'mrkdwn', text: `*Winner cell*\n\`\`\`${formatMatrix(summary.winner)}\`\`\`` },
-          {
-            type: 'mrkdwn',
-            text:
-              `*Memory*\n${memory}\n` +
-              `${summary.params.toLocaleString('en-US')} params, neuron state ${formatSize(summary.stateBytes)}`,
-          },
-          {
-            type: 'mrkdwn',
-            text:
-              `*Accuracy*\n${accuracy}\n` +
-              `${formatPercent(summary.accuracyBeforeQuantization)} before quantization`,
-          },
-          { type: 'mrkdwn', text: `*SAHD score*\n${summary.sahdScore.toFixed(2)}` },
-        ],
-      },
-      { type: 'section', text: { type: 'mrkdwn', text: `*Report* ${formatLink(summary.artifacts.report)}` } },
-      {
-        type: 'context',
-        elements: [
-          {
-            type: 'mrkdwn',
-            text:
-              `\`${summary.workflowId}\` · mode ${summary.mode} · seed ${summary.seed} · ` +
-              `backend ${summary.backend}`,
-          },
-        ],
-      },
-    ],
-  };
+/**
+ * The stored post, if any. A record that cannot be read (the store itself may be why the search failed) is
+ * taken as none: a second message is better than no message about a failure.
+ */
+async function readPost(run: RunArtifacts, record: string): Promise<SlackPost | undefined> {
+  try {
+    return await run.getJson<SlackPost>(record);
+  } catch (error) {
+    if (!(error instanceof ArtifactNotFoundError)) warn(`cannot read ${record}: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
-/** Block Kit message for a search that failed, was cancelled or found no candidate within the budget. */
-export function formatSlackFailure(workflowId: string | null, failure: string): SlackMessage {
-  const title = workflowId
-    ? `SpikeNAS search \`${workflowId}\` did not finish`
-    : 'SpikeNAS search did not finish';
-  const text = `${title}: ${failure}`.slice(0, SECTION_TEXT_LIMIT);
-  return {
-    response_type: 'in_channel',
-    replace_original: false,
-    text,
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
-  };
-}
-
-/** `0302 0030 3003 0000` -> one row per line, as the matrix is read. */
-function formatMatrix(winner: string): string {
-  return winner.trim().split(/\s+/).join('\n');
-}
-
-function formatMemory(summary: SearchSummary): string {
-  const weights = formatSize(summary.weightBytes);
-  if (summary.budgetBytes === null) return `${weights} of weights (no budget)`;
-  const share = ((100 * summary.weightBytes) / summary.budgetBytes).toFixed(1);
-  const verdict = summary.weightBytes <= summary.budgetBytes ? 'within' : 'OVER';
-  return `${weights} of ${formatSize(summary.budgetBytes)} budget (${share}%, ${verdict})`;
-}
-
-/** Accuracies in a SearchSummary are fractions in [0, 1]. */
-function formatPercent(fraction: number): string {
-  return `${(100 * fraction).toFixed(2)}%`;
-}
-
-/** http(s) reports become links; s3:// and file:// URIs cannot be opened from Slack, so they are shown as code. */
-function formatLink(uri: string): string {
-  return /^https?:\/\//.test(uri) ? `<${uri}|${uri}>` : `\`${uri}\``;
+/** The activity's logger inside Temporal; the console when called directly (tests). */
+function warn(message: string): void {
+  const context = asyncLocalStorage.getStore();
+  if (context) context.log.warn(message);
+  else console.warn(message);
 }

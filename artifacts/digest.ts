@@ -27,13 +27,27 @@ export class ArtifactIntegrityError extends Error {
 
 const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** Run ids, stage, checkpoint and cache names: one path segment of safe characters. */
+/** Stage, checkpoint and cache names: one path segment of safe characters. */
 export function checkPlainName(field: string, value: string): void {
   if (!PLAIN_NAME.test(value)) {
     throw new InputError(
       field,
       `'${value}' is not a valid name`,
       'letters, digits, ".", "_" and "-", starting with a letter or digit',
+    );
+  }
+}
+
+// Run IDs are workflow IDs, and a schedule's end in the scheduled time: spikenas-x-nightly-2026-03-04T02:00:00Z.
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+/** A run ID: one path segment, as a plain name but for the colons of a scheduled time. */
+export function checkRunId(runId: string): void {
+  if (!RUN_ID.test(runId)) {
+    throw new InputError(
+      'runId',
+      `'${runId}' is not a valid run ID`,
+      'letters, digits, ".", "_", ":" and "-", starting with a letter or digit',
     );
   }
 }

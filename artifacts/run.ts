@@ -4,6 +4,7 @@ import {
   ArtifactIntegrityError,
   checkBytes,
   checkPlainName,
+  checkRunId,
   DigestedArea,
   type ObjectDigest,
 } from './digest.js';
@@ -55,7 +56,7 @@ export class RunArtifacts {
     readonly runId: string,
     options: RunOptions = {},
   ) {
-    checkPlainName('runId', runId);
+    checkRunId(runId);
     this.area = new DigestedArea(store, `runs/${runId}/`);
     this.warn = options.warn ?? ((message) => console.warn(message));
   }

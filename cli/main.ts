@@ -240,6 +240,20 @@ program
   });
 
 program
+  .command('history')
+  .description(
+    "a fleet's past searches from the artifact store: outcome, winner, memory, accuracy, wall time",
+  )
+  .requiredOption('--fleet <name>', 'the fleet, as named in the fleets file')
+  .option('--out <dir|uri>', 'artifact store: a folder, file://… or s3://bucket/prefix', DEFAULT_ARTIFACTS)
+  .option('--limit <n>', 'how many, newest first', integer('limit', 1, 100_000), 30)
+  .option('--json', 'print JSON')
+  .action(async (flags: { fleet: string; out: string; limit: number; json?: boolean }) => {
+    const { historyFromCli } = await import('./history.js');
+    process.exitCode = await historyFromCli(flags);
+  });
+
+program
   .command('worker')
   .description('run a worker: workflows and light stages on the CPU queue, heavy stages on the GPU queue')
   .addOption(

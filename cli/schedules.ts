@@ -25,6 +25,7 @@ export function fleetRequest(fleet: Fleet, artifacts: string, shards: number): S
     shards,
     artifacts,
     fleet: fleet.name,
+    ...(fleet.slackChannel ? { notify: { slackChannel: fleet.slackChannel } } : {}),
   };
 }
 

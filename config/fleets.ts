@@ -5,7 +5,7 @@ import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
 import { WEIGHT_BITS } from '../search/memory.js';
 import { PROFILE_NAMES } from '../search/profiles.js';
-import { profileSchema, weightBitsSchema } from './request.js';
+import { profileSchema, SLACK_CHANNEL_ALLOWED, slackChannelSchema, weightBitsSchema } from './request.js';
 
 /** One robot fleet and its nightly search. */
 export interface Fleet {
@@ -19,6 +19,8 @@ export interface Fleet {
   /** IANA time zone the cron is read in, e.g. 'Europe/Berlin'. */
   timezone: string;
   seed: number;
+  /** Slack channel ID the fleet's scheduled searches post their failure or result to. */
+  slackChannel?: string;
 }
 
 const fleetSchema = z.object({
@@ -30,6 +32,7 @@ const fleetSchema = z.object({
   cron: z.string().regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression'),
   timezone: z.string().default('UTC'),
   seed: z.number().int().min(0).default(1),
+  slackChannel: slackChannelSchema.optional(),
 });
 
 const fleetsFileSchema = z.object({ fleets: z.array(fleetSchema).min(1) }).strict();
@@ -40,6 +43,7 @@ const ALLOWED: Record<string, string> = {
   profile: PROFILE_NAMES.join(', '),
   cron: "5 fields, e.g. '0 2 * * *'",
   timezone: 'an IANA time zone, e.g. UTC or Europe/Berlin',
+  slackChannel: SLACK_CHANNEL_ALLOWED,
 };
 
 /** Validates a parsed fleets document; errors name the field as `fleets[i].field`. */

@@ -22,6 +22,10 @@ export const weightBitsSchema = z.union(
   ],
 );
 
+/** Slack channel IDs: C… (public), G… (private), D… (direct message). A `#name` is not an ID. */
+export const SLACK_CHANNEL_ALLOWED = 'a Slack channel ID such as C0123ABCD (C…, G… or D…), not a #name';
+export const slackChannelSchema = z.string().regex(/^[CGD][A-Z0-9]+$/, 'must be a Slack channel ID');
+
 const searchRequestSchema = z.object({
   dataset: z.string().min(1),
   budget: z.string().nullable(),
@@ -37,7 +41,16 @@ const searchRequestSchema = z.object({
   artifacts: z.string().min(1),
   fleet: z.string().min(1).optional(),
   include: z.array(z.string()).optional(),
-  notify: z.object({ slackResponseUrl: z.url() }).optional(),
+  notify: z
+    .object({
+      slackChannel: slackChannelSchema,
+      // A message's ts, e.g. '1712345678.123456': the thread the result is posted in.
+      slackThreadTs: z
+        .string()
+        .regex(/^\d+\.\d+$/, 'must be a Slack message ts')
+        .optional(),
+    })
+    .optional(),
 });
 
 const ALLOWED: Record<string, string> = {
@@ -48,7 +61,8 @@ const ALLOWED: Record<string, string> = {
   weightBits: WEIGHT_BITS.join(', '),
   shards: `an integer from 1 to ${MAX_SHARDS}`,
   artifacts: STORE_URI_ALLOWED,
-  'notify.slackResponseUrl': 'an https URL',
+  'notify.slackChannel': SLACK_CHANNEL_ALLOWED,
+  'notify.slackThreadTs': "a Slack message ts such as '1712345678.123456'",
 };
 
 /**

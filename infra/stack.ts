@@ -245,7 +245,11 @@ export class SpikeNasStack extends Stack {
       command: ['--queues', 'cpu'],
       // The CPU workers publish the GPU queue's backlog every minute: the GPU service scales on it.
       environment: { ...workerEnvironment, SPIKENAS_BACKEND: 'wasm', SPIKENAS_BACKLOG_METRIC_SECONDS: '60' },
-      secrets: workerSecrets,
+      // The notifySlack step runs on the CPU queue and posts results with the bot token.
+      secrets: {
+        ...workerSecrets,
+        SLACK_BOT_TOKEN: ecs.Secret.fromSecretsManager(slackSecret, 'SLACK_BOT_TOKEN'),
+      },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'cpu', logGroup: cpuLogs }),
     });
     grantArtifacts(cpuTask.taskRole, this.bucket, prefix);

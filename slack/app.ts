@@ -1,12 +1,14 @@
-import { App, type LogLevel, type Receiver, type RespondFn } from '@slack/bolt';
-import { formatSlackFailure, formatSlackResult, type SlackMessage } from '../activities/notify.js';
+import { App, type LogLevel, type Receiver, type RespondArguments, type RespondFn } from '@slack/bolt';
 import { fleetRequest } from '../cli/schedules.js';
 import { InputError } from '../common/errors.js';
 import { type Fleet, findFleet } from '../config/fleets.js';
 import { validateSearchRequest } from '../config/request.js';
 import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
+import { startAnnouncedSearch } from './announced-search.js';
 import { authoriseSlackCaller, type SlackAuthConfig } from './auth.js';
 import { parseSlashCommand, type SlackCommand, USAGE } from './command.js';
+import { formatSlackFailure, formatSlackResult, type SlackMessage } from './messages.js';
+import { slackClientOptions } from './web-client.js';
 
 export const SLASH_COMMAND = '/spikenas';
 
@@ -42,7 +44,10 @@ export interface SlackBotDeps {
   auth: SlackAuthConfig;
   /** What a fleet does not say: where artifacts go and how many shards the search uses. */
   requestDefaults: Pick<SearchRequest, 'artifacts' | 'shards'>;
-  /** Not needed for slash commands (they answer through response_url); given when Secrets Manager has one. */
+  /**
+   * The bot token (xoxb-…): a search is announced in its channel with it, and its result is posted in
+   * that thread by the workers. Without one the bot answers status, cancel and fleets but starts no search.
+   */
   botToken?: string;
   logLevel?: LogLevel;
 }
@@ -52,11 +57,12 @@ export function createSlackApp(deps: SlackBotDeps): App {
   const app = new App({
     receiver: deps.receiver,
     logLevel: deps.logLevel,
-    // Without a token Bolt demands an authorize function; slash commands need no Web API token.
+    clientOptions: slackClientOptions(),
+    // Without a token Bolt demands an authorize function; status, cancel and fleets need no Web API token.
     ...(deps.botToken ? { token: deps.botToken } : { authorize: async () => ({}) }),
   });
 
-  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     let parsed: SlackCommand;
     try {
       parsed = parseSlashCommand(command.text);
@@ -86,26 +92,26 @@ export function createSlackApp(deps: SlackBotDeps): App {
         let request: SearchRequest;
         try {
           fleet = findFleet(deps.fleets, parsed.fleet);
-          request = searchRequestFor(parsed, fleet, deps.requestDefaults, command.response_url);
+          request = searchRequestFor(parsed, fleet, deps.requestDefaults);
         } catch (error) {
           await ack(ephemeral(usageFor(error)));
           return;
         }
-        // Slack gives up after 3 s: acknowledge first, then talk to Temporal and answer through response_url.
+        // Slack gives up after 3 s: acknowledge first, then talk to Slack and Temporal, and answer the caller
+        // through response_url.
         await ack();
-        await answer(respond, async () => {
-          const fresh = parsed.budget !== undefined || parsed.dataset !== undefined;
-          const { workflowId, alreadyRunning } = await deps.searches.start(request, {
-            timeZone: fleet.timezone,
-            fresh,
-          });
-          return alreadyRunning
-            ? `Fleet *${fleet.name}* already has today's search \`${workflowId}\` (running or done); ` +
-                `see \`${SLASH_COMMAND} status ${workflowId}\`. Give budget= or dataset= for a separate search.`
-            : `Started search \`${workflowId}\` for fleet *${request.fleet}* (budget ${request.budget}, ` +
-                `dataset ${request.dataset}). The result will be posted here when it finishes; ` +
-                `\`${SLASH_COMMAND} status ${workflowId}\` shows progress.`;
-        });
+        await answer(respond, () =>
+          startAnnouncedSearch(
+            { client, searches: deps.searches, botToken: deps.botToken },
+            {
+              request,
+              fleet,
+              fresh: parsed.budget !== undefined || parsed.dataset !== undefined,
+              channel: command.channel_id,
+              user: command.user_id,
+            },
+          ),
+        );
         return;
       }
       case 'status': {
@@ -138,13 +144,13 @@ function searchRequestFor(
   command: Extract<SlackCommand, { kind: 'search' }>,
   fleet: Fleet,
   defaults: SlackBotDeps['requestDefaults'],
-  responseUrl: string,
 ): SearchRequest {
+  // A search started here reports in the thread of its acknowledgement, not in the fleet's channel.
+  const { notify: _fleetChannel, ...fleetValues } = fleetRequest(fleet, defaults.artifacts, defaults.shards);
   return validateSearchRequest({
-    ...fleetRequest(fleet, defaults.artifacts, defaults.shards),
+    ...fleetValues,
     dataset: command.dataset ?? fleet.dataset,
     budget: command.budget ?? fleet.budget,
-    notify: { slackResponseUrl: responseUrl },
   });
 }
 
@@ -161,7 +167,7 @@ async function answer(respond: RespondFn, work: () => Promise<string | SlackMess
   );
 }
 
-function ephemeral(text: string): SlackMessage {
+function ephemeral(text: string): RespondArguments {
   return { response_type: 'ephemeral', text };
 }
 

@@ -146,6 +146,16 @@ describe('RunArtifacts objects and manifest', () => {
     await expect(run.put('.digests/x.sha256', 'x')).rejects.toBeInstanceOf(InputError);
     await expect(run.writeCheckpoint('bad/name', {})).rejects.toBeInstanceOf(InputError);
   });
+
+  it("takes a scheduled search's workflow ID, which ends in the scheduled time, as a run ID", async () => {
+    const runId = 'spikenas-drone-alpha-nightly-2026-03-04T02:00:00Z';
+    const run = new RunArtifacts(store, runId);
+    await run.putJson('winner.json', { arch: '0302 0030 3003 0000' });
+    expect(await run.getJson(RUN_FILES.winner)).toEqual({ arch: '0302 0030 3003 0000' });
+    expect(await readFile(onDisk(runId, 'winner.json'), 'utf8')).toContain('0302');
+    expect(() => new RunArtifacts(store, 'a/b:c')).toThrow(InputError);
+    expect(() => new RunArtifacts(store, ':leading')).toThrow(InputError);
+  });
 });
 
 describe('concurrent writers', () => {

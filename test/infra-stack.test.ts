@@ -154,9 +154,10 @@ describe('Temporal connection', () => {
     expect(tasks).toHaveLength(2);
     for (const task of tasks) {
       const [container] = task.Properties.ContainerDefinitions;
-      expect(container?.Secrets.map((secret) => secret.Name).sort()).toEqual(
-        [...TEMPORAL_SECRET_KEYS].sort(),
+      const temporalKeys = container?.Secrets.map((secret) => secret.Name).filter(
+        (name) => name !== 'SLACK_BOT_TOKEN',
       );
+      expect(temporalKeys?.sort()).toEqual([...TEMPORAL_SECRET_KEYS].sort());
       const plain = container?.Environment.map((variable) => variable.Name) ?? [];
       expect(plain.some((name) => name.startsWith('TEMPORAL_'))).toBe(false);
       expect(plain).toContain('SPIKENAS_ARTIFACTS');
@@ -178,6 +179,26 @@ describe('Temporal connection', () => {
     });
     template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     expect(json()).not.toMatch(/"SecretString"\s*:/);
+  });
+});
+describe('Slack bot token on the workers', () => {
+  it('reaches the CPU workers, which post results, from the Slack secret; the GPU workers do not get it', () => {
+    const containers = Object.values(template.findResources('AWS::ECS::TaskDefinition')).map(
+      (task) =>
+        (
+          task as {
+            Properties: {
+              ContainerDefinitions: { Command: string[]; Secrets: { Name: string; ValueFrom: unknown }[] }[];
+            };
+          }
+        ).Properties.ContainerDefinitions[0],
+    );
+    const tokenOf = (queue: string) =>
+      containers
+        .find((container) => container?.Command.join(' ') === `--queues ${queue}`)
+        ?.Secrets.find((secret) => secret.Name === 'SLACK_BOT_TOKEN');
+    expect(JSON.stringify(tokenOf('cpu')?.ValueFrom)).toMatch(/SlackSecret.*:SLACK_BOT_TOKEN::/);
+    expect(tokenOf('gpu')).toBeUndefined();
   });
 });
 

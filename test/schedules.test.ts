@@ -2,15 +2,18 @@
  * Fleets file validation, and `schedule sync` against a real Temporal server: exactly one schedule per
  * fleet, idempotent, updates on change, deletes what the file no longer lists.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../cli/exit-codes.js';
 import { listSchedules, scheduleIdOf, syncSchedules } from '../cli/schedules.js';
 import { connectClient } from '../cli/temporal.js';
 import { type Fleet, loadFleets, parseFleets } from '../config/fleets.js';
-import { ensureTemporal, useQueues } from './support/temporal.js';
+import type { SearchRequest } from '../workflows/types.js';
+import { CLI, ensureTemporal, useQueues } from './support/temporal.js';
 
 const fleet = (name: string, extra: Partial<Fleet> = {}) => ({
   name,
@@ -37,10 +40,28 @@ describe('fleets file', () => {
     [{ fleets: [fleet('a', { cron: 'nightly' })] }, /fleets\[0\]\.cron.*5 fields/],
     [{ fleets: [fleet('a'), fleet('a')] }, /fleets\[1\]\.name.*twice/],
     [{ fleets: [fleet('Drone A')] }, /fleets\[0\]\.name/],
+    [
+      { fleets: [fleet('a', { slackChannel: '#robots' })] },
+      /fleets\[0\]\.slackChannel.*channel ID.*C0123ABCD/,
+    ],
     [{ fleets: [] }, /fleets/],
     [{ fleet: [fleet('a')] }, /fleet/],
   ])('rejects %j naming the field', (document, message) => {
     expect(() => parseFleets(document, 'fleets.yaml')).toThrow(message);
+  });
+
+  it('stops `schedule sync` on a bad slackChannel before it talks to Temporal, naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spikenas-fleets-'));
+    const file = join(dir, 'fleets.yaml');
+    writeFileSync(file, JSON.stringify({ fleets: [fleet('a'), fleet('b', { slackChannel: 'robots' })] }));
+    const sync = spawnSync(process.execPath, [CLI, 'schedule', 'sync', '--fleets', file], {
+      encoding: 'utf8',
+      // Nothing answers here: the file must be refused before any connection is tried.
+      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9' },
+    });
+    expect(sync.status).toBe(EXIT.invalidInput);
+    expect(sync.stderr).toContain(`${file}: fleets[1].slackChannel: must be a Slack channel ID`);
+    expect(sync.stderr).toContain('allowed: a Slack channel ID such as C0123ABCD');
   });
 
   it('fills defaults', () => {
@@ -103,5 +124,14 @@ describe('schedule sync on a real server', () => {
     const description = await client.schedule.getHandle(scheduleIdOf('drone-alpha')).describe();
     const action = description.action as { args?: { budget: string }[] };
     expect(action.args?.[0]?.budget).toBe('128KiB');
+  });
+
+  it("gives a fleet's Slack channel to its nightly searches", async () => {
+    write([fleet('drone-alpha', { budget: '128KiB', slackChannel: 'C0ROBOTS' })]);
+    const report = await syncSchedules(client, await loadFleets(file), options);
+    expect(report.updated).toEqual([scheduleIdOf('drone-alpha')]);
+    const description = await client.schedule.getHandle(scheduleIdOf('drone-alpha')).describe();
+    const action = description.action as { args?: SearchRequest[] };
+    expect(action.args?.[0]?.notify).toEqual({ slackChannel: 'C0ROBOTS' });
   });
 });

@@ -1,14 +1,17 @@
 /**
  * The Slack bot end to end: the bot as a real HTTP server, slash commands signed as Slack signs them, a real
- * Temporal dev server and a real worker process, and a local HTTP server standing in for response_url.
+ * Temporal dev server and a real worker process, a local HTTP server standing in for response_url and one
+ * playing Slack's Web API (SLACK_API_URL) for the announcements and the results posted in their threads.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { formatSlackResult } from '../activities/notify.js';
+import type { FleetSearch } from '../artifacts/fleet-history.js';
 import { connectClient, searchRequestOf } from '../cli/temporal.js';
 import type { Fleet } from '../config/fleets.js';
 import { type BotServer, startBotServer } from '../slack/server.js';
@@ -17,10 +20,14 @@ import {
   postSlashCommand,
   type ReceivedMessage,
   type ResponseUrlServer,
+  type SlackApiCall,
+  type SlackApiServer,
   type SlashCommandFields,
   startResponseUrlServer,
+  startSlackApiServer,
 } from './support/slack.js';
 import {
+  CLI,
   ensureTemporal,
   spawnWorker,
   useQueues,
@@ -44,6 +51,8 @@ const SEARCH_TIMEOUT_MS = 20 * 60_000;
 
 let bot: BotServer;
 let slack: ResponseUrlServer;
+let slackApi: SlackApiServer;
+let artifacts: string;
 let worker: WorkerProcess;
 let client: Client;
 let cpuQueue: string;
@@ -53,11 +62,16 @@ beforeAll(async () => {
   process.env.TEMPORAL_ADDRESS = address;
   cpuQueue = useQueues('slack').cpu;
   const dir = mkdtempSync(join(tmpdir(), 'spikenas-slack-'));
+  artifacts = join(dir, 'artifacts');
+  slackApi = await startSlackApiServer();
   writeFileSync(join(dir, 'fleets.yaml'), stringify({ fleets: [{ name: fleetName, ...FLEET }] }));
   Object.assign(process.env, {
     SLACK_SIGNING_SECRET: 'spikenas-test-signing-secret',
     SPIKENAS_FLEETS: join(dir, 'fleets.yaml'),
-    SPIKENAS_ARTIFACTS: join(dir, 'artifacts'),
+    SPIKENAS_ARTIFACTS: artifacts,
+    // The bot and the worker (which inherits this environment) talk to the stand-in Web API.
+    SLACK_API_URL: slackApi.url,
+    SLACK_BOT_TOKEN: slackApi.token,
     SPIKENAS_SLACK_ALLOWED_TEAMS: ALLOWED.team_id,
     SPIKENAS_SLACK_ALLOWED_CHANNELS: ALLOWED.channel_id,
     SPIKENAS_SLACK_ALLOWED_USERS: `${ALLOWED.user_id},U0SECOND`,
@@ -80,6 +94,7 @@ afterAll(async () => {
   await worker?.stop();
   await bot?.stop();
   await slack?.close();
+  await slackApi?.close();
   await client?.connection.close();
 });
 
@@ -112,6 +127,23 @@ function whileWorkerRuns<T>(waiting: Promise<T>): Promise<T> {
 
 const idIn = (message: ReceivedMessage) =>
   /`(spikenas-[^`]+)`/.exec(String(message.body.text))?.[1] as string;
+
+/** The bot's announcement of a search in the channel: the post, and the update that names the workflow. */
+async function announcementOf(workflowId: string): Promise<{ post: SlackApiCall; update: SlackApiCall }> {
+  const update = await slackApi.waitFor(
+    (call) => call.method === 'chat.update' && String(call.args.text).includes(`\`${workflowId}\``),
+  );
+  const post = slackApi.posts().find((call) => call.answer.ts === update.args.ts);
+  if (!post) throw new Error(`no announcement of ${workflowId}`);
+  return { post, update };
+}
+
+/** The ts the stand-in gave a post: what the bot and the workflow refer to it by. */
+function announcementTs(post: SlackApiCall): string {
+  return post.answer.ts as string;
+}
+
+const threadOf = (ts: string) => slackApi.posts().filter((call) => call.args.thread_ts === ts);
 
 describe('requests that must start nothing', () => {
   it('answers help to anyone, as an ephemeral ack', async () => {
@@ -166,9 +198,19 @@ describe('requests that must start nothing', () => {
     expect(body.text).toContain('*Usage*');
   });
 
-  it('posted nothing to the response_url of any refused request', () => {
+  it('posted nothing to the response_url or the channel for any refused request', () => {
     const refusedPaths = ['/help', '/forged', '/replayed', '/refused', '/malformed'];
     expect(slack.received.filter((m) => refusedPaths.includes(m.path))).toEqual([]);
+    expect(slackApi.posts()).toEqual([]);
+  });
+
+  it('starts nothing when Slack refuses the announcement, and says what to do', async () => {
+    slackApi.refuseOnce('chat.postMessage', 'not_in_channel');
+    await ackBody(await command(`search fleet=${fleetName} budget=3MiB`, 'not-in-channel'));
+    const answer = await slack.waitFor((m) => m.path === '/not-in-channel');
+    expect(answer.body.response_type).toBe('ephemeral');
+    expect(answer.body.text).toContain('not_in_channel (invite the bot');
+    expect(await searchesOnQueue()).toEqual([]);
   });
 });
 
@@ -182,6 +224,10 @@ describe('a search started from Slack', () => {
     workflowId = idIn(started);
     expect(workflowId.startsWith(`spikenas-${fleetName}-`)).toBe(true);
 
+    // Announced in the channel; the workflow is told the announcement's ts, to post its result under it.
+    const { post, update } = await announcementOf(workflowId);
+    expect(post.args.channel).toBe(ALLOWED.channel_id);
+    expect(update.args.ts).toBe(announcementTs(post));
     const request = await searchRequestOf(client, workflowId);
     expect(request).toMatchObject({
       fleet: fleetName,
@@ -189,7 +235,7 @@ describe('a search started from Slack', () => {
       dataset: FLEET.dataset,
       weightBits: FLEET.weightBits,
       mode: 'spikenas',
-      notify: { slackResponseUrl: `${slack.url}/search` },
+      notify: { slackChannel: ALLOWED.channel_id, slackThreadTs: announcementTs(post) },
     });
 
     // Visibility lags a little behind the start; once this search is listed, the refused ones would be too.
@@ -207,6 +253,14 @@ describe('a search started from Slack', () => {
     expect(idIn(answer)).toBe(workflowId);
     expect(answer.body.text).toContain('already has');
     expect(await searchesOnQueue()).toEqual([workflowId]);
+    // The second announcement is withdrawn: that search reports under the first one.
+    const announcements = slackApi
+      .posts()
+      .filter((call) => String(call.args.text).includes('asked for a search'));
+    const deleted = slackApi.calls
+      .filter((call) => call.method === 'chat.delete')
+      .map((call) => call.args.ts);
+    expect(deleted).toEqual([announcementTs(announcements.at(-1) as SlackApiCall)]);
   });
 
   it('reports status to the caller only', async () => {
@@ -217,20 +271,47 @@ describe('a search started from Slack', () => {
   });
 
   it(
-    'posts the result in the channel through the notify activity',
+    'posts the result once, in the thread under its announcement',
     async () => {
-      const result = await whileWorkerRuns(
-        slack.waitFor(
-          (m) => m.path === '/search' && m.body.response_type === 'in_channel',
-          SEARCH_TIMEOUT_MS,
-        ),
-      );
-      const summary = (await client.workflow.getHandle(workflowId).result()) as SearchSummary;
+      const summary = (await whileWorkerRuns(
+        client.workflow.getHandle(workflowId).result(),
+      )) as SearchSummary;
       expect(summary.workflowId).toBe(workflowId);
-      expect(result.body).toEqual(JSON.parse(JSON.stringify(formatSlackResult(summary))));
+      const { post } = await announcementOf(workflowId);
+      const replies = threadOf(announcementTs(post));
+      expect(replies).toHaveLength(1);
+      expect(replies[0]?.args.channel).toBe(ALLOWED.channel_id);
+      const blocks = JSON.stringify(replies[0]?.args.blocks);
+      expect(blocks).toContain(summary.winner.split(' ').join('\\n'));
+      expect(blocks).toContain(summary.workflowId);
+      expect(blocks).toContain(summary.artifacts.report);
+      // response_url carried only the private answers.
+      expect(slack.received.filter((m) => m.body.response_type !== 'ephemeral')).toEqual([]);
     },
     SEARCH_TIMEOUT_MS + 60_000,
   );
+
+  it('is listed by `spikenas history` from the local artifact folder', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      CLI,
+      'history',
+      '--fleet',
+      fleetName,
+      '--out',
+      artifacts,
+      '--json',
+    ]);
+    const summary = (await client.workflow.getHandle(workflowId).result()) as SearchSummary;
+    const listed = (JSON.parse(stdout) as FleetSearch[]).find((search) => search.workflowId === workflowId);
+    expect(listed).toMatchObject({
+      outcome: 'completed',
+      winner: summary.winner,
+      params: summary.params,
+      weightBytes: summary.weightBytes,
+      budgetBytes: summary.budgetBytes,
+      accuracy: summary.accuracy,
+    });
+  });
 
   it('says there is nothing to cancel once the search has ended', async () => {
     await ackBody(await command(`cancel ${workflowId}`, 'cancel-ended'));
@@ -259,11 +340,10 @@ describe('cancelling from Slack', () => {
     const answer = await slack.waitFor((m) => m.path === '/cancel');
     expect(answer.body.text).toContain(`Cancellation of \`${workflowId}\` requested by <@U0SECOND>`);
 
-    const notice = await slack.waitFor(
-      (m) => m.path === '/to-cancel' && m.body.response_type === 'in_channel',
-    );
-    expect(String(notice.body.text)).toContain(workflowId);
-    expect(String(notice.body.text)).toMatch(/cancel/i);
+    const { post } = await announcementOf(workflowId);
+    const notice = await slackApi.waitFor((call) => call.args.thread_ts === announcementTs(post));
+    expect(String(notice.args.text)).toContain(workflowId);
+    expect(String(notice.args.text)).toMatch(/cancel/i);
     // The notice is the workflow's last step; its end follows.
     const handle = client.workflow.getHandle(workflowId);
     await expect(handle.result()).rejects.toThrow();

@@ -1,7 +1,7 @@
 /**
  * The Lambda entry point with real parts: the secret in a local Secrets Manager (moto, started by the test
- * global setup), a real Temporal server, Bolt's AwsLambdaReceiver checking signatures, and a local server
- * standing in for response_url. No worker runs on this file's queues: started searches are terminated.
+ * global setup), a real Temporal server, Bolt's AwsLambdaReceiver checking signatures, a local server
+ * standing in for response_url and one playing Slack's Web API (SLACK_API_URL). No worker runs on this file's queues: started searches are terminated.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,11 @@ import { stringify } from 'yaml';
 import { connectClient, searchRequestOf } from '../cli/temporal.js';
 import {
   type ResponseUrlServer,
+  type SlackApiServer,
   slackSignature,
   slashCommandBody,
   startResponseUrlServer,
+  startSlackApiServer,
   TEST_SIGNING_SECRET,
 } from './support/slack.js';
 import { ensureTemporal, useQueues } from './support/temporal.js';
@@ -24,6 +26,7 @@ const fleetName = `lambda-test-${process.pid}`;
 const ALLOWED = { team_id: 'T0LAMBDA', channel_id: 'C0LAMBDA', user_id: 'U0LAMBDA' };
 
 let slack: ResponseUrlServer;
+let slackApi: SlackApiServer;
 let client: Client;
 let handler: typeof import('../slack/lambda.js').handler;
 const started: string[] = [];
@@ -52,11 +55,16 @@ beforeAll(async () => {
     SPIKENAS_SLACK_ALLOWED_CHANNELS: ALLOWED.channel_id,
     SPIKENAS_SLACK_ALLOWED_USERS: ALLOWED.user_id,
   });
+  slackApi = await startSlackApiServer();
+  process.env.SLACK_API_URL = slackApi.url;
   const secrets = new SecretsManagerClient({});
   const secret = await secrets.send(
     new CreateSecretCommand({
       Name: `spikenas-slack-${process.pid}-${Date.now()}`,
-      SecretString: JSON.stringify({ SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET }),
+      SecretString: JSON.stringify({
+        SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+        SLACK_BOT_TOKEN: slackApi.token,
+      }),
     }),
   );
   process.env.SPIKENAS_SLACK_SECRET_ARN = secret.ARN;
@@ -69,6 +77,7 @@ afterAll(async () => {
   for (const id of started) await client.workflow.getHandle(id).terminate('slack-lambda test cleanup');
   await client?.connection.close();
   await slack?.close();
+  await slackApi?.close();
 });
 
 /** A Lambda function URL event (payload format 2.0) carrying a slash command. */
@@ -114,7 +123,15 @@ describe('slack/lambda handler', () => {
     const workflowId = /`(spikenas-[^`]+)`/.exec(String(answer?.body.text))?.[1] as string;
     expect(workflowId).toContain(fleetName);
     started.push(workflowId);
+    // Announced in the channel with the bot token from the secret; the result will go in that thread.
+    const [announcement] = slackApi.posts();
+    expect(announcement?.args.channel).toBe(ALLOWED.channel_id);
     const request = await searchRequestOf(client, workflowId);
-    expect(request).toMatchObject({ fleet: fleetName, budget: '512KiB', weightBits: 8 });
+    expect(request).toMatchObject({
+      fleet: fleetName,
+      budget: '512KiB',
+      weightBits: 8,
+      notify: { slackChannel: ALLOWED.channel_id, slackThreadTs: announcement?.answer.ts },
+    });
   });
 });

@@ -1,19 +1,30 @@
+/**
+ * The notifySlack activity against a local HTTP server playing Slack's Web API (SLACK_API_URL), with its
+ * record of posts in a real run folder; and the result message's blocks.
+ */
+import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatSlackFailure, formatSlackResult, notifySlack } from '../activities/notify.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { type NotifySlackInput, notifySlack } from '../activities/notify.js';
+import type { FleetSearch } from '../artifacts/fleet-history.js';
+import { formatSlackFailure, formatSlackResult } from '../slack/messages.js';
 import type { SearchSummary } from '../workflows/types.js';
-import { type ResponseUrlServer, startResponseUrlServer } from './support/slack.js';
+import { type SlackApiServer, startSlackApiServer } from './support/slack.js';
 
 const summary: SearchSummary = {
   workflowId: 'spikenas-drone-alpha-2026-03-04',
-  runId: 'run-1',
+  runId: 'spikenas-drone-alpha-2026-03-04',
   mode: 'spikenas',
   fleet: 'drone-alpha',
   seed: 7,
   backend: 'wasm',
   winner: '0302 0030 3003 0000',
   params: 49_152,
-  weightBits: 32,
+  weightBits: 8,
   weightBytes: 196_608,
   stateBytes: 8_192,
   budgetBytes: 262_144,
@@ -21,43 +32,85 @@ const summary: SearchSummary = {
   accuracy: 0.8765,
   accuracyBeforeQuantization: 0.88,
   counters: {},
-  stageWallMs: {},
+  stageWallMs: { 'prepare-dataset': 1_100, 'operation-impact': 92_500, 'train-winner': 3_725_000 },
   artifacts: {
-    root: 's3://bucket/runs/r1',
+    root: 's3://bucket/runs/r1/',
     report: 's3://bucket/runs/r1/report.md',
     winner: 's3://bucket/runs/r1/winner.json',
-    weights: 's3://bucket/runs/r1/weights.bin',
+    weights: 's3://bucket/runs/r1/weights/model.json',
   },
 };
 
+const lastNight: FleetSearch = {
+  workflowId: 'spikenas-drone-alpha-nightly-2026-03-03T01:00:00Z',
+  startedAt: '2026-03-03T01:00:02.000Z',
+  outcome: 'completed',
+  winner: '0301 0013 0003 0000',
+  params: 40_000,
+  weightBits: 8,
+  weightBytes: 163_840,
+  budgetBytes: 262_144,
+  accuracy: 0.8665,
+  accuracyBeforeQuantization: 0.87,
+  wallMs: 3_900_000,
+};
+
+const blocksText = (message: { blocks?: unknown }) => JSON.stringify(message.blocks);
+
 describe('formatSlackResult', () => {
   const message = formatSlackResult(summary);
-  const text = JSON.stringify(message.blocks);
+  const text = blocksText(message);
 
-  it('posts in the channel with the winner matrix one row per line', () => {
-    expect(message.response_type).toBe('in_channel');
+  it('shows the winner matrix one row per line', () => {
     expect(text).toContain(JSON.stringify('0302\n0030\n3003\n0000').slice(1, -1));
   });
 
-  it('shows memory against the budget and the accuracy in percent', () => {
+  it('shows memory against the budget, accuracy at 32 bits and quantized, and the report', () => {
     // 196608 B = 192 KiB of a 256 KiB budget = 75 %.
     expect(text).toContain('192.0 KiB of 256.0 KiB budget (75.0%, within)');
-    expect(text).toContain('87.65% at 32-bit weights');
-    expect(text).toContain('88.00% before quantization');
+    expect(text).toContain('87.65% at 8-bit weights');
+    expect(text).toContain('88.00% at 32 bits');
     expect(text).toContain('s3://bucket/runs/r1/report.md');
     expect(message.text).toContain('drone-alpha');
   });
 
-  it('flags a winner over the budget and a search without one', () => {
-    expect(JSON.stringify(formatSlackResult({ ...summary, budgetBytes: 131_072 }).blocks)).toContain('OVER');
-    expect(JSON.stringify(formatSlackResult({ ...summary, budgetBytes: null }).blocks)).toContain(
-      'no budget',
-    );
+  it('shows the total and each stage time', () => {
+    expect(text).toContain('*Time* 1 h 3 min in total');
+    expect(text).toContain('operation-impact 1 min 32 s');
+    expect(text).toContain('prepare-dataset 1.1 s');
+    expect(text).toContain('train-winner 1 h 2 min');
   });
 
-  it('links an https report', () => {
+  it('says what changed since the previous successful night of the history', () => {
+    const failedSince: FleetSearch = {
+      ...lastNight,
+      workflowId: 'spikenas-drone-alpha-2026-03-03b',
+      startedAt: '2026-03-03T20:00:00.000Z',
+      outcome: 'failed',
+      winner: null,
+    };
+    const changes = blocksText(formatSlackResult(summary, [failedSince, lastNight]));
+    expect(changes).toContain(`*Since 2026-03-03* (\`${lastNight.workflowId}\`)`);
+    expect(changes).toContain('winner changed from `0301 0013 0003 0000` to `0302 0030 3003 0000`');
+    expect(changes).toContain('memory 160.0 KiB at 8 bits → 192.0 KiB at 8 bits (+32.0 KiB)');
+    expect(changes).toContain('accuracy 86.65% → 87.65% (+1.00 pp)');
+    const same = blocksText(
+      formatSlackResult(summary, [{ ...lastNight, winner: summary.winner, accuracy: 0.8865 }]),
+    );
+    expect(same).toContain('winner unchanged');
+    expect(same).toContain('(−1.00 pp)');
+  });
+
+  it('says when the fleet has no earlier success, and leaves the section out without a history', () => {
+    expect(blocksText(formatSlackResult(summary, []))).toContain('no earlier successful search');
+    expect(text).not.toContain('Since');
+  });
+
+  it('flags a winner over the budget, a search without one, and links an https report', () => {
+    expect(blocksText(formatSlackResult({ ...summary, budgetBytes: 131_072 }))).toContain('OVER');
+    expect(blocksText(formatSlackResult({ ...summary, budgetBytes: null }))).toContain('no budget');
     const https = { ...summary, artifacts: { ...summary.artifacts, report: 'https://example.org/r.html' } };
-    expect(JSON.stringify(formatSlackResult(https).blocks)).toContain('<https://example.org/r.html|');
+    expect(blocksText(formatSlackResult(https))).toContain('<https://example.org/r.html|');
   });
 
   it('keeps a long failure within the size Slack accepts', () => {
@@ -68,54 +121,116 @@ describe('formatSlackResult', () => {
 });
 
 describe('notifySlack', () => {
-  let slack: ResponseUrlServer;
+  let slack: SlackApiServer;
+  let artifacts: string;
+  let runCount = 0;
+  const saved = { url: process.env.SLACK_API_URL, token: process.env.SLACK_BOT_TOKEN };
+
   beforeAll(async () => {
-    slack = await startResponseUrlServer();
+    slack = await startSlackApiServer();
+    artifacts = mkdtempSync(join(tmpdir(), 'spikenas-notify-'));
+    process.env.SLACK_API_URL = slack.url;
+    process.env.SLACK_BOT_TOKEN = slack.token;
+  });
+  beforeEach(() => {
+    slack.calls.length = 0;
   });
   afterAll(async () => {
     await slack.close();
+    process.env.SLACK_API_URL = saved.url;
+    process.env.SLACK_BOT_TOKEN = saved.token;
   });
 
-  it('posts the result as JSON to the response_url', async () => {
-    await notifySlack({ responseUrl: `${slack.url}/ok`, summary });
-    const message = await slack.waitFor((m) => m.path === '/ok');
-    expect(message.body).toEqual(JSON.parse(JSON.stringify(formatSlackResult(summary))));
-  });
+  /** A failure notice of a search of its own (own run folder), to C0FLEET. */
+  function failureInput(extra: Partial<NotifySlackInput> = {}): NotifySlackInput {
+    runCount += 1;
+    return {
+      run: { artifacts, runId: `spikenas-notify-${runCount}` },
+      execution: 'execution-1',
+      destination: { slackChannel: 'C0FLEET' },
+      failure: 'train-winner: out of memory',
+      ...extra,
+    };
+  }
 
-  it('posts a failure with the workflow ID', async () => {
-    await notifySlack({
-      responseUrl: `${slack.url}/failed`,
-      failure: 'budget: too small',
-      workflowId: 'wf-9',
+  it('posts the result with chat.postMessage in the thread it is given', async () => {
+    const post = await notifySlack({
+      run: { artifacts, runId: summary.runId },
+      execution: 'execution-1',
+      destination: { slackChannel: 'C0TEAM', slackThreadTs: '1712345678.000100' },
+      summary,
     });
-    const message = await slack.waitFor((m) => m.path === '/failed');
-    expect(message.body.response_type).toBe('in_channel');
-    expect(String(message.body.text)).toContain('wf-9');
-    expect(String(message.body.text)).toContain('budget: too small');
+    const [call] = slack.posts();
+    expect(slack.posts()).toHaveLength(1);
+    expect(call?.args).toMatchObject({ channel: 'C0TEAM', thread_ts: '1712345678.000100' });
+    expect(call?.args.blocks).toEqual(JSON.parse(JSON.stringify(formatSlackResult(summary, []).blocks)));
+    expect(post).toEqual({ channel: 'C0TEAM', ts: expect.stringMatching(/^\d+\.\d+$/) });
   });
 
-  it('throws a retryable error when Slack answers 5xx', async () => {
-    slack.status = 503;
-    const error = await notifySlack({ responseUrl: `${slack.url}/busy`, summary }).catch((e: unknown) => e);
-    slack.status = 200;
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(ApplicationFailure);
-    expect((error as Error).message).toContain('503');
+  it('posts a failure at the top of the fleet channel, naming the search', async () => {
+    const input = failureInput();
+    await notifySlack(input);
+    const [call] = slack.posts();
+    expect(call?.args.channel).toBe('C0FLEET');
+    expect(call?.args.thread_ts).toBeUndefined();
+    expect(String(call?.args.text)).toContain(input.run.runId);
+    expect(String(call?.args.text)).toContain('train-winner: out of memory');
   });
 
-  it('fails without retry when Slack rejects the URL', async () => {
-    slack.status = 404;
-    const error = await notifySlack({ responseUrl: `${slack.url}/expired`, summary }).catch(
-      (e: unknown) => e,
-    );
-    slack.status = 200;
+  it('posts once however often the activity runs for one execution, again for the next execution', async () => {
+    const input = failureInput();
+    const first = await notifySlack(input);
+    expect(await notifySlack(input)).toEqual(first);
+    expect(await notifySlack(input)).toEqual(first);
+    expect(slack.posts()).toHaveLength(1);
+    // A resumed search is a new execution under the same workflow ID: its own outcome gets its own message.
+    await notifySlack({ ...input, execution: 'execution-2' });
+    expect(slack.posts()).toHaveLength(2);
+  });
+
+  it("waits out a 429's Retry-After and then posts exactly once", async () => {
+    slack.rateLimitOnce('chat.postMessage', 1);
+    await notifySlack(failureInput());
+    const attempts = slack.calls.filter((call) => call.method === 'chat.postMessage');
+    expect(attempts.map((call) => call.status)).toEqual([429, 200]);
+    expect(slack.posts()).toHaveLength(1);
+    const waitedMs = (attempts[1]?.receivedAt ?? 0) - (attempts[0]?.receivedAt ?? 0);
+    console.log(`notifySlack: retried chat.postMessage ${waitedMs} ms after a 429 with Retry-After: 1`);
+    expect(waitedMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('fails without retry, saying what to do, when Slack refuses the channel; a later retry may post', async () => {
+    slack.refuseOnce('chat.postMessage', 'not_in_channel');
+    const input = failureInput();
+    const error = await notifySlack(input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect((error as ApplicationFailure).nonRetryable).toBe(true);
+    expect((error as Error).message).toContain('not_in_channel (invite the bot');
+    expect(slack.posts()).toHaveLength(0);
+    await notifySlack(input);
+    expect(slack.posts()).toHaveLength(1);
   });
 
-  it('fails without retry on a URL that is not http(s)', async () => {
-    const error = await notifySlack({ responseUrl: 'ftp://example.org/x', summary }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApplicationFailure);
-    expect((error as ApplicationFailure).nonRetryable).toBe(true);
+  it('fails without retry when the worker has no bot token, and with a token Slack rejects', async () => {
+    delete process.env.SLACK_BOT_TOKEN;
+    const missing = await notifySlack(failureInput()).catch((e: unknown) => e);
+    process.env.SLACK_BOT_TOKEN = 'xoxb-not-the-token';
+    const wrong = await notifySlack(failureInput()).catch((e: unknown) => e);
+    process.env.SLACK_BOT_TOKEN = slack.token;
+    expect((missing as ApplicationFailure).nonRetryable).toBe(true);
+    expect((missing as Error).message).toContain('SLACK_BOT_TOKEN');
+    expect((wrong as ApplicationFailure).nonRetryable).toBe(true);
+    expect((wrong as Error).message).toContain('invalid_auth');
+    expect(slack.posts()).toHaveLength(0);
+  });
+});
+
+describe('the Slack app manifest in docs/slack.md', () => {
+  it('asks for the bot scopes the bot and the workers use', async () => {
+    const doc = await readFile(new URL('../docs/slack.md', import.meta.url), 'utf8');
+    const manifest = parseYaml(/```yaml\n(display_information:[\s\S]*?)```/.exec(doc)?.[1] ?? '') as {
+      oauth_config: { scopes: { bot: string[] } };
+    };
+    expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write']));
   });
 });

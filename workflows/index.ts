@@ -129,28 +129,39 @@ export async function spikeNasSearch(
     progress.stage = cancelled ? 'cancelled' : 'failed';
     // Record how it ended even though the workflow is being cancelled; finished stages stay in the store.
     await CancellationScope.nonCancellable(async () => {
-      await light.recordOutcome({
-        run,
-        outcome: cancelled ? 'cancelled' : 'failed',
-        message: messageOf(error),
-      });
-      await notify(light, request, { failure: `${progress.stage}: ${messageOf(error)}` });
+      try {
+        await light.recordOutcome({
+          run,
+          outcome: cancelled ? 'cancelled' : 'failed',
+          message: messageOf(error),
+        });
+      } finally {
+        // A store that cannot take the record (it may be why the search failed) still gets the failure told.
+        await notify(light, run, request, { failure: `${progress.stage}: ${messageOf(error)}` });
+      }
     });
     throw error;
   }
-  await notify(light, request, { summary });
+  await notify(light, run, request, { summary });
   return summary;
 }
 
 /** Tells Slack how the search ended. The search's outcome stands even when Slack refuses the message. */
 async function notify(
   light: ReturnType<typeof activitiesOn>['light'],
+  run: RunRef,
   request: SearchRequest,
   message: { summary: SearchSummary } | { failure: string },
 ): Promise<void> {
   if (!request.notify) return;
   try {
-    await light.notifySlack({ responseUrl: request.notify.slackResponseUrl, ...message });
+    // The execution's run ID keys the post: each run of this workflow ID reports its own outcome once.
+    await light.notifySlack({
+      run,
+      execution: workflowInfo().runId,
+      destination: request.notify,
+      ...message,
+    });
   } catch {
     // notifySlack has retried already; the result is in the artifact store and in the workflow.
   }

@@ -30,8 +30,14 @@ export interface SearchRequest {
   fleet?: string;
   /** Matrices to score beside the searched space, e.g. the architecture a fleet runs today. */
   include?: string[];
-  /** Slack's response_url: the result is posted there when the search ends. */
-  notify?: { slackResponseUrl: string };
+  /** Where the bot posts how the search ended: a channel, and a thread in it for a search started from Slack. */
+  notify?: SlackDestination;
+}
+
+export interface SlackDestination {
+  slackChannel: string;
+  /** The ts of the bot's acknowledgement the result is posted under. */
+  slackThreadTs?: string;
 }
 
 export type StageName =

@@ -4,11 +4,13 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
 import { tcpAnswers } from '../../common/net.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = `${ROOT}scripts/temporal.sh`;
 export const CLI = `${ROOT}dist/cli/main.js`;
+const TEMPORAL_CLI = `${ROOT}.spikenas/bin/temporal`;
 
 export function answers(address: string): Promise<boolean> {
   const [host = '127.0.0.1', port = '7233'] = address.split(':');
@@ -86,5 +88,35 @@ export async function workerReady(worker: WorkerProcess, timeoutMs = 120_000): P
     if (worker.child.exitCode !== null) throw new Error(`worker exited early:\n${worker.output()}`);
     if (Date.now() > deadline) throw new Error(`worker not ready:\n${worker.output()}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Creates a namespace on the dev server (with the pinned Temporal CLI) unless it exists, and waits until the
+ * frontend serves it. For a test file whose state is global to a namespace: `schedule sync` keeps exactly
+ * the file's fleets there, so two files syncing fleets in one namespace would delete each other's schedules.
+ */
+export async function ensureNamespace(client: Client, address: string, namespace: string): Promise<void> {
+  try {
+    execFileSync(
+      TEMPORAL_CLI,
+      ['operator', 'namespace', 'create', '--address', address, '--namespace', namespace],
+      {
+        stdio: 'pipe',
+      },
+    );
+  } catch (error) {
+    if (!String((error as { stderr?: Buffer }).stderr).includes('already')) throw error;
+  }
+  // The frontend learns of a new namespace at its next namespace-cache refresh.
+  const GRPC_NOT_FOUND = 5;
+  for (;;) {
+    try {
+      await client.workflowService.listSchedules({ namespace, maximumPageSize: 1 });
+      return;
+    } catch (error) {
+      if ((error as { code?: number }).code !== GRPC_NOT_FOUND) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }
