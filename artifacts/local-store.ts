@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../common/errors.js';
-import { ArtifactNotFoundError, type ArtifactStore } from './store.types.js';
+import { ArtifactNotFoundError, type ArtifactStore, ArtifactStoreAccessError } from './store.types.js';
 
 /** Temporary files of in-flight puts start with this; list() never shows them. */
 const TEMP_PREFIX = '.spikenas-tmp-';
@@ -48,9 +48,12 @@ export class LocalArtifactStore implements ArtifactStore {
   async put(key: string, body: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void> {
     const target = this.pathOf(key);
     const folder = dirname(target);
-    await mkdir(folder, { recursive: true });
     const temp = join(folder, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
-    const handle = await open(temp, 'wx');
+    const handle = await mkdir(folder, { recursive: true })
+      .then(() => open(temp, 'wx'))
+      .catch((error: unknown) => {
+        throw this.explain(error, folder);
+      });
     try {
       if (typeof body === 'string' || body instanceof Uint8Array) {
         await handle.writeFile(body);
@@ -68,19 +71,31 @@ export class LocalArtifactStore implements ArtifactStore {
     await syncFolder(folder);
   }
 
+  private explain(error: unknown, folder: string): unknown {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const reason = NOT_WRITABLE[code];
+    if (reason === undefined) return error;
+    return new ArtifactStoreAccessError(
+      code,
+      pathToFileURL(folder).href,
+      `cannot use ${folder}: ${reason} (${code}). Check the artifact store (--out / SPIKENAS_ARTIFACTS, ` +
+        `now ${this.root}): it must be a folder this process may write to.`,
+    );
+  }
+
   async get(key: string): Promise<Uint8Array> {
     try {
       return new Uint8Array(await readFile(this.pathOf(key)));
     } catch (error) {
       if (isMissing(error)) throw new ArtifactNotFoundError(this.uriOf(key));
-      throw error;
+      throw this.explain(error, dirname(this.pathOf(key)));
     }
   }
 
   async exists(key: string): Promise<boolean> {
     const info = await stat(this.pathOf(key)).catch((error: unknown) => {
       if (isMissing(error)) return undefined;
-      throw error;
+      throw this.explain(error, dirname(this.pathOf(key)));
     });
     return info?.isFile() ?? false;
   }
@@ -106,6 +121,15 @@ export class LocalArtifactStore implements ArtifactStore {
     return path;
   }
 }
+
+/** A folder that cannot be made or written: no retry changes that, so it is said plainly. */
+const NOT_WRITABLE: Record<string, string> = {
+  ENOTDIR: 'a file is in the way of that folder',
+  EEXIST: 'a file is in the way of that folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+};
 
 async function walk(folder: string, relative: string, into: string[]): Promise<void> {
   const entries = await readdir(folder, { withFileTypes: true }).catch((error: unknown) => {

@@ -11,9 +11,16 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { InputError } from '../common/errors.js';
 import { checkKey } from './local-store.js';
-import { ArtifactNotFoundError, type ArtifactStore } from './store.types.js';
+import { ArtifactNotFoundError, type ArtifactStore, ArtifactStoreAccessError } from './store.types.js';
+
+export { ArtifactStoreAccessError } from './store.types.js';
 
 export const S3_URI_ALLOWED = 's3://bucket or s3://bucket/prefix';
+
+// The SDK warns that its releases after January 2027 will need Node 22, once per module instance: that is
+// once in every worker thread and process, beside every search's progress. package.json states the Node
+// this project runs on; the warning says nothing a search can act on.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /**
  * Objects whose key has a `checkpoints` segment (runs/<id>/checkpoints/… and their digest sidecars
@@ -53,18 +60,6 @@ export interface S3StoreOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The bucket is missing, access is denied or the region is wrong: retrying cannot help, the message says what to check. */
-export class ArtifactStoreAccessError extends Error {
-  constructor(
-    readonly code: string,
-    readonly uri: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ArtifactStoreAccessError';
-  }
-}
-
 /**
  * An ArtifactStore on an S3 prefix (AWS S3 or an S3-compatible server). Every put goes through
  * lib-storage's Upload: small bodies as one PutObject, large ones and streams as a multipart upload whose
@@ -82,6 +77,8 @@ export class S3ArtifactStore implements ArtifactStore {
     private readonly partSize: number,
     private readonly queueSize: number,
     private readonly maxAttempts: number,
+    /** As configured: the client's own config holds it as a provider function. */
+    private readonly region: string,
   ) {
     this.uri = `s3://${bucket}${prefix === '' ? '' : `/${prefix.slice(0, -1)}`}`;
   }
@@ -119,7 +116,7 @@ export class S3ArtifactStore implements ArtifactStore {
       ...(explicitEndpoint === undefined ? {} : { endpoint: explicitEndpoint }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     });
-    const store = new S3ArtifactStore(client, bucket, prefix, partSize, queueSize, maxAttempts);
+    const store = new S3ArtifactStore(client, bucket, prefix, partSize, queueSize, maxAttempts, region);
     if (options.probe ?? true) await store.probe();
     return store;
   }
@@ -239,8 +236,17 @@ export class S3ArtifactStore implements ArtifactStore {
         code,
         uri,
         `${operation} ${uri}: bucket '${this.bucket}' does not exist. Check the bucket name in the artifact ` +
-          'URI (--artifacts / SPIKENAS_ARTIFACTS), the endpoint (SPIKENAS_S3_ENDPOINT, AWS_ENDPOINT_URL_S3) ' +
+          'URI (--out / SPIKENAS_ARTIFACTS), the endpoint (SPIKENAS_S3_ENDPOINT, AWS_ENDPOINT_URL_S3) ' +
           'and the account the credentials belong to.',
+      );
+    }
+    if (errorName(error) === 'CredentialsProviderError') {
+      return new ArtifactStoreAccessError(
+        'CredentialsProviderError',
+        uri,
+        `${operation} ${uri}: no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ` +
+          'AWS_PROFILE (a profile in ~/.aws/credentials or ~/.aws/config), or run where a task or instance ' +
+          'role provides them.',
       );
     }
     if (code === 'SignatureDoesNotMatch') {
@@ -267,7 +273,7 @@ export class S3ArtifactStore implements ArtifactStore {
         code ?? 'PermanentRedirect',
         uri,
         `${operation} ${uri}: bucket '${this.bucket}' is in another region than ` +
-          `'${String(this.client.config.region)}'. Set AWS_REGION to the bucket's region.`,
+          `'${this.region}'. Set AWS_REGION to the bucket's region.`,
       );
     }
     return error;
@@ -329,6 +335,10 @@ async function profileRegion(): Promise<string | undefined> {
 function codeOf(error: unknown): string | undefined {
   if (error instanceof S3ServiceException) return error.name;
   return (error as { Code?: string; name?: string } | null)?.Code;
+}
+
+function errorName(error: unknown): string | undefined {
+  return (error as { name?: string } | null)?.name;
 }
 
 function statusOf(error: unknown): number | undefined {

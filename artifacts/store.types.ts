@@ -22,3 +22,19 @@ export class ArtifactNotFoundError extends Error {
     this.name = 'ArtifactNotFoundError';
   }
 }
+
+/**
+ * The store refuses access in a way no retry can fix: a missing bucket, denied access, missing or bad
+ * credentials, the wrong region, or a local path that is not a writable folder. The message says what to
+ * check; a search ends at once on it (workflows/index.ts lists it as non-retryable).
+ */
+export class ArtifactStoreAccessError extends Error {
+  constructor(
+    readonly code: string,
+    readonly uri: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ArtifactStoreAccessError';
+  }
+}

@@ -49,8 +49,23 @@ export async function connectClient(): Promise<Client> {
     tls: connectionOptions.tls,
     apiKey: connectionOptions.apiKey,
     metadata: connectionOptions.metadata,
+  }).catch((error: unknown) => {
+    throw unreachable(connectionOptions.address as string, error);
   });
   return new Client({ connection, namespace });
+}
+
+/** The SDK says only "Failed to connect before the deadline": name the address and how to get a server. */
+export function unreachable(address: string, error: unknown): Error {
+  const local = /^(127\.0\.0\.1|localhost):/.test(address);
+  return new Error(
+    `no Temporal server answers at ${address} (TEMPORAL_ADDRESS): ${(error as Error).message}. ` +
+      (local
+        ? `Start the local dev server with 'bash scripts/temporal.sh start ${address.split(':')[1]}' ` +
+          "(npm start starts it too), or set TEMPORAL_ADDRESS to your server's host:port."
+        : 'Check TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS or API-key settings, or that the server is up.'),
+    { cause: error },
+  );
 }
 
 /**

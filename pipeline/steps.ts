@@ -18,6 +18,7 @@ import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import { InfeasibleBudgetError, InputError } from '../common/errors.js';
 import { deriveSeed } from '../common/rng.js';
 import { parseSize } from '../common/size.js';
+import { checkBuildable } from '../config/net-config.js';
 import { validateSearchRequest } from '../config/request.js';
 import { loadDataset, sampleBatches, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit, Dataset } from '../datasets/types.js';
@@ -135,6 +136,8 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
     inputShape: dataset.inputShape,
     numClasses: dataset.numClasses,
   };
+  // The dataset's image size meets the preset's strides here: refuse a network that cannot be built.
+  checkBuildable(config);
   const seed = request.seed;
   const seeds = {
     search: seed,

@@ -46,12 +46,27 @@ type Flat = number[];
  */
 export function parseArch(text: string, cellType: CellType = 'backward'): Arch {
   const groups = text.trim().split(/\s+/);
-  if (groups.length !== N || groups.some((g) => !/^[0-4]{4}$/.test(g))) {
-    throw new InputError('arch', `'${text}' is not a cell matrix`, ARCH_FORMAT);
-  }
+  const problem = matrixTextProblem(groups);
+  if (problem !== null) throw new InputError('arch', `'${text}' ${problem}`, ARCH_FORMAT);
   const arch = groups.map((g) => [...g].map((d) => Number(d) as OpCode));
   validateArch(arch, cellType);
   return arch;
+}
+
+/** What is wrong with the written form of a matrix (which group, which character), or null when nothing is. */
+function matrixTextProblem(groups: string[]): string | null {
+  if (groups.length !== N) return `has ${groups.length} group${groups.length === 1 ? '' : 's'}, not ${N}`;
+  for (const [row, group] of groups.entries()) {
+    const bad = [...group].findIndex((c) => c < '0' || c > '4');
+    if (bad >= 0) {
+      return (
+        `has '${group[bad]}' at row ${row} column ${bad} (group '${group}'), which is not an operation ` +
+        `code: 0 (none), ${OPS_ALLOWED}`
+      );
+    }
+    if (group.length !== N) return `has ${group.length} digits in row ${row} (group '${group}'), not ${N}`;
+  }
+  return null;
 }
 
 /** The SNASNet string of a matrix: rows joined by spaces. */

@@ -3,9 +3,16 @@
  * (heavy steps, one at a time per thread), or both, which is the local default.
  */
 import { existsSync } from 'node:fs';
-import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  type LogLevel,
+  type LogMetadata,
+  NativeConnection,
+  Runtime,
+  Worker,
+} from '@temporalio/worker';
 import * as activities from '../activities/index.js';
-import { taskQueues, temporalConnectConfig } from '../cli/temporal.js';
+import { taskQueues, temporalConnectConfig, unreachable } from '../cli/temporal.js';
 import { closeThreads, heavyThreadCount } from '../pipeline/threads.js';
 import { activityBacklog, backlogMetricLine } from './backlog.js';
 import { WORKFLOW_BUNDLE } from './bundle-path.js';
@@ -23,10 +30,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const log = options.log ?? ((message: string) => console.error(message));
   // The SDK's INFO lines (state changes of every worker) drown the progress a person watches.
   Runtime.install({
-    logger: new DefaultLogger((process.env.SPIKENAS_WORKER_LOG_LEVEL ?? 'WARN') as LogLevel),
+    logger: new WorkerLogger((process.env.SPIKENAS_WORKER_LOG_LEVEL ?? 'WARN') as LogLevel),
   });
   const { connectionOptions, namespace } = temporalConnectConfig();
-  const connection = await NativeConnection.connect(connectionOptions);
+  const connection = await NativeConnection.connect(connectionOptions).catch((error: unknown) => {
+    throw unreachable(connectionOptions.address as string, error);
+  });
   const queues = taskQueues();
   if (!existsSync(WORKFLOW_BUNDLE))
     throw new Error(`workflow bundle missing at ${WORKFLOW_BUNDLE}: run npm run build`);
@@ -78,4 +87,15 @@ function publishBacklog(connection: NativeConnection, namespace: string, gpuQueu
   }, seconds * 1000);
   timer.unref();
   return timer;
+}
+
+/**
+ * The SDK's logger, less one line: a GPU-queue worker serves activities only, by design, and the SDK warns
+ * "No workflows registered" at every start of one.
+ */
+class WorkerLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (message.startsWith('No workflows registered')) return;
+    super.log(level, message, meta);
+  }
 }

@@ -24,8 +24,11 @@ import {
 
 export const progressQuery = defineQuery<SearchProgress>('progress');
 
-/** Errors that retrying cannot fix. */
-const NON_RETRYABLE = ['InputError', 'InfeasibleBudgetError'];
+/**
+ * Errors that retrying cannot fix: bad input, a budget nothing fits, and a store that refuses access (no
+ * such bucket, access denied, bad or missing credentials, wrong region). They end the search at once.
+ */
+const NON_RETRYABLE = ['InputError', 'InfeasibleBudgetError', 'ArtifactStoreAccessError'];
 
 export interface QueueNames {
   cpu: string;
@@ -135,6 +138,8 @@ export async function spikeNasSearch(
           outcome: cancelled ? 'cancelled' : 'failed',
           message: messageOf(error),
         });
+      } catch {
+        // The store may be why the search failed: the search's own error is the one it fails with.
       } finally {
         // A store that cannot take the record (it may be why the search failed) still gets the failure told.
         await notify(light, run, request, { failure: `${progress.stage}: ${messageOf(error)}` });

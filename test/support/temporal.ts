@@ -27,11 +27,14 @@ export function stopDevServer(port: number): void {
   execFileSync('bash', [SCRIPT, 'stop', String(port)], { stdio: 'inherit' });
 }
 
-/** The shared test server: TEMPORAL_ADDRESS (set by global setup) or a dev server on 7233. */
+/** The test run's own server, started by the global setup (test/global-setup.ts) on a free port. */
 export async function ensureTemporal(): Promise<string> {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  if (await answers(address)) return address;
-  return startDevServer(Number(address.split(':')[1] ?? 7233));
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (address === undefined || !(await answers(address)))
+    throw new Error(
+      `the test Temporal server (TEMPORAL_ADDRESS=${address}) does not answer; see test/global-setup.ts`,
+    );
+  return address;
 }
 
 /** Task queues of one test file, set in this process's env so the client and the workers agree. */
