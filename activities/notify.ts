@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { readFleetHistory } from '../artifacts/fleet-history.js';
 import { openStore } from '../artifacts/index.js';
 import { RunArtifacts } from '../artifacts/run.js';
-import { ArtifactNotFoundError, type ArtifactStore } from '../artifacts/store.types.js';
+import { ArtifactNotFoundError } from '../artifacts/store.types.js';
 import type { RunRef } from '../pipeline/types.js';
 import { formatSlackFailure, formatSlackResult, type SlackMessage } from '../slack/messages.js';
 import { describeSlackError, slackWebClient } from '../slack/web-client.js';
@@ -35,26 +35,46 @@ export interface SlackPost {
  * short of reading the channel's history (a scope the bot does not ask for) closes that window.
  */
 export async function notifySlack(input: NotifySlackInput): Promise<SlackPost> {
-  const store = await openStore(input.run.artifacts);
-  const run = new RunArtifacts(store, input.run.runId, { warn });
   const record = `slack/posted-${input.execution}.json`;
-  const posted = await readPost(run, record);
-  if (posted) return posted;
+  if (input.summary) {
+    // A completed search has just written to its store: here the store must work, for the record and the history.
+    const run = await openRun(input.run);
+    return (
+      (await readPost(run, record)) ??
+      postAndRecord(input.destination, await resultMessage(run, input.summary), run, record)
+    );
+  }
+  // A failure may be the store's own (no such bucket, no credentials): it is told even if the record cannot be kept.
+  const run = await openRun(input.run).catch((error: unknown) => {
+    warn(`cannot open ${input.run.artifacts} to keep the record of the post: ${(error as Error).message}`);
+    return undefined;
+  });
+  const posted = run && (await readPost(run, record));
+  const failure = formatSlackFailure(input.run.runId, input.failure ?? 'the search ended without a result');
+  return posted ?? postAndRecord(input.destination, failure, run, record);
+}
 
-  const message = input.summary
-    ? await resultMessage(store, input.summary)
-    : formatSlackFailure(input.run.runId, input.failure ?? 'the search ended without a result');
-  const post = await postMessage(input.destination, message);
+async function openRun(ref: RunRef): Promise<RunArtifacts> {
+  return new RunArtifacts(await openStore(ref.artifacts), ref.runId, { warn });
+}
+
+async function postAndRecord(
+  destination: SlackDestination,
+  message: SlackMessage,
+  run: RunArtifacts | undefined,
+  record: string,
+): Promise<SlackPost> {
+  const post = await postMessage(destination, message);
   // The message is out: from here on nothing may throw, or Temporal's retry would post it again.
-  await run.putJson(record, post).catch((error: unknown) => {
+  await run?.putJson(record, post).catch((error: unknown) => {
     warn(`posted ${post.ts} to ${post.channel} but could not record it: ${(error as Error).message}`);
   });
   return post;
 }
 
-async function resultMessage(store: ArtifactStore, summary: SearchSummary): Promise<SlackMessage> {
+async function resultMessage(run: RunArtifacts, summary: SearchSummary): Promise<SlackMessage> {
   if (!summary.fleet) return formatSlackResult(summary);
-  return formatSlackResult(summary, await readFleetHistory(store, summary.fleet, warn));
+  return formatSlackResult(summary, await readFleetHistory(run.store, summary.fleet, warn));
 }
 
 async function postMessage(destination: SlackDestination, message: SlackMessage): Promise<SlackPost> {

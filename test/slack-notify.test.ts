@@ -2,7 +2,7 @@
  * The notifySlack activity against a local HTTP server playing Slack's Web API (SLACK_API_URL), with its
  * record of posts in a real run folder; and the result message's blocks.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +186,21 @@ describe('notifySlack', () => {
     // A resumed search is a new execution under the same workflow ID: its own outcome gets its own message.
     await notifySlack({ ...input, execution: 'execution-2' });
     expect(slack.posts()).toHaveLength(2);
+  });
+
+  it('tells a failure even when the store cannot be opened or written (it may be why the search failed)', async () => {
+    const file = join(artifacts, 'a-regular-file');
+    writeFileSync(file, 'not a folder');
+    await notifySlack(
+      failureInput({ run: { artifacts: join(file, 'store'), runId: 'spikenas-broken-store' } }),
+    );
+    await notifySlack(
+      failureInput({ run: { artifacts: 'ftp://example.org/x', runId: 'spikenas-no-store' } }),
+    );
+    expect(slack.posts().map((call) => String(call.args.text))).toEqual([
+      expect.stringContaining('spikenas-broken-store'),
+      expect.stringContaining('spikenas-no-store'),
+    ]);
   });
 
   it("waits out a 429's Retry-After and then posts exactly once", async () => {
