@@ -8,6 +8,8 @@ import * as steps from '../pipeline/steps.js';
 import type { HeavyStepName } from '../pipeline/thread-entry.js';
 import { runInThread } from '../pipeline/threads.js';
 import type { StepContext, StepProgress } from '../pipeline/types.js';
+import { STAGE_WORK_SIGNAL, type StageWork } from '../workflows/types.js';
+import { ProgressSignaller } from './progress.js';
 
 export { notifySlack } from './notify.js';
 
@@ -18,11 +20,34 @@ function lightContext(): StepContext {
 
 type Output<K extends HeavyStepName> = Awaited<ReturnType<(typeof steps)[K]>>;
 
+/** The workflow stage each heavy step belongs to, and which part of it one call is. */
+function stageOf(step: HeavyStepName, input: unknown): Pick<StageWork, 'stage' | 'part'> {
+  switch (step) {
+    case 'analyzeImpact':
+      return { stage: 'operation-impact', part: 'all' };
+    case 'scoreShard': {
+      const { pass, shard } = input as steps.ScoreShardInput;
+      return { stage: 'memory-aware-search', part: `${pass}-${shard}` };
+    }
+    case 'trainWinner':
+      return { stage: 'train-winner', part: 'all' };
+    case 'quantizeEvaluate':
+      return { stage: 'quantize-evaluate', part: 'all' };
+  }
+}
+
 async function heavy<K extends HeavyStepName>(
   step: K,
   input: Parameters<(typeof steps)[K]>[0],
 ): Promise<Output<K>> {
   const context = Context.current();
+  const execution = context.info.workflowExecution;
+  const where = stageOf(step, input);
+  const signaller = new ProgressSignaller((work) =>
+    context.client.workflow
+      .getHandle(execution?.workflowId ?? '', execution?.runId)
+      .signal(STAGE_WORK_SIGNAL, work),
+  );
   let last: StepProgress | undefined;
   // Heartbeat on a clock too: a thread may be quiet for a while (backend start, a long epoch), and a
   // heartbeat is also how this activity learns that it was cancelled.
@@ -34,11 +59,13 @@ async function heavy<K extends HeavyStepName>(
       (progress) => {
         last = progress;
         context.heartbeat(progress);
+        if (execution) signaller.push({ ...where, ...progress });
       },
       context.cancellationSignal,
     );
   } finally {
     clearInterval(beat);
+    signaller.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { parseArch } from '../search/arch.js';
 import { OP_NAMES } from '../search/arch.types.js';
 import { isUsableScore } from '../search/stages/scoring.js';
 import type { EnhancedSpace, ImpactResult, ScoredCandidate, SearchResult } from '../search/stages/types.js';
-import type { StageName } from '../workflows/types.js';
+import { STAGE_NAMES, type StageName } from '../workflows/types.js';
 
 /** What the trained (and maybe quantized) winner came to. Accuracies are fractions in [0, 1]. */
 export interface WinnerSummary {
@@ -61,9 +61,13 @@ export function renderReport(input: SearchReportInput): string {
         ['dataset', `${input.dataset.name} (${input.dataset.fingerprint.slice(0, 12)}…)`],
         ['budget (weights)', budgetText(search.budgetBytes)],
         ['winner', winner === null ? 'none' : `\`${winner.arch}\``],
-        ['winner weight memory', winner === null ? '-' : winnerMemoryText(winner, search.budgetBytes)],
-        ['accuracy', winner === null ? '-' : percent(finalAccuracy(winner))],
-        ['search wall time', duration(search.wallMs)],
+        [
+          'winner weight memory, final (as stored)',
+          winner === null ? '-' : winnerMemoryText(winner, search.budgetBytes),
+        ],
+        ['winner test accuracy, final weights', winner === null ? '-' : percent(finalAccuracy(winner))],
+        ['wall time, all stages', duration(totalMs(input.stageWallMs))],
+        ['wall time, memory-aware search stage', duration(search.wallMs)],
         ['started', input.startedAt],
         ['backend', input.backend],
       ],
@@ -120,8 +124,10 @@ export function renderReport(input: SearchReportInput): string {
   }
 
   out.push('', '## Stage wall times', '');
-  const stages = Object.entries(input.stageWallMs) as [StageName, number][];
-  const total = stages.reduce((sum, [, ms]) => sum + ms, 0);
+  const stages = STAGE_NAMES.filter((stage) => input.stageWallMs[stage] !== undefined).map(
+    (stage): [StageName, number] => [stage, input.stageWallMs[stage] as number],
+  );
+  const total = totalMs(input.stageWallMs);
   out.push(
     table(
       ['stage', 'wall time', 'share'],
@@ -173,17 +179,23 @@ export function renderReport(input: SearchReportInput): string {
     out.push(`\`${winner.arch}\``, '', archTable(winner.arch, search.config.cellType), '');
     const rows: string[][] = [
       ['parameters', winner.params.toLocaleString('en-US')],
-      [`weight memory at ${winner.weightBits} bits`, formatSize(winner.weightBytes)],
+      [
+        `weight memory the search estimated, at ${winner.weightBits} bits (codes only)`,
+        formatSize(winner.weightBytes),
+      ],
       ['budget', budgetText(search.budgetBytes)],
       ['neuron-state memory', formatSize(winner.stateBytes)],
-      ['SAHD score', winner.score.toFixed(3)],
-      [`accuracy at ${winner.weightBits} bits`, percent(winner.accuracyBeforeQuantization)],
+      ['full SAHD score', winner.score.toFixed(3)],
+      ['test accuracy as trained (32-bit float weights)', percent(winner.accuracyBeforeQuantization)],
     ];
     if (winner.quantization !== null) {
       const q = winner.quantization;
       rows.push(
-        [`weight memory at ${q.weightBits} bits`, formatSize(q.weightBytes)],
-        [`accuracy at ${q.weightBits} bits`, percent(q.accuracy)],
+        [
+          `weight memory after quantization to ${q.weightBits} bits (codes and per-channel scales)`,
+          formatSize(q.weightBytes),
+        ],
+        [`test accuracy after quantization to ${q.weightBits} bits`, percent(q.accuracy)],
       );
     }
     rows.push(['fits the budget', fitsText(memoryAfterQuantization(winner), search.budgetBytes)]);
@@ -209,96 +221,74 @@ export function renderReport(input: SearchReportInput): string {
 }
 
 export interface ParetoPlotInput {
-  /** All scored candidates (one dot each). */
+  /** Candidates with a full SAHD score (one dot each). Unusable scores are left out and counted. */
   candidates: readonly ScoredCandidate[];
-  /** The front, any order; drawn as a line by increasing weight memory. */
+  /** Candidates with a cheap first-pass score, drawn in a panel of their own (another scale). */
+  firstPass?: readonly ScoredCandidate[];
+  /** The front, any order; drawn as a line by increasing weight memory, each point marked. */
   pareto: readonly ScoredCandidate[];
   budgetBytes: number | null;
   winner: string | null;
+  /** Candidates whose score could not be used (singular SAHD kernel), shown as a count. */
+  unusable?: number;
   title?: string;
 }
 
 const WIDTH = 720;
-const HEIGHT = 480;
+const PANEL_HEIGHT = 350;
+const PANEL_GAP = 90;
 const MARGIN = { left: 80, right: 30, top: 70, bottom: 60 };
 
 /**
- * An SVG scatter of weight memory (x) vs SAHD score (y): every candidate with a finite score as a
- * circle.candidate, the front as polyline.pareto, the budget as line.budget, the winner as circle.winner.
+ * An SVG scatter of weight memory (x) against score (y). The top panel holds the full SAHD scores: every
+ * such candidate as circle.candidate, the front as polyline.pareto with circle.pareto-point markers (so a
+ * front of one point shows), the budget as line.budget and the winner as circle.winner. When a cheap first
+ * pass ran, a second panel below, on the same memory axis, holds every first-pass score as
+ * circle.first-pass: its scale (T = 1, small batches) is not the full score's, so it is not mixed in.
  */
 export function renderParetoSvg(input: ParetoPlotInput): string {
-  const finite = input.candidates.filter((c) => isUsableScore(c.score) && Number.isFinite(c.weightBytes));
-  const dropped = input.candidates.length - finite.length;
-  const xs = finite.map((c) => c.weightBytes);
+  const usable = (list: readonly ScoredCandidate[]) =>
+    list.filter((c) => isUsableScore(c.score) && Number.isFinite(c.weightBytes));
+  const full = usable(input.candidates);
+  const first = usable(input.firstPass ?? []);
+  const dropped =
+    input.candidates.length -
+    full.length +
+    (input.firstPass?.length ?? 0) -
+    first.length +
+    (input.unusable ?? 0);
+  const panels = first.length > 0 ? 2 : 1;
+  const height = MARGIN.top + panels * PANEL_HEIGHT + (panels - 1) * PANEL_GAP + MARGIN.bottom;
+  const xs = [...full, ...first].map((c) => c.weightBytes);
   if (input.budgetBytes !== null) xs.push(input.budgetBytes);
   // Ticks at round numbers of the unit the largest value is shown in (B, KiB or MiB).
   const xUnit = Math.max(0, ...xs) >= 1024 ** 2 ? 1024 ** 2 : Math.max(0, ...xs) >= 1024 ? 1024 : 1;
   const xScale = linearScale(xs, MARGIN.left, WIDTH - MARGIN.right, true, xUnit);
-  const yScale = linearScale(
-    finite.map((c) => c.score),
-    HEIGHT - MARGIN.bottom,
-    MARGIN.top,
-    false,
-  );
-  const plotBottom = HEIGHT - MARGIN.bottom;
-  const plotRight = WIDTH - MARGIN.right;
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ` +
       'font-family="sans-serif" font-size="12">',
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
+    `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
     `<text class="title" x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15">` +
       `${escapeXml(input.title ?? 'Weight memory vs SAHD score')}</text>`,
   );
 
-  // Axes with ticks and labels.
-  parts.push(
-    `<line class="axis" x1="${MARGIN.left}" y1="${plotBottom}" x2="${plotRight}" y2="${plotBottom}" stroke="black"/>`,
-    `<line class="axis" x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${plotBottom}" stroke="black"/>`,
-  );
-  for (const tick of xScale.ticks) {
-    const x = fixed(xScale.map(tick));
-    parts.push(
-      `<line x1="${x}" y1="${plotBottom}" x2="${x}" y2="${plotBottom + 5}" stroke="black"/>`,
-      `<text class="tick" x="${x}" y="${plotBottom + 18}" text-anchor="middle">` +
-        `${escapeXml(bytesTickText(tick, xUnit, xScale.step))}</text>`,
-    );
-  }
-  for (const tick of yScale.ticks) {
-    const y = fixed(yScale.map(tick));
-    parts.push(
-      `<line x1="${MARGIN.left - 5}" y1="${y}" x2="${MARGIN.left}" y2="${y}" stroke="black"/>`,
-      `<line x1="${MARGIN.left}" y1="${y}" x2="${plotRight}" y2="${y}" stroke="#eee"/>`,
-      `<text class="tick" x="${MARGIN.left - 8}" y="${fixed(yScale.map(tick) + 4)}" text-anchor="end">` +
-        `${escapeXml(tickText(tick, yScale.step))}</text>`,
-    );
-  }
-  parts.push(
-    `<text class="axis-label" x="${(MARGIN.left + plotRight) / 2}" y="${HEIGHT - 16}" text-anchor="middle">` +
-      'weight memory</text>',
-    `<text class="axis-label" x="20" y="${(MARGIN.top + plotBottom) / 2}" text-anchor="middle" ` +
-      `transform="rotate(-90 20 ${(MARGIN.top + plotBottom) / 2})">SAHD score (log |det K|)</text>`,
-  );
-
-  if (input.budgetBytes !== null) {
-    const x = fixed(xScale.map(input.budgetBytes));
-    parts.push(
-      `<line class="budget" x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${plotBottom}" stroke="#c0392b" ` +
-        'stroke-dasharray="6 4" stroke-width="1.5"/>',
-      `<text x="${fixed(xScale.map(input.budgetBytes) - 4)}" y="${MARGIN.top + 12}" text-anchor="end" fill="#c0392b">` +
-        `budget ${escapeXml(formatSize(input.budgetBytes))}</text>`,
-    );
-  }
-
-  for (const c of finite) {
+  const top = MARGIN.top;
+  const yScale = drawPanel(parts, {
+    top,
+    xScale,
+    xUnit,
+    scores: full.map((c) => c.score),
+    yLabel: 'full SAHD score (log |det K|)',
+    budgetBytes: input.budgetBytes,
+  });
+  for (const c of full) {
     parts.push(
       `<circle class="candidate" cx="${fixed(xScale.map(c.weightBytes))}" cy="${fixed(yScale.map(c.score))}" r="3" ` +
         `fill="#4a90d9" fill-opacity="0.55"><title>${escapeXml(candidateTitle(c))}</title></circle>`,
     );
   }
-
-  const front = input.pareto
-    .filter((c) => isUsableScore(c.score) && Number.isFinite(c.weightBytes))
+  const front = usable(input.pareto)
     .slice()
     .sort((a, b) => a.weightBytes - b.weightBytes || a.score - b.score);
   if (front.length > 0) {
@@ -306,9 +296,14 @@ export function renderParetoSvg(input: ParetoPlotInput): string {
       .map((c) => `${fixed(xScale.map(c.weightBytes))},${fixed(yScale.map(c.score))}`)
       .join(' ');
     parts.push(`<polyline class="pareto" points="${points}" fill="none" stroke="#e67e22" stroke-width="2"/>`);
+    for (const c of front) {
+      parts.push(
+        `<circle class="pareto-point" cx="${fixed(xScale.map(c.weightBytes))}" cy="${fixed(yScale.map(c.score))}" ` +
+          `r="4.5" fill="#e67e22"><title>${escapeXml(`front: ${candidateTitle(c)}`)}</title></circle>`,
+      );
+    }
   }
-
-  const winner = input.winner === null ? undefined : finite.find((c) => c.arch === input.winner);
+  const winner = input.winner === null ? undefined : full.find((c) => c.arch === input.winner);
   if (winner !== undefined) {
     const cx = fixed(xScale.map(winner.weightBytes));
     const cy = fixed(yScale.map(winner.score));
@@ -320,27 +315,113 @@ export function renderParetoSvg(input: ParetoPlotInput): string {
     );
   }
 
+  if (panels === 2) {
+    const secondTop = top + PANEL_HEIGHT + PANEL_GAP;
+    parts.push(
+      `<text class="panel-title" x="${MARGIN.left}" y="${secondTop - 14}">` +
+        `Cheap first pass (T = 1, small batches): ${first.length} candidates; the best went on to full SAHD</text>`,
+    );
+    const firstScale = drawPanel(parts, {
+      top: secondTop,
+      xScale,
+      xUnit,
+      scores: first.map((c) => c.score),
+      yLabel: 'first-pass score',
+      budgetBytes: input.budgetBytes,
+    });
+    const survivors = new Set(full.map((c) => c.arch));
+    for (const c of first) {
+      const chosen = survivors.has(c.arch);
+      parts.push(
+        `<circle class="first-pass" cx="${fixed(xScale.map(c.weightBytes))}" cy="${fixed(firstScale.map(c.score))}" ` +
+          `r="${chosen ? 4 : 2.5}" fill="${chosen ? 'none' : '#7f8c8d'}" stroke="${chosen ? '#4a90d9' : 'none'}" ` +
+          `fill-opacity="0.5"><title>${escapeXml(`first pass${chosen ? ', went on' : ''}: ${candidateTitle(c)}`)}</title></circle>`,
+      );
+    }
+  }
+
   // Legend in a row above the plot, where it cannot hide a dot.
   parts.push(
     `<g class="legend" transform="translate(${MARGIN.left} 46)">`,
     '<circle cx="6" cy="0" r="3" fill="#4a90d9" fill-opacity="0.55"/>',
-    `<text x="16" y="4">scored candidate (${finite.length})</text>`,
-    '<line x1="180" y1="0" x2="194" y2="0" stroke="#e67e22" stroke-width="2"/>',
-    `<text x="200" y="4">Pareto front (${front.length})</text>`,
-    '<circle cx="340" cy="0" r="6" fill="none" stroke="#27ae60" stroke-width="2.5"/>',
-    '<text x="352" y="4">winner</text>',
-    '<line x1="420" y1="0" x2="434" y2="0" stroke="#c0392b" stroke-dasharray="6 4" stroke-width="1.5"/>',
-    '<text x="440" y="4">budget</text>',
+    `<text x="16" y="4">full SAHD score (${full.length})</text>`,
+    '<line x1="160" y1="0" x2="174" y2="0" stroke="#e67e22" stroke-width="2"/><circle cx="167" cy="0" r="3.5" fill="#e67e22"/>',
+    `<text x="180" y="4">Pareto front (${front.length})</text>`,
+    '<circle cx="300" cy="0" r="6" fill="none" stroke="#27ae60" stroke-width="2.5"/>',
+    '<text x="312" y="4">winner</text>',
+    '<line x1="370" y1="0" x2="384" y2="0" stroke="#c0392b" stroke-dasharray="6 4" stroke-width="1.5"/>',
+    '<text x="390" y="4">budget</text>',
+    ...(panels === 2
+      ? [
+          '<circle cx="450" cy="0" r="2.5" fill="#7f8c8d"/>',
+          `<text x="458" y="4">first-pass score (${first.length})</text>`,
+        ]
+      : []),
     '</g>',
   );
   if (dropped > 0) {
     parts.push(
-      `<text class="note" x="${MARGIN.left}" y="${HEIGHT - 4}" font-size="10">` +
+      `<text class="note" x="${MARGIN.left}" y="${height - 4}" font-size="10">` +
         `${dropped} candidate(s) without a usable score (singular SAHD kernel) not shown</text>`,
     );
   }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
+}
+
+/** One panel's axes, ticks, labels and budget line; returns its score scale. */
+function drawPanel(
+  parts: string[],
+  panel: {
+    top: number;
+    xScale: Scale;
+    xUnit: number;
+    scores: number[];
+    yLabel: string;
+    budgetBytes: number | null;
+  },
+): Scale {
+  const { top, xScale, xUnit } = panel;
+  const bottom = top + PANEL_HEIGHT;
+  const right = WIDTH - MARGIN.right;
+  const yScale = linearScale(panel.scores, bottom, top, false);
+  parts.push(
+    `<line class="axis" x1="${MARGIN.left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="black"/>`,
+    `<line class="axis" x1="${MARGIN.left}" y1="${top}" x2="${MARGIN.left}" y2="${bottom}" stroke="black"/>`,
+  );
+  for (const tick of xScale.ticks) {
+    const x = fixed(xScale.map(tick));
+    parts.push(
+      `<line x1="${x}" y1="${bottom}" x2="${x}" y2="${bottom + 5}" stroke="black"/>`,
+      `<text class="tick" x="${x}" y="${bottom + 18}" text-anchor="middle">` +
+        `${escapeXml(bytesTickText(tick, xUnit, xScale.step))}</text>`,
+    );
+  }
+  for (const tick of yScale.ticks) {
+    const y = fixed(yScale.map(tick));
+    parts.push(
+      `<line x1="${MARGIN.left - 5}" y1="${y}" x2="${MARGIN.left}" y2="${y}" stroke="black"/>`,
+      `<line x1="${MARGIN.left}" y1="${y}" x2="${right}" y2="${y}" stroke="#eee"/>`,
+      `<text class="tick" x="${MARGIN.left - 8}" y="${fixed(yScale.map(tick) + 4)}" text-anchor="end">` +
+        `${escapeXml(tickText(tick, yScale.step))}</text>`,
+    );
+  }
+  parts.push(
+    `<text class="axis-label" x="${(MARGIN.left + right) / 2}" y="${bottom + 40}" text-anchor="middle">` +
+      'weight memory</text>',
+    `<text class="axis-label" x="20" y="${(top + bottom) / 2}" text-anchor="middle" ` +
+      `transform="rotate(-90 20 ${(top + bottom) / 2})">${escapeXml(panel.yLabel)}</text>`,
+  );
+  if (panel.budgetBytes !== null) {
+    const x = fixed(xScale.map(panel.budgetBytes));
+    parts.push(
+      `<line class="budget" x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#c0392b" ` +
+        'stroke-dasharray="6 4" stroke-width="1.5"/>',
+      `<text x="${fixed(xScale.map(panel.budgetBytes) - 4)}" y="${top + 12}" text-anchor="end" fill="#c0392b">` +
+        `budget ${escapeXml(formatSize(panel.budgetBytes))}</text>`,
+    );
+  }
+  return yScale;
 }
 
 interface Scale {
@@ -421,6 +502,10 @@ function table(header: string[], rows: string[][]): string {
 
 function finalAccuracy(winner: WinnerSummary): number {
   return winner.quantization?.accuracy ?? winner.accuracyBeforeQuantization;
+}
+
+function totalMs(stageWallMs: Partial<Record<StageName, number>>): number {
+  return Object.values(stageWallMs).reduce((sum: number, ms) => sum + (ms ?? 0), 0);
 }
 
 function memoryAfterQuantization(winner: WinnerSummary): number {

@@ -14,7 +14,8 @@ import { canonicalizeArch, parseArch, pruneArch } from '../search/arch.js';
 import { estimateMemory, parseWeightBits } from '../search/memory.js';
 import type { SearchRequest } from '../workflows/types.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import { printSummary, StageBars } from './output.js';
+import { printSummary } from './output.js';
+import { ProgressView } from './progress-view.js';
 
 export const DEFAULT_ARTIFACTS = process.env.SPIKENAS_ARTIFACTS ?? resolve('.spikenas', 'artifacts');
 const DEFAULT_FLEETS = process.env.SPIKENAS_FLEETS ?? 'fleets.yaml';
@@ -134,12 +135,11 @@ searchOptions(program.command('search'))
   .action(async (flags: SearchFlags) => {
     const request = requestOf(flags);
     const { runSearchLocally } = await import('../pipeline/local.js');
-    const bars = new StageBars(!flags.json);
+    const view = new ProgressView({ tty: !flags.json && process.stderr.isTTY === true });
     const summary = await runSearchLocally(request, {
-      onStage: (stage) => bars.stage(stage),
-      onProgress: (_stage, progress) => bars.update(progress.done, progress.total),
-      warn: (message) => bars.log(message),
-    }).finally(() => bars.stop());
+      onProgress: (progress) => view.update(progress),
+      warn: (message) => view.log(message),
+    }).finally(() => view.stop());
     if (flags.json) console.log(JSON.stringify(summary));
     else printSummary(summary);
   });

@@ -1,47 +1,6 @@
-/** What the CLI shows a person: a progress bar per stage and a summary table. */
-import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+/** The summary table the CLI prints when a search has finished. */
 import { formatSize } from '../common/size.js';
-import type { SearchSummary } from '../workflows/types.js';
-
-export class StageBars {
-  private readonly bars: MultiBar | null;
-  private current: SingleBar | null = null;
-  private name = '';
-
-  constructor(enabled: boolean) {
-    this.bars = enabled
-      ? new MultiBar(
-          {
-            format: ' {stage} |{bar}| {percentage}% {value}/{total} {eta_formatted}',
-            hideCursor: true,
-            clearOnComplete: false,
-          },
-          Presets.shades_classic,
-        )
-      : null;
-  }
-
-  stage(name: string): void {
-    if (!this.bars || name === this.name) return;
-    this.current?.stop();
-    this.name = name;
-    this.current = this.bars.create(1, 0, { stage: name.padEnd(20) });
-  }
-
-  update(done: number, total: number): void {
-    this.current?.setTotal(Math.max(total, 1));
-    this.current?.update(done);
-  }
-
-  log(message: string): void {
-    if (this.bars) this.bars.log(`${message}\n`);
-    else console.error(message);
-  }
-
-  stop(): void {
-    this.bars?.stop();
-  }
-}
+import { type SearchSummary, STAGE_NAMES } from '../workflows/types.js';
 
 export function printSummary(summary: SearchSummary): void {
   const budget = summary.budgetBytes === null ? 'none' : formatSize(summary.budgetBytes);
@@ -57,26 +16,36 @@ export function printSummary(summary: SearchSummary): void {
     ['winner', summary.winner],
     ['params', String(summary.params)],
     [
-      'weight memory',
+      'weight memory, final',
       `${formatSize(summary.weightBytes)} at ${summary.weightBits} bits, budget ${budget}${fits}`,
     ],
-    ['state memory', formatSize(summary.stateBytes)],
-    ['SAHD score', summary.sahdScore.toFixed(3)],
-    ['accuracy', `${pct(summary.accuracy)} (before quantization ${pct(summary.accuracyBeforeQuantization)})`],
+    ['neuron-state memory', formatSize(summary.stateBytes)],
+    ['full SAHD score', summary.sahdScore.toFixed(3)],
+    [
+      'test accuracy, final',
+      `${pct(summary.accuracy)} (as trained, 32-bit float weights: ${pct(summary.accuracyBeforeQuantization)})`,
+    ],
     [
       'candidates',
       Object.entries(summary.counters)
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
     ],
-    ...Object.entries(summary.stageWallMs).map(([stage, ms]): [string, string] => [
-      `  ${stage}`,
-      `${((ms ?? 0) / 1000).toFixed(1)} s`,
-    ]),
+    [
+      'wall time, all stages',
+      seconds(Object.values(summary.stageWallMs).reduce((a, ms) => a + (ms ?? 0), 0)),
+    ],
+    ...STAGE_NAMES.filter((stage) => summary.stageWallMs[stage] !== undefined).map(
+      (stage): [string, string] => [`  ${stage}`, seconds(summary.stageWallMs[stage] ?? 0)],
+    ),
     ['report', summary.artifacts.report],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [key, value] of rows) console.log(`${key.padEnd(width)}  ${value}`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function pct(fraction: number): string {

@@ -1,10 +1,19 @@
 /** CLI commands that talk to Temporal: start (and wait), status, resume. Each returns the exit code. */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { InputError } from '../common/errors.js';
 import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import { printSummary, StageBars } from './output.js';
-import { describeSearch, innermostMessage, searchRequestOf, startSearch, withClient } from './temporal.js';
+import { printSummary } from './output.js';
+import { unpolledMessage, unpolledQueues } from './pollers.js';
+import { ProgressView } from './progress-view.js';
+import {
+  describeSearch,
+  innermostMessage,
+  searchRequestOf,
+  startSearch,
+  taskQueues,
+  withClient,
+} from './temporal.js';
 
 interface WaitFlags {
   wait?: boolean;
@@ -66,49 +75,84 @@ export async function statusFromCli(workflowId: string, flags: { json?: boolean 
   return EXIT.ok;
 }
 
+/** How often a waiting CLI asks the server whether its task queues have pollers. */
+const POLLER_CHECK_MS = 5_000;
+
 export async function waitAndReport(
   client: Client,
   workflowId: string,
   flags: WaitFlags,
   timeoutMs?: number,
 ): Promise<number> {
-  const bars = new StageBars(!flags.json && process.stderr.isTTY === true);
+  const view = new ProgressView({ tty: !flags.json && process.stderr.isTTY === true });
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
   const handle = client.workflow.getHandle(workflowId);
-  const outcome = handle.result().then(
-    (summary: SearchSummary) => ({ summary }),
-    (error: unknown) => ({ error }),
-  );
-  let lastLine = '';
+  // The result's long poll is ended before the connection closes: left to its retries, it would throw
+  // from a timer once the channel is shut.
+  const stopWaiting = new AbortController();
+  const outcome = client
+    .withAbortSignal(stopWaiting.signal, () => handle.result())
+    .then(
+      (summary: SearchSummary) => ({ summary }),
+      (error: unknown) => ({ error }),
+    );
+  try {
+    return await follow(client, handle, outcome, flags, view, deadline);
+  } finally {
+    stopWaiting.abort();
+    view.stop();
+  }
+}
+
+async function follow(
+  client: Client,
+  handle: WorkflowHandle,
+  outcome: Promise<{ summary: SearchSummary } | { error: unknown }>,
+  flags: WaitFlags,
+  view: ProgressView,
+  deadline: number,
+): Promise<number> {
+  const workflowId = handle.workflowId;
+  const queues = taskQueues();
+  let nextPollerCheck = 0;
+  const unpolledSaid = new Set<string>();
   for (;;) {
     const remaining = deadline - Date.now();
     const settled = await Promise.race([
       outcome,
       sleep(Math.min(1000, Math.max(0, remaining))).then(() => null),
     ]);
-    if (settled) {
-      bars.stop();
-      return report(client, workflowId, settled, flags);
-    }
+    if (settled) return report(client, workflowId, settled, flags);
     if (Date.now() >= deadline) {
-      bars.stop();
       const message = `stopped waiting after ${flags.timeout}; the search goes on`;
       if (flags.json) console.log(JSON.stringify({ workflowId, status: 'RUNNING', error: message }));
-      else console.error(`spikenas: ${workflowId}: ${message}`);
+      else view.log(`spikenas: ${workflowId}: ${message}`);
       return EXIT.timedOut;
     }
-    // A query waits for a worker to answer: never past the deadline.
+    if (Date.now() >= nextPollerCheck) {
+      nextPollerCheck = Date.now() + POLLER_CHECK_MS;
+      const unpolled = await unpolledQueues(client, queues).catch(() => null);
+      if (unpolled) {
+        const now = new Set(unpolled.map((q) => `${q.queue}|${q.kind}`));
+        for (const queue of unpolled)
+          if (!unpolledSaid.has(`${queue.queue}|${queue.kind}`))
+            view.log(`spikenas: ${unpolledMessage(queue)}`);
+        // Said once while it lasts; again if it happens again later.
+        unpolledSaid.clear();
+        for (const key of now) unpolledSaid.add(key);
+      }
+    }
+    // A query waits for a worker to answer: never past the deadline, and never left retrying behind a
+    // connection that is closed when the command ends.
+    const unanswered = new AbortController();
     const progress = await Promise.race([
-      handle.query<SearchProgress>('progress').catch(() => null),
+      client
+        .withAbortSignal(unanswered.signal, () => handle.query<SearchProgress>('progress'))
+        .catch(() => null),
       sleep(Math.max(0, Math.min(2000, deadline - Date.now()))).then(() => null),
     ]);
-    if (progress) {
-      bars.stage('search');
-      bars.update(progress.percent, 100);
-      const line = progressLine(progress);
-      if (!flags.json && process.stderr.isTTY !== true && line !== lastLine) console.error(line);
-      lastLine = line;
-    }
+    unanswered.abort();
+    if (progress) view.update(progress);
   }
 }
 
@@ -140,7 +184,9 @@ function progressLine(progress: SearchProgress): string {
   const counters = Object.entries(progress.counters)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `${progress.percent}% ${progress.stage}${counters ? ` (${counters})` : ''}`;
+  const current = progress.current;
+  const inStage = current === null ? '' : `: ${current.done}/${current.total} ${current.unit}`;
+  return `${progress.percent}% ${progress.stage}${inStage}${counters ? ` (${counters})` : ''}`;
 }
 
 /** '90s', '45m', '2h', '1500ms' -> milliseconds. */

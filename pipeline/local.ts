@@ -3,14 +3,14 @@
  * order, with one shard. For a laptop, a notebook or a CI job that needs no durability.
  */
 import { randomUUID } from 'node:crypto';
-import type { SearchRequest, SearchSummary, StageName } from '../workflows/types.js';
+import { ProgressTracker } from '../workflows/progress.js';
+import type { SearchProgress, SearchRequest, SearchSummary, StageName } from '../workflows/types.js';
 import * as steps from './steps.js';
-import type { StepProgress } from './types.js';
 
 export interface LocalRunOptions {
   runId?: string;
-  onStage?: (stage: StageName) => void;
-  onProgress?: (stage: StageName, progress: StepProgress) => void;
+  /** The same progress the workflow's `progress` query gives, after every change. */
+  onProgress?: (progress: SearchProgress) => void;
   signal?: AbortSignal;
   warn?: (message: string) => void;
 }
@@ -20,29 +20,50 @@ export async function runSearchLocally(
   options: LocalRunOptions = {},
 ): Promise<SearchSummary> {
   const run = { artifacts: request.artifacts, runId: options.runId ?? `local-${randomUUID().slice(0, 8)}` };
-  const context = (stage: StageName): steps.StepContext => {
-    options.onStage?.(stage);
-    return {
-      onProgress: (progress) => options.onProgress?.(stage, progress),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.warn ? { warn: options.warn } : {}),
-    };
+  const tracker = new ProgressTracker(request.mode);
+  const changed = () => options.onProgress?.(tracker.progress);
+  const context = (stage: StageName, part = 'all'): steps.StepContext => ({
+    onProgress: (progress) => {
+      tracker.report({ stage, part, ...progress });
+      changed();
+    },
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
+  const stage = async <T>(name: StageName, work: () => Promise<T>): Promise<T> => {
+    tracker.begin(name);
+    changed();
+    const result = await work();
+    tracker.finish(name);
+    changed();
+    return result;
   };
-  await steps.prepareRun({ run, request }, context('prepare-dataset'));
+
+  await stage('prepare-dataset', () => steps.prepareRun({ run, request }, context('prepare-dataset')));
   if (request.mode === 'spikenas') {
-    await steps.analyzeImpact({ run }, context('operation-impact'));
-    await steps.enhanceCell({ run }, context('cell-enhancement'));
+    await stage('operation-impact', () => steps.analyzeImpact({ run }, context('operation-impact')));
+    await stage('cell-enhancement', () => steps.enhanceCell({ run }, context('cell-enhancement')));
   }
-  const searchContext = context('memory-aware-search');
-  const generated = await steps.generateCandidates({ run }, searchContext);
-  const whole = { shard: 0, shardCount: 1 };
-  if (generated.firstPass) {
-    await steps.scoreShard({ run, pass: 'first', ...whole }, searchContext);
-    await steps.selectSurvivors({ run, shardCount: 1 }, searchContext);
-  }
-  await steps.scoreShard({ run, pass: 'full', ...whole }, searchContext);
-  await steps.selectWinner({ run, shardCount: 1 }, searchContext);
-  await steps.trainWinner({ run }, context('train-winner'));
-  await steps.quantizeEvaluate({ run }, context('quantize-evaluate'));
-  return steps.publish({ run }, context('publish'));
+  await stage('memory-aware-search', async () => {
+    const search = 'memory-aware-search';
+    const generated = await steps.generateCandidates({ run }, context(search));
+    Object.assign(tracker.progress.counters, generated.counters);
+    const whole = { shard: 0, shardCount: 1 };
+    let fullCount = generated.candidates;
+    if (generated.firstPass) {
+      tracker.beginPass('first', generated.candidates, true);
+      await steps.scoreShard({ run, pass: 'first', ...whole }, context(search, 'first-0'));
+      fullCount = (await steps.selectSurvivors({ run, shardCount: 1 }, context(search))).count;
+    }
+    tracker.beginPass('full', fullCount, generated.firstPass);
+    await steps.scoreShard({ run, pass: 'full', ...whole }, context(search, 'full-0'));
+    const winner = await steps.selectWinner({ run, shardCount: 1 }, context(search));
+    Object.assign(tracker.progress.counters, winner.counters);
+  });
+  await stage('train-winner', () => steps.trainWinner({ run }, context('train-winner')));
+  await stage('quantize-evaluate', () => steps.quantizeEvaluate({ run }, context('quantize-evaluate')));
+  const summary = await stage('publish', () => steps.publish({ run }, context('publish')));
+  tracker.end('done');
+  changed();
+  return summary;
 }

@@ -33,7 +33,12 @@ import {
 import { enhanceSpace } from '../search/stages/enhance.js';
 import { analyzeOperationImpact, type ImpactResume, impactCacheKey } from '../search/stages/impact.js';
 import { type QuantizeResult, quantizeForBudget } from '../search/stages/quantize.js';
-import { type ScoreResume, scoreCandidates, shardCandidates } from '../search/stages/scoring.js';
+import {
+  isUsableScore,
+  type ScoreResume,
+  scoreCandidates,
+  shardCandidates,
+} from '../search/stages/scoring.js';
 import { buildSearchResult, selectSurvivors as pickSurvivors } from '../search/stages/select.js';
 import type { EnhancedSpace, ImpactResult, SearchResult } from '../search/stages/types.js';
 import type { NetConfig } from '../snn/config.js';
@@ -46,11 +51,19 @@ import {
   type TrainResume,
   trainNetwork,
 } from '../snn/index.js';
-import type { SearchRequest, SearchSummary, StageName } from '../workflows/types.js';
+import {
+  PASS_UNIT,
+  type SearchRequest,
+  type SearchSummary,
+  type StageName,
+  stagesOf,
+} from '../workflows/types.js';
 import { toModelArtifacts } from './model-artifacts.js';
 import type { RunRef, StepContext } from './types.js';
 
 export type { StepContext } from './types.js';
+
+const TRAINING_STEPS = 'training steps';
 
 /** Scores are checkpointed every this many candidates: a killed worker re-scores at most this many. */
 export const SCORE_CHUNK = 8;
@@ -218,8 +231,8 @@ export async function analyzeImpact(
       ...signalOption(ctx),
       onProgress: async (progress) => {
         await run.writeCheckpoint('operation-impact', progress.resume);
-        ctx.onProgress?.({ done: progress.done, total: progress.total, counters: progress.counters ?? {} });
       },
+      onStep: (progress) => ctx.onProgress?.({ unit: TRAINING_STEPS, ...progress }),
     },
   );
   await cache.put(key, result);
@@ -354,7 +367,7 @@ export async function scoreShard(input: ScoreShardInput, ctx: StepContext = {}):
         if (progress.done % SCORE_CHUNK === 0 || progress.done === progress.total) {
           await run.writeCheckpoint(name, progress.resume);
         }
-        ctx.onProgress?.({ done: progress.done, total: progress.total });
+        ctx.onProgress?.({ unit: PASS_UNIT[input.pass], done: progress.done, total: progress.total });
       },
     },
   );
@@ -448,8 +461,8 @@ export async function selectWinner(input: ShardsInput, ctx: StepContext = {}) {
       RUN_FILES.candidates,
       stage.candidates.map((c, i) => ({
         ...c,
-        firstPassScore: survivors?.firstPassScores[i] ?? null,
-        score: fullScores[i] ?? null,
+        ...scoreField('firstPassScore', survivors?.firstPassScores[i]),
+        ...scoreField('score', fullScores[i]),
       })),
     );
     await run.putJson(file, result);
@@ -471,13 +484,16 @@ export async function trainWinner(
     const backend = await initBackend();
     const resume = await run.readCheckpoint<TrainResume>('train-winner');
     const training = plan.profile.winner;
-    const result = await trainNetwork(arch, config, await splitFor(plan), training, {
+    const options = {
+      ...training,
+      onStep: (done: number, total: number) => ctx.onProgress?.({ unit: TRAINING_STEPS, done, total }),
+    };
+    const result = await trainNetwork(arch, config, await splitFor(plan), options, {
       seed: plan.seeds.train,
       ...(resume ? { resume: resume.data } : {}),
       ...signalOption(ctx),
       onProgress: async (progress) => {
         await run.writeCheckpoint('train-winner', progress.resume);
-        ctx.onProgress?.({ done: progress.done, total: progress.total });
       },
     });
     const { weights, ...summary } = result;
@@ -591,22 +607,22 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     winner,
   };
   await run.put(RUN_FILES.report, renderReport(reportInput));
-  const scored = (await run.getJsonLines<Candidate & { score: number | null }>(RUN_FILES.candidates))
-    .filter((c): c is Candidate & { score: number } => c.score !== null)
-    .map((c) => ({
-      arch: c.arch,
-      params: c.params,
-      weightBytes: c.weightBytes,
-      stateBytes: c.stateBytes,
-      score: c.score,
-    }));
+  const lines = await run.getJsonLines<CandidateLine>(RUN_FILES.candidates);
+  const withScore = (key: 'score' | 'firstPassScore') =>
+    lines.flatMap((c) => {
+      const score = c[key];
+      return score === null ? [] : [{ ...memoryOf(c), score }];
+    });
   await run.put(
     RUN_FILES.pareto,
     renderParetoSvg({
-      candidates: scored,
+      candidates: withScore('score'),
+      firstPass: withScore('firstPassScore'),
       pareto: search.pareto,
       budgetBytes: search.budgetBytes,
       winner: best.arch,
+      unusable: lines.filter((c) => c.scoreProblem !== undefined || c.firstPassScoreProblem !== undefined)
+        .length,
     }),
   );
   await run.publish();
@@ -667,6 +683,28 @@ export async function recordOutcome(input: OutcomeInput, ctx: StepContext = {}):
 }
 
 // ---------------------------------------------------------------------------------------------- helpers
+
+/** One line of candidates.jsonl: a score is a number, or null with the reason when it cannot rank. */
+interface CandidateLine extends Candidate {
+  firstPassScore: number | null;
+  firstPassScoreProblem?: string;
+  score: number | null;
+  scoreProblem?: string;
+}
+
+/** Why a computed score cannot rank a candidate (the scorer's stand-in for it is -Number.MAX_VALUE). */
+const UNUSABLE_REASON = 'singular SAHD kernel: log |det K| is minus infinity, so the score cannot rank it';
+
+/** `{ score }`, `{ score: null }` when not computed, or `{ score: null, scoreProblem }` when unusable. */
+function scoreField<K extends 'score' | 'firstPassScore'>(key: K, score: number | null | undefined) {
+  if (score === undefined || score === null) return { [key]: null };
+  if (!isUsableScore(score)) return { [key]: null, [`${key}Problem`]: UNUSABLE_REASON };
+  return { [key]: score };
+}
+
+function memoryOf(c: Candidate) {
+  return { arch: c.arch, params: c.params, weightBytes: c.weightBytes, stateBytes: c.stateBytes };
+}
 
 async function openRun(ref: RunRef, ctx: StepContext): Promise<RunArtifacts> {
   return new RunArtifacts(await openStore(ref.artifacts), ref.runId, warnOption(ctx));
@@ -770,10 +808,13 @@ async function winnerOf(run: RunArtifacts, plan: RunPlan) {
   return { arch: parseArch(best.arch, config.cellType), text: best.arch, config };
 }
 
+/** Each finished stage's wall time, in the order the stages ran (publish is still running). */
 async function stageWallTimes(run: RunArtifacts, plan: RunPlan, search: SearchResult) {
-  const times: Partial<Record<StageName, number>> = { 'memory-aware-search': search.wallMs };
-  const stages: StageName[] = ['prepare-dataset', 'train-winner', 'quantize-evaluate'];
-  if (plan.request.mode === 'spikenas') stages.push('operation-impact', 'cell-enhancement');
-  for (const stage of stages) times[stage] = (await run.getJson<Timed>(stageFile(stage))).wallMs;
+  const times: Partial<Record<StageName, number>> = {};
+  for (const stage of stagesOf(plan.request.mode)) {
+    if (stage === 'publish') continue;
+    times[stage] =
+      stage === 'memory-aware-search' ? search.wallMs : (await run.getJson<Timed>(stageFile(stage))).wallMs;
+  }
   return times;
 }

@@ -6,6 +6,8 @@ export interface RunRef {
 
 /** What a long step reports while it works; activities turn it into heartbeats, the CLI into a progress bar. */
 export interface StepProgress {
+  /** What done and total count: 'training steps', 'first-pass candidates', 'full SAHD candidates'. */
+  unit: string;
   done: number;
   total: number;
   counters?: Record<string, number>;

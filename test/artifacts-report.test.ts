@@ -90,7 +90,7 @@ describe('renderParetoSvg', () => {
     expect(polylines).toHaveLength(1);
     expect(polylines[0]?.getAttribute('points')?.split(' ')).toHaveLength(pareto.length);
     const labels = byClass(doc, 'text', 'axis-label').map((t) => t.textContent);
-    expect(labels).toEqual(['weight memory', 'SAHD score (log |det K|)']);
+    expect(labels).toEqual(['weight memory', 'full SAHD score (log |det K|)']);
     expect(byClass(doc, 'text', 'title')[0]?.textContent).toBe('a < b & c');
     expect(byClass(doc, 'text', 'note')[0]?.textContent).toContain('2 candidate(s) without a usable score');
   });
@@ -118,6 +118,41 @@ describe('renderParetoSvg', () => {
     for (let i = 1; i < byScore.length; i++)
       expect(byScore[i]?.[1]).toBeLessThanOrEqual(byScore[i - 1]?.[1] as number);
     expect(byClass(doc, 'circle', 'winner')).toHaveLength(0);
+  });
+
+  it('plots every first-pass score in a panel of its own, marking the ones that went on to full SAHD', () => {
+    const firstPass = [
+      ...candidates(150, 9).map((c) => ({ ...c, arch: `first-${c.arch}`, score: c.score / 10 })),
+      ...all.map((c) => ({ ...c, score: c.score / 10 })),
+      { ...winner, arch: 'singular-first', score: UNUSABLE_SCORE },
+    ];
+    const doc = parseSvg(
+      renderParetoSvg({ candidates: all, firstPass, pareto, budgetBytes, winner: winner.arch }),
+    );
+    const first = byClass(doc, 'circle', 'first-pass');
+    expect(first).toHaveLength(150 + all.length);
+    // The survivors stand out from the rest of the first pass.
+    expect(first.filter((e) => e.getAttribute('fill') === 'none')).toHaveLength(all.length);
+    expect(byClass(doc, 'circle', 'candidate')).toHaveLength(all.length);
+    // One budget line per panel, and each panel says which score it shows.
+    expect(byClass(doc, 'line', 'budget')).toHaveLength(2);
+    expect(byClass(doc, 'text', 'axis-label').map((t) => t.textContent)).toEqual([
+      'weight memory',
+      'full SAHD score (log |det K|)',
+      'weight memory',
+      'first-pass score',
+    ]);
+    expect(byClass(doc, 'text', 'note')[0]?.textContent).toContain('1 candidate(s) without a usable score');
+  });
+
+  it('marks every point of the front, so a front of one point shows', () => {
+    const one = [winner];
+    const doc = parseSvg(renderParetoSvg({ candidates: all, pareto: one, budgetBytes, winner: winner.arch }));
+    const points = byClass(doc, 'circle', 'pareto-point');
+    expect(points).toHaveLength(1);
+    expect(Number(points[0]?.getAttribute('r'))).toBeGreaterThan(0);
+    const many = parseSvg(renderParetoSvg({ candidates: all, pareto, budgetBytes, winner: null }));
+    expect(byClass(many, 'circle', 'pareto-point')).toHaveLength(pareto.length);
   });
 
   it('draws an empty plot without a budget when there is nothing to show', () => {
@@ -229,8 +264,8 @@ describe('renderReport', () => {
     expect(md).toContain('| avgpool3x3 | dropped | mean delta -1.2 pp \\| below 0 |');
     expect(md).toContain('Operations kept: skip, conv1x1, conv3x3');
     expect(tableAfter(md, '## Winner')[0]).toBe('| node 0 | · | conv3x3 | · | conv1x1 |');
-    expect(md).toContain('| accuracy at 32 bits | 87.12% |');
-    expect(md).toContain('| accuracy at 8 bits | 86.55% |');
+    expect(md).toContain('| test accuracy as trained (32-bit float weights) | 87.12% |');
+    expect(md).toContain('| test accuracy after quantization to 8 bits | 86.55% |');
     expect(md).toContain('| fits the budget | yes, 30.00% of the budget |');
     expect(tableAfter(md, '### Spike rate per layer')).toEqual([
       '| cell1.node1 | 12.00% |',
@@ -239,6 +274,33 @@ describe('renderReport', () => {
     expect(tableAfter(md, '## Top 5 candidates')).toHaveLength(5);
     expect(tableAfter(md, '## Pareto front')).toHaveLength(search.pareto.length);
     expect(md).toContain('![Pareto plot](pareto.svg)');
+  });
+
+  it('says what every row is: no label twice, stages in the order they run, the whole run timed', () => {
+    const scrambled = {
+      ...input,
+      stageWallMs: {
+        'train-winner': 95000,
+        'prepare-dataset': 500,
+        'memory-aware-search': 12345,
+        'operation-impact': 3000,
+      },
+    };
+    const md = renderReport(scrambled);
+    for (const heading of ['# spikenas search report: run-7', '## Winner']) {
+      const labels = tableAfter(md, heading).map((r) => r.split(' | ')[0]);
+      expect(new Set(labels).size, heading).toBe(labels.length);
+    }
+    expect(tableAfter(md, '## Stage wall times').map((r) => r.split(' | ')[0])).toEqual([
+      '| prepare-dataset',
+      '| operation-impact',
+      '| memory-aware-search',
+      '| train-winner',
+      '| total',
+    ]);
+    expect(md).toContain('| wall time, all stages | 110.8 s |');
+    expect(md).toContain('| wall time, memory-aware search stage |');
+    expect(md).not.toContain('search wall time');
   });
 
   it('says when the winner does not fit, marks feedback edges, and handles a baseline run', () => {

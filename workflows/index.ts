@@ -6,6 +6,7 @@
 import {
   CancellationScope,
   defineQuery,
+  defineSignal,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -13,16 +14,21 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import type { RunRef } from '../pipeline/types.js';
+import { ProgressTracker } from './progress.js';
 import {
+  PASS_UNIT,
   type SearchProgress,
   type SearchRequest,
   type SearchSummary,
+  STAGE_WORK_SIGNAL,
   type StageName,
+  type StageWork,
   TASK_QUEUE_CPU_DEFAULT,
   TASK_QUEUE_GPU_DEFAULT,
 } from './types.js';
 
 export const progressQuery = defineQuery<SearchProgress>('progress');
+export const stageWorkSignal = defineSignal<[StageWork]>(STAGE_WORK_SIGNAL);
 
 /**
  * Errors that retrying cannot fix: bad input, a budget nothing fits, and a store that refuses access (no
@@ -63,31 +69,22 @@ function activitiesOn(queues: QueueNames) {
   return { light, heavy };
 }
 
-/** Share of the whole search each stage stands for, for the progress percentage. */
-const STAGE_WEIGHT: Record<StageName, number> = {
-  'prepare-dataset': 2,
-  'operation-impact': 30,
-  'cell-enhancement': 1,
-  'memory-aware-search': 37,
-  'train-winner': 25,
-  'quantize-evaluate': 4,
-  publish: 1,
-};
-
 export async function spikeNasSearch(
   request: SearchRequest,
   queues: QueueNames = { cpu: TASK_QUEUE_CPU_DEFAULT, gpu: TASK_QUEUE_GPU_DEFAULT },
 ): Promise<SearchSummary> {
   const { light, heavy } = activitiesOn(queues);
   const run: RunRef = { artifacts: request.artifacts, runId: workflowInfo().workflowId };
-  const progress: SearchProgress = { stage: 'prepare-dataset', percent: 0, counters: {}, finishedStages: [] };
+  const tracker = new ProgressTracker(request.mode);
+  const progress = tracker.progress;
   setHandler(progressQuery, () => progress);
+  // Heavy activities signal how far they are inside their stage (throttled; see activities/progress.ts).
+  setHandler(stageWorkSignal, (work) => tracker.report(work));
 
   const stage = async <T>(name: StageName, work: () => Promise<T>): Promise<T> => {
-    progress.stage = name;
+    tracker.begin(name);
     const result = await work();
-    progress.finishedStages.push(name);
-    progress.percent = Math.round(progress.finishedStages.reduce((sum, s) => sum + STAGE_WEIGHT[s], 0));
+    tracker.finish(name);
     return result;
   };
 
@@ -104,12 +101,18 @@ export async function spikeNasSearch(
       // Fan out over shards of the candidate list; more workers on the GPU queue means more run at once.
       const scoreAll = async (pass: 'first' | 'full', total: number) => {
         const shardCount = Math.max(1, Math.min(request.shards, total));
-        const counter = pass === 'first' ? 'prefiltered' : 'scored';
-        progress.counters[counter] = 0;
+        tracker.beginPass(pass, total, generated.firstPass);
         await Promise.all(
           Array.from({ length: shardCount }, async (_, shard) => {
             const done = await heavy.scoreShard({ run, pass, shard, shardCount });
-            progress.counters[counter] = (progress.counters[counter] ?? 0) + done.scored;
+            // The shard's final count, whether or not its last signal arrived.
+            tracker.report({
+              stage: 'memory-aware-search',
+              part: `${pass}-${shard}`,
+              unit: PASS_UNIT[pass],
+              done: done.scored,
+              total: done.scored,
+            });
           }),
         );
         return shardCount;
@@ -125,11 +128,10 @@ export async function spikeNasSearch(
     await stage('train-winner', () => heavy.trainWinner({ run }));
     await stage('quantize-evaluate', () => heavy.quantizeEvaluate({ run }));
     summary = await stage('publish', () => light.publish({ run }));
-    progress.stage = 'done';
-    progress.percent = 100;
+    tracker.end('done');
   } catch (error) {
     const cancelled = isCancellation(error);
-    progress.stage = cancelled ? 'cancelled' : 'failed';
+    tracker.end(cancelled ? 'cancelled' : 'failed');
     // Record how it ended even though the workflow is being cancelled; finished stages stay in the store.
     await CancellationScope.nonCancellable(async () => {
       try {

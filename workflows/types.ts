@@ -6,6 +6,10 @@
 export const TASK_QUEUE_CPU_DEFAULT = 'spikenas-cpu';
 export const TASK_QUEUE_GPU_DEFAULT = 'spikenas-gpu';
 export const SEARCH_WORKFLOW = 'spikeNasSearch';
+/** The signal a heavy activity sends its workflow with its progress inside the stage. */
+export const STAGE_WORK_SIGNAL = 'stageWork';
+/** What each scoring pass counts. */
+export const PASS_UNIT = { first: 'first-pass candidates', full: 'full SAHD candidates' } as const;
 
 export type SearchMode = 'spikenas' | 'snasnet';
 export type SearchProfile = 'quick' | 'paper';
@@ -40,14 +44,25 @@ export interface SlackDestination {
   slackThreadTs?: string;
 }
 
-export type StageName =
-  | 'prepare-dataset'
-  | 'operation-impact'
-  | 'cell-enhancement'
-  | 'memory-aware-search'
-  | 'train-winner'
-  | 'quantize-evaluate'
-  | 'publish';
+/** The stages of a search, in the order they run (snasnet mode skips the impact and enhancement stages). */
+export const STAGE_NAMES = [
+  'prepare-dataset',
+  'operation-impact',
+  'cell-enhancement',
+  'memory-aware-search',
+  'train-winner',
+  'quantize-evaluate',
+  'publish',
+] as const;
+
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** The stages a search of this mode runs, in order. */
+export function stagesOf(mode: SearchMode): StageName[] {
+  return STAGE_NAMES.filter(
+    (s) => mode === 'spikenas' || (s !== 'operation-impact' && s !== 'cell-enhancement'),
+  );
+}
 
 export interface SearchProgress {
   stage: StageName | 'done' | 'failed' | 'cancelled';
@@ -55,6 +70,20 @@ export interface SearchProgress {
   percent: number;
   counters: Record<string, number>;
   finishedStages: StageName[];
+  /** The count inside the running stage, e.g. 1200 of 3840 training steps; null when it has none yet. */
+  current: { unit: string; done: number; total: number } | null;
+}
+
+/** What a step reports from inside a stage (an activity signals it to its workflow). */
+export interface StageWork {
+  stage: StageName;
+  /** Which parallel part this is ('all', or a shard such as 'first-0'); the stage's count sums its parts. */
+  part: string;
+  /** What is counted: 'training steps', 'first-pass candidates', 'full SAHD candidates'. */
+  unit: string;
+  done: number;
+  total: number;
+  counters?: Record<string, number>;
 }
 
 export interface SearchSummary {

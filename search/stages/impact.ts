@@ -48,7 +48,18 @@ export async function analyzeOperationImpact(
     if (accuracies[key] !== undefined) continue;
     ctx.signal?.throwIfAborted();
     const config: NetConfig = { ...input.config, cellType: job.cellType };
-    const result = await trainNetwork(parseArch(job.arch, job.cellType), config, input.data, input.train, {
+    // Every short training has the same settings and data, so the same number of steps: the stage's
+    // steps are that number times the trainings.
+    const training = {
+      ...input.train,
+      onStep: (step: number, steps: number) =>
+        ctx.onStep?.({
+          done: done * steps + step,
+          total: total * steps,
+          counters: { trained: done, trainings: total },
+        }),
+    };
+    const result = await trainNetwork(parseArch(job.arch, job.cellType), config, input.data, training, {
       seed: deriveSeed(ctx.seed, `impact/train/${key}`),
       signal: ctx.signal,
     });

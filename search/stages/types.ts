@@ -9,6 +9,8 @@ import type { OpCode } from '../arch.types.js';
 export interface StageContext<Resume> {
   seed: number;
   onProgress?: (progress: StageProgress<Resume>) => void | Promise<void>;
+  /** Finer progress between resume points (e.g. every training step), for display only. */
+  onStep?: (progress: { done: number; total: number; counters?: Record<string, number> }) => void;
   resume?: Resume;
   signal?: AbortSignal;
 }
