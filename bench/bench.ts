@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --backend wasm] [-- --preset fmnist-tiny --quick]`: the SNN runtime's speed and memory
- * on this machine, as one JSON object on stdout (progress on stderr).
+ * `npm run -s bench [-- --backend wasm] [-- --preset fmnist-tiny --quick]`: the SNN runtime's speed and
+ * memory on this machine, as one JSON object on stdout (progress on stderr; without -s, npm prints its
+ * own header lines to stdout first).
  *
  * Per backend: `gemmGflops` (a 2048x2048 float32 matMul, the ceiling the ratios use); `nets[]`, SNASNet's
  * published cell on each preset at two batches, inference forward and training step (forward in training
@@ -9,7 +10,8 @@
  *
  * Every measurement runs in its own child process (measure.ts): its peak RSS is its own, and a backend
  * that aborts (wasm past its 4 GiB heap) or a size that outgrows --max-rss-gib fails that measurement
- * only, recorded as `error`. By default the native backend runs everything and wasm the fmnist presets;
+ * only, recorded as `error`; so does one that leaves the shared machine under 1 GiB available, or outlasts
+ * --timeout-min. By default the native backend runs everything and wasm the fmnist presets;
  * the native run's figures are the top-level fields, the others go to `otherBackends`.
  */
 import { spawn } from 'node:child_process';
