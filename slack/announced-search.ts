@@ -52,13 +52,14 @@ export async function startAnnouncedSearch(
       'Give budget= or dataset= for a separate search.'
     );
   }
-  await slackCall('chat.update', () =>
-    client.chat.update({
+  // Naming the workflow in the announcement is a courtesy: the search runs and reports in the thread regardless.
+  await client.chat
+    .update({
       channel,
       ts: thread,
       text: `<@${search.user}> started search \`${workflowId}\` ${what}. The result will be posted in this thread.`,
-    }),
-  );
+    })
+    .catch(() => undefined);
   return `Started search \`${workflowId}\` ${what}. Its result will be posted in the thread under its announcement; ${status} shows progress.`;
 }
 

@@ -328,11 +328,14 @@ describe('a search started from Slack', () => {
 
 describe('cancelling from Slack', () => {
   it('cancels a running search and posts that it did not finish', async () => {
-    // An override of the fleet's budget is a separate search with a fresh ID.
+    // An override of the fleet's budget is a separate search with a fresh ID. Slack refusing the update that
+    // names it in the announcement does not stop the search.
+    slackApi.refuseOnce('chat.update', 'cant_update_message');
     await ackBody(await command(`search fleet=${fleetName} budget=2MiB`, 'to-cancel'));
     const started = await slack.waitFor(
       (m) => m.path === '/to-cancel' && m.body.response_type === 'ephemeral',
     );
+    expect(started.body.text).toContain('Started search');
     const workflowId = idIn(started);
     expect(workflowId.startsWith(`spikenas-${fleetName}-`)).toBe(false);
 
