@@ -1,10 +1,13 @@
 /**
- * Heavy steps (tfjs scoring and training) run in worker threads, one per core, so the worker's event loop
- * stays free for heartbeats and task polling. Each thread keeps its own tfjs backend and dataset cache.
+ * Heavy steps (tfjs scoring and training) run in worker threads, so the worker's event loop stays free for
+ * heartbeats and task polling. Each thread keeps its own tfjs backend and dataset cache. On the native
+ * TensorFlow backend one thread already computes on every core (and a second would double the memory of
+ * the largest passes); on single-threaded wasm there is one thread per core.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { nativeBindingBuilt } from '../snn/backend.js';
 import type { HeavyStepName, ThreadOutcome, ThreadTask } from './thread-entry.js';
 import type { StepProgress } from './types.js';
 
@@ -12,7 +15,10 @@ let pool: Piscina<ThreadTask, ThreadOutcome> | undefined;
 
 export function heavyThreadCount(): number {
   const configured = Number(process.env.SPIKENAS_THREADS);
-  return Number.isInteger(configured) && configured > 0 ? configured : availableParallelism();
+  if (Number.isInteger(configured) && configured > 0) return configured;
+  const backend = process.env.SPIKENAS_BACKEND;
+  const native = backend === 'tensorflow' || ((backend === undefined || backend === '') && nativeBindingBuilt());
+  return native ? 1 : availableParallelism();
 }
 
 function threadPool(): Piscina<ThreadTask, ThreadOutcome> {

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -38,14 +39,32 @@ export function initBackend(): Promise<BackendInfo> {
     return selectBackend();
   })().then((selected) => {
     info = selected;
-    const threads = selected.threads === 1 ? '1 thread' : `${selected.threads} threads`;
-    const library = selected.tfVersion === null ? '' : `, TensorFlow ${selected.tfVersion}`;
-    process.stderr.write(
-      `spikenas: tfjs backend ${selected.name} (${selected.package} ${selected.version}${library}, ${threads})\n`,
-    );
+    process.stderr.write(`spikenas: tfjs backend ${describeBackend(selected)}\n`);
     return selected;
   });
   return chosen;
+}
+
+/** One line for logs and reports: name, package, version, TensorFlow version, threads. */
+export function describeBackend(info: BackendInfo): string {
+  const threads = info.threads === 1 ? '1 thread' : `${info.threads} threads`;
+  const library = info.tfVersion === null ? '' : `, TensorFlow ${info.tfVersion}`;
+  return `${info.name} (${info.package} ${info.version}${library}, ${threads})`;
+}
+
+/**
+ * Whether a built tfjs-node(-gpu) binding is on disk, without loading it: a process that runs heavy
+ * work in threads sizes its pool by this (TensorFlow already uses every core from one thread).
+ */
+export function nativeBindingBuilt(): boolean {
+  return ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((pkg) => {
+    try {
+      const lib = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'lib');
+      return readdirSync(lib).some((dir) => existsSync(path.join(lib, dir, 'tfjs_binding.node')));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The backend initBackend chose; throws before initBackend has finished. */

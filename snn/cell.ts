@@ -100,6 +100,16 @@ export class Cell {
     for (const lif of this.lifs) lif.reset();
   }
 
+  /** The feedback carried into the next step, by target node (null where none). */
+  carriedFeedback(): (tf.Tensor4D | null)[] {
+    return [...this.feedback];
+  }
+
+  /** Sets the carried feedback (recomputing a step from a checkpoint); the cell owns the tensors after. */
+  restoreFeedback(feedback: readonly (tf.Tensor4D | null)[]): void {
+    this.feedback = [...feedback];
+  }
+
   private disposeFeedback(): void {
     tf.dispose(this.feedback.filter((t) => t !== null));
     this.feedback = new Array(CELL_NODES).fill(null);

@@ -4,6 +4,7 @@ import { deriveSeed } from '../common/rng.js';
 import type { Arch } from '../search/arch.types.js';
 import { type SahdSums, sahdFromSums } from '../search/sahd.js';
 import { initBackend } from './backend.js';
+import { assertBatchFits } from './batch-fit.js';
 import type { NetConfig } from './config.js';
 import { buildNetwork, type SpikingNetwork } from './network.js';
 
@@ -23,6 +24,7 @@ export async function scoreSahd(
   await initBackend();
   const net = buildNetwork(arch, config, seed);
   try {
+    assertBatchFits(net, 'score', batchSize, 'batchSize');
     let total = 0;
     for (const [k, images] of batches.entries()) {
       total += sahdFromSums(sahdSumsOf(net, images, batchSize, sahdDropoutSeed(seed, k)));

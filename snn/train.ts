@@ -5,6 +5,7 @@ import type { DataSplit, ImageSet } from '../datasets/types.js';
 import type { Arch } from '../search/arch.types.js';
 import type { StageContext } from '../search/stages/types.js';
 import { initBackend } from './backend.js';
+import { assertBatchFits } from './batch-fit.js';
 import type { NetConfig } from './config.js';
 import { evaluateBuilt, type SpikeRate } from './evaluate.js';
 import { buildNetwork, type SpikingNetwork } from './network.js';
@@ -93,6 +94,7 @@ export async function trainNetwork(
         `1..${train.count}`,
       );
     }
+    assertBatchFits(net, 'train', options.batchSize, 'batchSize');
     for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
       const lr = 0.5 * lr0 * (1 + Math.cos((Math.PI * epoch) / options.epochs));
       const rng = new Rng(deriveSeed(ctx.seed, `train/epoch/${epoch}`));

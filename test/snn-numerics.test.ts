@@ -189,6 +189,8 @@ interface NetworkResults {
   logits: Float32Array;
   loss: number;
   grads: Float32Array[];
+  /** The same gradients with every timestep recomputed in the backward pass (checkpointed BPTT). */
+  recomputedGrads: Float32Array[];
   runningStats: Float32Array[];
   sahd: number;
 }
@@ -201,19 +203,27 @@ async function networkResults(): Promise<NetworkResults> {
     const x = tf.tensor4d(images, [BATCH, 10, 10, 2]);
     const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1], 'int32'), CONFIG.numClasses);
     const logits = tf.tidy(() => net.forward(x, { training: false }).dataSync() as Float32Array);
-    const { value, grads } = tf.variableGrads(() => {
-      const out = net.forward(x, { training: true, dropoutSeed: 3 });
-      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(out)), 1))) as tf.Scalar;
-    }, net.trainableVariables());
-    const gradValues = net.trainableVariables().map((v) => grads[v.name]?.dataSync() as Float32Array);
-    const loss = value.dataSync()[0] as number;
-    tf.dispose([x, labels, value, ...Object.values(grads)]);
+    const gradients = (recompute: boolean) => {
+      const { value, grads } = tf.variableGrads(() => {
+        const out = net.forward(x, { training: true, updateStats: false, dropoutSeed: 3, recompute });
+        return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(out)), 1))) as tf.Scalar;
+      }, net.trainableVariables());
+      const values = net.trainableVariables().map((v) => grads[v.name]?.dataSync() as Float32Array);
+      const loss = value.dataSync()[0] as number;
+      tf.dispose([value, ...Object.values(grads)]);
+      return { loss, values };
+    };
+    const recomputedGrads = gradients(true).values;
+    const { loss, values: gradValues } = gradients(false);
+    // One more training-mode pass that updates the running statistics.
+    tf.tidy(() => net.forward(x, { training: true, dropoutSeed: 3 }));
+    tf.dispose([x, labels]);
     const weights = net.getWeights();
     const runningStats = Object.keys(weights)
       .filter((name) => name.endsWith('.running_mean') || name.endsWith('.running_var'))
       .map((name) => weights[name]?.dataSync() as Float32Array);
     const sahd = await scoreSahd(ARCH, CONFIG, [images], BATCH, 11);
-    return { logits, loss, grads: gradValues, runningStats, sahd };
+    return { logits, loss, grads: gradValues, recomputedGrads, runningStats, sahd };
   } finally {
     net.dispose();
   }
@@ -234,6 +244,16 @@ describe('the SNASNet network agrees with the cpu backend', () => {
     expect(cpu.grads.filter((g) => g.some((v) => v !== 0)).length).toBeGreaterThan(cpu.grads.length - 4);
     expect(Number.isFinite(cpu.sahd)).toBe(true);
   });
+
+  for (const backend of BACKEND_CHOICES) {
+    it(`${backend}: BPTT that recomputes every timestep gives the gradients of BPTT that keeps them`, () => {
+      const { grads, recomputedGrads } = results[backend];
+      expect(recomputedGrads).toHaveLength(grads.length);
+      recomputedGrads.forEach((g, k) => {
+        expect(maxRelativeError(g, grads[k] as Float32Array)).toBeLessThan(1e-5);
+      });
+    });
+  }
 
   for (const backend of ['tensorflow', 'wasm'] as const) {
     it(`${backend}: inference logits, loss, every gradient, running statistics and SAHD`, () => {
