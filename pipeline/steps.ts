@@ -43,7 +43,7 @@ import { buildSearchResult, selectSurvivors as pickSurvivors } from '../search/s
 import type { EnhancedSpace, ImpactResult, SearchResult } from '../search/stages/types.js';
 import type { NetConfig } from '../snn/config.js';
 import {
-  type BackendInfo,
+  describeBackend,
   initBackend,
   resolvePreset,
   type SerializedWeights,
@@ -115,7 +115,7 @@ interface CandidateStage extends CandidateSet, Timed {
 
 interface TrainStage extends Omit<TrainResult, 'weights'> {
   epochs: number;
-  /** The tfjs backend that trained the winner, e.g. 'wasm (@tensorflow/tfjs-backend-wasm 4.22.0, 1 thread)'. */
+  /** The tfjs backend that trained the winner, e.g. 'tensorflow (@tensorflow/tfjs-node 4.22.0, TensorFlow 2.16.2, 2 threads)'. */
   backend: string;
 }
 
@@ -713,10 +713,6 @@ async function openRun(ref: RunRef, ctx: StepContext): Promise<RunArtifacts> {
 async function openPlannedRun(ref: RunRef, ctx: StepContext): Promise<{ run: RunArtifacts; plan: RunPlan }> {
   const run = await openRun(ref, ctx);
   return { run, plan: await run.getJson<RunPlan>(RUN_FILES.config) };
-}
-
-function describeBackend(info: BackendInfo): string {
-  return `${info.name} (${info.package} ${info.version}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
 }
 
 function warnOption(ctx: StepContext): { warn?: (message: string) => void } {

@@ -1,4 +1,4 @@
-export { BACKEND_CHOICES, type BackendInfo, backendInfo, initBackend } from './backend.js';
+export { BACKEND_CHOICES, type BackendInfo, backendInfo, describeBackend, initBackend } from './backend.js';
 export { archText, Cell } from './cell.js';
 export type { CellType, NetConfig } from './config.js';
 export { type Evaluation, evaluateNetwork, type SpikeRate } from './evaluate.js';
