@@ -244,7 +244,11 @@ export class SpikeNasStack extends Stack {
       image: ecs.ContainerImage.fromEcrRepository(cpuRepo, settings.imageTag),
       command: ['--queues', 'cpu'],
       // The CPU workers publish the GPU queue's backlog every minute: the GPU service scales on it.
-      environment: { ...workerEnvironment, SPIKENAS_BACKEND: 'tensorflow', SPIKENAS_BACKLOG_METRIC_SECONDS: '60' },
+      environment: {
+        ...workerEnvironment,
+        SPIKENAS_BACKEND: 'tensorflow',
+        SPIKENAS_BACKLOG_METRIC_SECONDS: '60',
+      },
       // The notifySlack step runs on the CPU queue and posts results with the bot token.
       secrets: {
         ...workerSecrets,

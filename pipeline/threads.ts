@@ -17,7 +17,8 @@ export function heavyThreadCount(): number {
   const configured = Number(process.env.SPIKENAS_THREADS);
   if (Number.isInteger(configured) && configured > 0) return configured;
   const backend = process.env.SPIKENAS_BACKEND;
-  const native = backend === 'tensorflow' || ((backend === undefined || backend === '') && nativeBindingBuilt());
+  const native =
+    backend === 'tensorflow' || ((backend === undefined || backend === '') && nativeBindingBuilt());
   return native ? 1 : availableParallelism();
 }
 
