@@ -29,19 +29,13 @@ export default async function setup(): Promise<() => Promise<void>> {
   try {
     const temporalPort = await freePort();
     started.push(
-      spawn(
-        `${STATE}/bin/temporal`,
-        [
-          ...['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless'],
-          ...['--db-filename', join(state, 'temporal.db'), '--log-level', 'warn'],
-        ],
-        { stdio: 'ignore' },
-      ),
+      guarded(`${STATE}/bin/temporal`, [
+        ...['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless'],
+        ...['--db-filename', join(state, 'temporal.db'), '--log-level', 'warn'],
+      ]),
     );
     const s3Port = await freePort();
-    started.push(
-      spawn(`${STATE}/venv/bin/moto_server`, ['-H', '127.0.0.1', '-p', String(s3Port)], { stdio: 'ignore' }),
-    );
+    started.push(guarded(`${STATE}/venv/bin/moto_server`, ['-H', '127.0.0.1', '-p', String(s3Port)]));
     const temporal = `127.0.0.1:${temporalPort}`;
     await until(() => answers(temporal), `the test Temporal server on ${temporal}`, started[0]);
     await until(() => answers(`127.0.0.1:${s3Port}`), `moto on port ${s3Port}`, started[1]);
@@ -54,6 +48,19 @@ export default async function setup(): Promise<() => Promise<void>> {
     throw error;
   }
   return stop;
+}
+
+/**
+ * Runs a server under a small shell guard that stops it when told to (SIGTERM) and also when this test
+ * run's process is gone: a run killed outright (SIGKILL, a CI timeout) never tears down, and its servers
+ * would otherwise keep running with no owner.
+ */
+function guarded(command: string, args: string[]): ChildProcess {
+  const guard =
+    `trap 'kill "$server" 2>/dev/null' TERM INT; "$@" & server=$!; ` +
+    `while kill -0 "$server" 2>/dev/null && kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
+    'kill "$server" 2>/dev/null; wait "$server"';
+  return spawn('bash', ['-c', guard, 'guard', command, ...args], { stdio: 'ignore' });
 }
 
 function freePort(): Promise<number> {
