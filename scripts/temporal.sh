@@ -4,7 +4,7 @@
 # and its sdist downloads one at build time, which this network does not allow.
 #   scripts/temporal.sh install         -> .spikenas/bin/temporal
 #   scripts/temporal.sh start [PORT]    -> dev server on 127.0.0.1:PORT (default 7233), SQLite in .spikenas/temporal/
-#   scripts/temporal.sh stop
+#   scripts/temporal.sh stop [PORT]     -> stops that server and waits until it has exited
 set -euo pipefail
 
 TEMPORAL_CLI_VERSION="v1.5.1"
@@ -48,7 +48,15 @@ start() {
 
 stop() {
   local pidfile="$state/temporal/server-$port.pid"
-  if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
+  if [ -f "$pidfile" ]; then
+    local pid
+    pid="$(cat "$pidfile")"
+    kill "$pid" 2>/dev/null || true
+    # Stopped means gone: wait for it to exit (it flushes its SQLite file), then insist.
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
 }
 
 case "${1:-}" in
