@@ -15,6 +15,7 @@ import { BACKEND_CHOICES, type BackendInfo, initBackend } from '../snn/backend.j
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';
 import { scoreSahd } from '../snn/score.js';
+import { DEFAULT_SGD, sgdStep } from '../snn/train.js';
 import {
   type ChildLine,
   type ChildResult,
@@ -42,11 +43,6 @@ interface Options {
   warmupBatch?: number;
   size: number;
 }
-
-/** Same update as snn/train.ts: SGD with momentum 0.9, weight decay 5e-4 (PyTorch's formulation). */
-const LR = 0.1;
-const MOMENTUM = 0.9;
-const WEIGHT_DECAY = 5e-4;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -113,20 +109,7 @@ async function network(
   let step = 0;
   const trainStep = async () => {
     const dropoutSeed = step++;
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = net.forward(x, { training: true, dropoutSeed });
-        return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-      }, variables);
-      variables.forEach((v, i) => {
-        const buffer = buffers[i] as tf.Variable;
-        const grad = grads[v.name];
-        const g = grad ? tf.add(grad, tf.mul(v, WEIGHT_DECAY)) : tf.mul(v, WEIGHT_DECAY);
-        buffer.assign(tf.add(tf.mul(buffer, MOMENTUM), g));
-        v.assign(tf.sub(v, tf.mul(buffer, LR)));
-      });
-      return value;
-    });
+    const loss = tf.tidy(() => sgdStep(net, x, labels, buffers, DEFAULT_SGD, dropoutSeed));
     await loss.data();
     loss.dispose();
   };

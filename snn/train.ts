@@ -46,7 +46,8 @@ export interface TrainResult {
   wallMs: number;
 }
 
-const DEFAULTS = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+/** SNASNet's (and the method doc's) SGD: lr 0.1 (cosine schedule), momentum 0.9, weight decay 5e-4. */
+export const DEFAULT_SGD: SgdSettings = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
 /** Random crop pads natural images by this many pixels on each side (as CIFAR training does). */
 const CROP_PAD = 4;
 
@@ -66,9 +67,9 @@ export async function trainNetwork(
   const started = Date.now();
   validateOptions(options);
   await initBackend();
-  const lr0 = options.lr ?? DEFAULTS.lr;
-  const momentum = options.momentum ?? DEFAULTS.momentum;
-  const weightDecay = options.weightDecay ?? DEFAULTS.weightDecay;
+  const lr0 = options.lr ?? DEFAULT_SGD.lr;
+  const momentum = options.momentum ?? DEFAULT_SGD.momentum;
+  const weightDecay = options.weightDecay ?? DEFAULT_SGD.weightDecay;
   const net = buildNetwork(arch, config, deriveSeed(ctx.seed, 'train/init'));
   const variables = net.trainableVariables();
   const names = net.trainableNames();
@@ -108,19 +109,7 @@ export async function trainNetwork(
         const next = tf.tidy(() => {
           const x = tf.tensor4d(batch.images, [indices.length, ...config.inputShape]);
           const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), config.numClasses);
-          const { value, grads } = tf.variableGrads(() => {
-            const logits = net.forward(x, { training: true, dropoutSeed });
-            return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-          }, variables);
-          variables.forEach((v, i) => {
-            const buffer = buffers[i] as tf.Variable;
-            // A parameter off the loss's path (feedback ops when T = 1) has no gradient: decay only.
-            const grad = grads[v.name];
-            const g = grad ? tf.add(grad, tf.mul(v, weightDecay)) : tf.mul(v, weightDecay);
-            buffer.assign(tf.add(tf.mul(buffer, momentum), g));
-            v.assign(tf.sub(v, tf.mul(buffer, lr)));
-          });
-          return tf.add(lossSum, value);
+          return tf.add(lossSum, sgdStep(net, x, y, buffers, { lr, momentum, weightDecay }, dropoutSeed));
         });
         lossSum.dispose();
         lossSum = next;
@@ -155,6 +144,41 @@ export async function trainNetwork(
     tf.dispose(buffers);
     net.dispose();
   }
+}
+
+export interface SgdSettings {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+/**
+ * One BPTT step: cross-entropy of the T-step mean output against one-hot `labels`, then SGD with momentum
+ * and weight decay (PyTorch's formulation) on every trainable variable, its momentum in `buffers` (one per
+ * variable, in order). Returns the loss; runs inside the caller's tf.tidy.
+ */
+export function sgdStep(
+  net: SpikingNetwork,
+  x: tf.Tensor4D,
+  labels: tf.Tensor,
+  buffers: tf.Variable[],
+  sgd: SgdSettings,
+  dropoutSeed: number,
+): tf.Scalar {
+  const variables = net.trainableVariables();
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = net.forward(x, { training: true, dropoutSeed });
+    return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  }, variables);
+  variables.forEach((v, i) => {
+    const buffer = buffers[i] as tf.Variable;
+    // A parameter off the loss's path (feedback ops when T = 1) has no gradient: decay only.
+    const grad = grads[v.name];
+    const g = grad ? tf.add(grad, tf.mul(v, sgd.weightDecay)) : tf.mul(v, sgd.weightDecay);
+    buffer.assign(tf.add(tf.mul(buffer, sgd.momentum), g));
+    v.assign(tf.sub(v, tf.mul(buffer, sgd.lr)));
+  });
+  return value;
 }
 
 function validateOptions(options: TrainOptions): void {
