@@ -8,7 +8,10 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { SearchProgress } from '../workflows/types.js';
 import { formatDuration, StageEta } from './eta.js';
 
-/** Without a terminal, a progress line this often (SPIKENAS_PROGRESS_SECONDS overrides). */
+/**
+ * Without a terminal, a progress line this often. SPIKENAS_PROGRESS_SECONDS overrides it; 0 prints a line
+ * at every change instead (a complete record of the counts, for logs that keep everything).
+ */
 export const PLAIN_INTERVAL_MS = 10_000;
 
 export interface ProgressViewOptions {
@@ -27,6 +30,8 @@ export class ProgressView {
   private readonly timer: NodeJS.Timeout | null;
   private latest: SearchProgress | null = null;
   private printedStage = '';
+  private printed = '';
+  private readonly everyChange: boolean;
 
   constructor(options: ProgressViewOptions) {
     this.write = options.write ?? ((line) => process.stderr.write(`${line}\n`));
@@ -37,7 +42,8 @@ export class ProgressView {
         )
       : null;
     const interval = options.intervalMs ?? progressIntervalMs();
-    this.timer = options.tty ? null : setInterval(() => this.printLine(), interval);
+    this.everyChange = !options.tty && interval === 0;
+    this.timer = options.tty || this.everyChange ? null : setInterval(() => this.printLine(), interval);
     // The view never keeps a finished command alive.
     this.timer?.unref();
   }
@@ -48,7 +54,7 @@ export class ProgressView {
     if (this.bars) {
       this.bar ??= this.bars.create(100, 0, { detail });
       this.bar.update(progress.percent, { detail });
-    } else if (progress.stage !== this.printedStage) {
+    } else if (progress.stage !== this.printedStage || (this.everyChange && this.line() !== this.printed)) {
       this.printLine();
     }
   }
@@ -66,7 +72,13 @@ export class ProgressView {
   private printLine(): void {
     if (!this.latest) return;
     this.printedStage = this.latest.stage;
-    this.write(`spikenas: ${this.latest.percent}% ${this.describe(this.latest)}`);
+    this.printed = this.line();
+    this.write(this.printed);
+  }
+
+  private line(): string {
+    const latest = this.latest as SearchProgress;
+    return `spikenas: ${latest.percent}% ${this.describe(latest)}`;
   }
 
   /** 'memory-aware-search: 40/150 first-pass candidates, about 1m 20s left in this stage'. */
@@ -85,6 +97,7 @@ export class ProgressView {
 }
 
 function progressIntervalMs(): number {
-  const seconds = Number(process.env.SPIKENAS_PROGRESS_SECONDS);
-  return seconds > 0 ? seconds * 1000 : PLAIN_INTERVAL_MS;
+  const setting = process.env.SPIKENAS_PROGRESS_SECONDS;
+  const seconds = Number(setting);
+  return setting !== undefined && setting !== '' && seconds >= 0 ? seconds * 1000 : PLAIN_INTERVAL_MS;
 }

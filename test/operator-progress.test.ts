@@ -25,6 +25,8 @@ const snasnet = ['--dataset', 'synthetic', '--mode', 'snasnet', '--out', artifac
 
 // One plain progress line a second, so that a short test search prints many.
 const plainEveryS = { SPIKENAS_PROGRESS_SECONDS: '1' };
+// A plain line at every change: the in-process search's stages can pass in under a second.
+const plainEveryChange = { SPIKENAS_PROGRESS_SECONDS: '0' };
 
 interface Line {
   percent: number;
@@ -152,7 +154,7 @@ describe('in this process', () => {
   it('search without a terminal prints plain lines with counts in every heavy stage, never bar templates', async () => {
     const run = await runCli(
       ['search', '--dataset', 'synthetic', '--budget', '64KiB', '--out', artifacts, '--seed', '34', '--json'],
-      { env: { ...process.env, ...plainEveryS } },
+      { env: { ...process.env, ...plainEveryChange } },
     );
     expect(run.code, run.stderr).toBe(EXIT.ok);
     expect(JSON.parse(run.stdout).winner).toMatch(/^[0-4]{4}( [0-4]{4}){3}$/);
