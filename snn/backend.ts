@@ -24,6 +24,11 @@ export const BACKEND_CHOICES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 const require = createRequire(import.meta.url);
+
+// TensorFlow's C++ logging goes to stderr when the library loads (oneDNN and CPU-feature notes): warnings
+// and up only. Set when this module loads, which the main thread does before it starts worker threads: a
+// worker's process.env is a copy, which TensorFlow's getenv never reads.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 let chosen: Promise<BackendInfo> | undefined;
 let info: BackendInfo | undefined;
 
@@ -118,8 +123,6 @@ async function tryBackend(choice: BackendChoice): Promise<BackendInfo | undefine
  * unbuilt on some machines, and then this returns undefined.
  */
 async function tryNative(pkg: string): Promise<BackendInfo | undefined> {
-  // TensorFlow's C++ logging goes to stderr at load time (oneDNN and CPU-feature notes): warnings and up only.
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   try {
     const specifier = pkg; // a variable, so TypeScript does not require the optional package's types
     await import(specifier);
