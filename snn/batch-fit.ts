@@ -8,7 +8,7 @@ import { InputError } from '../common/errors.js';
 import type { SpikingNetwork } from './network.js';
 
 /** wasm32's address space; the tensors get most, not all, of it (code, stacks, XNNPACK's buffers). */
-export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+const WASM_HEAP_BYTES = 4 * 2 ** 30;
 const USABLE_FRACTION = 0.75;
 
 export type PassKind = 'score' | 'train';
@@ -16,8 +16,11 @@ export type PassKind = 'score' | 'train';
 /**
  * Bytes a pass needs at `batch`, bounded from above from the network's size alone (a measuring probe
  * could itself outgrow the heap): the weights and their training copies, plus per sample a number of
- * float maps the size of all LIF neurons. Measured on wasm with SNASNet's CIFAR-10 network, scoring held
- * about 4 such maps per sample and training about 4 per timestep; the bound doubles both.
+ * float maps the size of all LIF neurons. Measured with SNASNet's CIFAR-10 network: scoring held about 4
+ * such maps per sample (the bound takes 8). Plain BPTT held about 20 per timestep and about 10 copies of
+ * the weights; networks that large recompute each timestep in the backward pass instead, which keeps the
+ * carried state of every timestep plus one timestep's tape (the bound takes 16 maps per timestep and
+ * 8 + T copies of the weights).
  */
 function boundBytes(net: SpikingNetwork, kind: PassKind, batch: number): number {
   const t = net.config.timesteps;
@@ -25,7 +28,7 @@ function boundBytes(net: SpikingNetwork, kind: PassKind, batch: number): number 
   const neuronMap = net.countNeurons() * 4;
   return kind === 'score'
     ? 2 * weights + batch * 8 * neuronMap
-    : (4 + t) * weights + batch * 8 * t * neuronMap;
+    : (8 + t) * weights + batch * 16 * t * neuronMap;
 }
 
 /** The largest batch whose pass stays within wasm's usable heap (0 when none does). */
