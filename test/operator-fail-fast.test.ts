@@ -16,9 +16,8 @@ import {
   proxyTo,
   s3Endpoint,
   s3ErrorXml,
+  s3WorkerEnv,
   startHttpServer,
-  TEST_CREDENTIALS,
-  TEST_REGION,
 } from './support/s3.js';
 import {
   ensureTemporal,
@@ -49,12 +48,7 @@ beforeAll(async () => {
       proxyTo(s3Endpoint(), request, writer);
     }
   });
-  worker = spawnWorker(process.env.TEMPORAL_ADDRESS, {
-    SPIKENAS_S3_ENDPOINT: front.endpoint,
-    AWS_REGION: TEST_REGION,
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-  });
+  worker = spawnWorker(process.env.TEMPORAL_ADDRESS, s3WorkerEnv(front.endpoint));
   await workerReady(worker);
   client = await connectClient();
 });

@@ -17,7 +17,7 @@ import { connectClient } from '../cli/temporal.js';
 import { formatSize } from '../common/size.js';
 import { loadFleets } from '../config/fleets.js';
 import type { SearchSummary } from '../workflows/types.js';
-import { freshBucket, s3Endpoint, TEST_CREDENTIALS, TEST_REGION } from './support/s3.js';
+import { freshBucket, s3WorkerEnv } from './support/s3.js';
 import { type SlackApiServer, startSlackApiServer } from './support/slack.js';
 import {
   CLI,
@@ -43,12 +43,7 @@ let slack: SlackApiServer;
 let worker: WorkerProcess;
 let client: Client;
 let artifacts: string;
-const s3Env = {
-  SPIKENAS_S3_ENDPOINT: s3Endpoint(),
-  AWS_REGION: TEST_REGION,
-  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-};
+const s3Env = s3WorkerEnv();
 
 beforeAll(async () => {
   const address = await ensureTemporal();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import { cancelSearch, connectClient, searchRequestOf, startSearch } from '../cli/temporal.js';
 import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
-import { freshBucket, openTestStore, s3Endpoint, TEST_CREDENTIALS, TEST_REGION } from './support/s3.js';
+import { freshBucket, openTestStore, s3WorkerEnv } from './support/s3.js';
 import {
   ensureTemporal,
   spawnWorker,
@@ -22,12 +22,7 @@ let worker: WorkerProcess;
 beforeAll(async () => {
   process.env.TEMPORAL_ADDRESS = await ensureTemporal();
   useQueues('s3');
-  worker = spawnWorker(process.env.TEMPORAL_ADDRESS, {
-    SPIKENAS_S3_ENDPOINT: s3Endpoint(),
-    AWS_REGION: TEST_REGION,
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-  });
+  worker = spawnWorker(process.env.TEMPORAL_ADDRESS, s3WorkerEnv());
   await workerReady(worker);
   client = await connectClient();
 });

@@ -18,6 +18,16 @@ export const TEST_CREDENTIALS = { accessKeyId: 'spikenas-test', secretAccessKey:
 export const TEST_REGION = 'us-east-1';
 
 /** SPIKENAS_TEST_S3_ENDPOINT (set by .ci/run or the global setup), else starts the server via the script. */
+/** What a worker process needs in its environment to reach the test S3 server at `endpoint`. */
+export function s3WorkerEnv(endpoint: string = s3Endpoint()): Record<string, string> {
+  return {
+    SPIKENAS_S3_ENDPOINT: endpoint,
+    AWS_REGION: TEST_REGION,
+    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+  };
+}
+
 export function s3Endpoint(): string {
   const preset = process.env.SPIKENAS_TEST_S3_ENDPOINT;
   if (preset) return preset;
