@@ -143,19 +143,25 @@ export function renderReport(input: SearchReportInput): string {
     out.push(`Not run (${search.mode} mode searches the full operation set).`);
   } else {
     out.push(
-      `Mean accuracy change when the operation is present, over matched pairs of sampled cells ` +
-        `(seed ${input.impact.seed}, ${duration(input.impact.wallMs)}).`,
+      `Mean accuracy gain (with minus without) when the operation is present, over n matched pairs of ` +
+        `sampled cells (seed ${input.impact.seed}, ${duration(input.impact.wallMs)}), with its 95% ` +
+        `confidence interval mean ± t(0.975, n - 1) · std / sqrt(n) (Student t; none for n < 2).`,
       '',
     );
+    const decisions = input.enhanced?.decisions ?? [];
     out.push(
       table(
-        ['operation', 'mean delta', 'std', 'pairs'],
-        input.impact.impacts.map((i) => [
-          i.name,
-          points(i.meanDelta, true),
-          points(i.std, false),
-          String(i.n),
-        ]),
+        ['operation', 'mean gain', '95% CI', 'n', 'decision'],
+        input.impact.impacts.map((i) => {
+          const decision = decisions.find((d) => d.subject === i.name);
+          return [
+            i.name,
+            points(i.meanDelta),
+            i.ci95 === null ? 'none (n < 2)' : `[${points(i.ci95.low)}, ${points(i.ci95.high)}]`,
+            String(i.n),
+            decision === undefined ? '-' : decisionText(decision),
+          ];
+        }),
       ),
     );
   }
@@ -167,7 +173,7 @@ export function renderReport(input: SearchReportInput): string {
     out.push(
       table(
         ['subject', 'decision', 'reason'],
-        e.decisions.map((x) => [x.subject, x.kept ? 'kept' : 'dropped', x.reason]),
+        e.decisions.map((x) => [x.subject, decisionText(x), x.reason]),
       ),
     );
   }
@@ -532,9 +538,15 @@ function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(2)}%`;
 }
 
-/** An accuracy difference in percentage points. */
-function points(fraction: number, signed: boolean): string {
-  return `${signed && fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(2)} pp`;
+/** An enhancement decision in a word: operations are kept or dropped, feedback adopted or not. */
+function decisionText(decision: { subject: string; kept: boolean }): string {
+  if (decision.subject === 'feedback') return decision.kept ? 'adopted' : 'not adopted';
+  return decision.kept ? 'kept' : 'dropped';
+}
+
+/** An accuracy difference in percentage points, signed. */
+function points(fraction: number): string {
+  return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(2)} pp`;
 }
 
 function duration(ms: number): string {

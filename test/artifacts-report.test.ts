@@ -7,8 +7,9 @@ import {
   type WinnerSummary,
 } from '../artifacts/report.js';
 import { Rng } from '../common/rng.js';
+import { describeRule, enhanceSpace } from '../search/stages/enhance.js';
 import { UNUSABLE_SCORE } from '../search/stages/scoring.js';
-import type { ScoredCandidate, SearchResult } from '../search/stages/types.js';
+import type { ImpactResult, ScoredCandidate, SearchResult } from '../search/stages/types.js';
 import type { NetConfig } from '../snn/config.js';
 
 const CONFIG: NetConfig = {
@@ -216,8 +217,25 @@ describe('renderReport', () => {
       datasetFingerprint: 'ab'.repeat(32),
       wallMs: 3000,
       impacts: [
-        { op: 3, name: 'conv3x3', meanDelta: 0.041, std: 0.01, n: 4, samples: [] },
-        { op: 4, name: 'avgpool3x3', meanDelta: -0.012, std: 0.02, n: 4, samples: [] },
+        {
+          op: 3,
+          name: 'conv3x3',
+          meanDelta: 0.041,
+          std: 0.01,
+          n: 4,
+          ci95: { low: 0.0251, high: 0.0569 },
+          samples: [],
+        },
+        {
+          op: 4,
+          name: 'avgpool3x3',
+          meanDelta: -0.012,
+          std: 0.002,
+          n: 4,
+          ci95: { low: -0.0152, high: -0.0088 },
+          samples: [],
+        },
+        { op: 'feedback', name: 'feedback', meanDelta: 0.02, std: 0, n: 1, ci95: null, samples: [] },
       ],
     },
     enhanced: {
@@ -227,6 +245,7 @@ describe('renderReport', () => {
       decisions: [
         { subject: 'avgpool3x3', kept: false, reason: 'mean delta -1.2 pp | below 0' },
         { subject: 'conv3x3', kept: true, reason: 'mean delta +4.1 pp' },
+        { subject: 'feedback', kept: false, reason: 'n = 1 < 2: no interval' },
       ],
     },
     winner,
@@ -259,7 +278,14 @@ describe('renderReport', () => {
       '| train-winner',
       '| total',
     ]);
-    expect(tableAfter(md, '## Operation impact')[0]).toBe('| conv3x3 | +4.10 pp | 1.00 pp | 4 |');
+    expect(md).toContain('with its 95% confidence interval mean ± t(0.975, n - 1) · std / sqrt(n)');
+    expect(tableAfter(md, '## Operation impact')).toEqual([
+      '| conv3x3 | +4.10 pp | [+2.51 pp, +5.69 pp] | 4 | kept |',
+      '| avgpool3x3 | -1.20 pp | [-1.52 pp, -0.88 pp] | 4 | dropped |',
+      '| feedback | +2.00 pp | none (n < 2) | 1 | not adopted |',
+    ]);
+    expect(md).toContain('Rule: drop ops whose mean delta is below 0');
+    expect(md).toContain('| feedback | not adopted | n = 1 < 2: no interval |');
     // A '|' inside a cell is escaped so the table keeps its columns.
     expect(md).toContain('| avgpool3x3 | dropped | mean delta -1.2 pp \\| below 0 |');
     expect(md).toContain('Operations kept: skip, conv1x1, conv3x3');
@@ -274,6 +300,21 @@ describe('renderReport', () => {
     expect(tableAfter(md, '## Top 5 candidates')).toHaveLength(5);
     expect(tableAfter(md, '## Pareto front')).toHaveLength(search.pareto.length);
     expect(md).toContain('![Pareto plot](pareto.svg)');
+  });
+
+  it('states the enhancement rule and shows its decisions beside the impact evidence', () => {
+    const enhanced = enhanceSpace(input.impact as ImpactResult);
+    const md = renderReport({ ...input, enhanced });
+    expect(md).toContain(`Rule: ${describeRule()}`);
+    expect(tableAfter(md, '## Operation impact').map((r) => r.split(' | ').at(-1))).toEqual([
+      'kept |',
+      'dropped |',
+      'not adopted |',
+    ]);
+    expect(md).toContain(
+      '| avgpool3x3 | dropped | mean gain -1.20 points, 95% CI [-1.52, -0.88] below 0: dropped |',
+    );
+    expect(md).toContain('Operations kept: skip, conv1x1, conv3x3; cell type: forward.');
   });
 
   it('says what every row is: no label twice, stages in the order they run, the whole run timed', () => {

@@ -1,14 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { OpCode } from '../search/arch.types.js';
-import { enhanceSpace } from '../search/stages/enhance.js';
+import { describeRule, enhanceSpace } from '../search/stages/enhance.js';
 import type { ImpactResult, OpImpact } from '../search/stages/types.js';
 
-const evidence = (op: OpCode | 'feedback', meanDelta: number, std: number, n: number): OpImpact => ({
+/** Evidence with a given 95% interval (the rule reads ci95; the interval's arithmetic is tested elsewhere). */
+const evidence = (
+  op: OpCode | 'feedback',
+  meanDelta: number,
+  ci95: [number, number] | null,
+  n = 5,
+): OpImpact => ({
   op,
   name: String(op),
   meanDelta,
-  std,
+  std: 0.02,
   n,
+  ci95: ci95 === null ? null : { low: ci95[0], high: ci95[1] },
   samples: [],
 });
 const impact = (impacts: OpImpact[]): ImpactResult => ({
@@ -17,60 +24,98 @@ const impact = (impacts: OpImpact[]): ImpactResult => ({
   impacts,
   wallMs: 0,
 });
+const decision = (space: ReturnType<typeof enhanceSpace>, subject: string) =>
+  space.decisions.find((d) => d.subject === subject);
 
 describe('enhanceSpace', () => {
-  it('drops an op only when its mean gain is below zero by more than one standard error', () => {
+  it('drops an op only when its whole 95% interval is below 0', () => {
     const space = enhanceSpace(
       impact([
-        evidence(1, 0.05, 0.02, 4),
-        evidence(2, -0.03, 0.02, 4), // SE 0.01: -0.03 < -0.01 -> harms, dropped
-        evidence(3, 0.1, 0.05, 4),
-        evidence(4, -0.01, 0.04, 4), // SE 0.02: -0.01 > -0.02 -> kept
+        evidence(1, 0.05, [0.02, 0.08]),
+        evidence(2, -0.05, [-0.0748, -0.0252]), // whole interval below 0: dropped
+        evidence(3, 0.1, [0.05, 0.15]),
+        // Mean below 0 (and below it by more than one standard error), but the interval contains 0: kept.
+        evidence(4, -0.03, [-0.0797, 0.0197]),
       ]),
     );
     expect(space.ops).toEqual([1, 3, 4]);
     expect(space.cellType).toBe('forward');
-    expect(space.decisions.find((d) => d.subject === 'conv1x1')).toMatchObject({ kept: false });
-    expect(space.rule).toMatch(/standard error/);
+    expect(decision(space, 'conv1x1')).toEqual({
+      subject: 'conv1x1',
+      kept: false,
+      reason: 'mean gain -5.00 points, 95% CI [-7.48, -2.52] below 0: dropped',
+    });
+    expect(decision(space, 'avgpool3x3')).toEqual({
+      subject: 'avgpool3x3',
+      kept: true,
+      reason: 'mean gain -3.00 points, 95% CI [-7.97, +1.97] contains 0: kept',
+    });
+    expect(decision(space, 'conv3x3')?.reason).toBe(
+      'mean gain +10.00 points, 95% CI [+5.00, +15.00] above 0: kept',
+    );
   });
 
-  it('keeps ops with too little or no evidence', () => {
-    const space = enhanceSpace(impact([evidence(2, -0.5, 0, 1)]));
+  it('keeps an op whose interval only touches 0', () => {
+    const space = enhanceSpace(impact([evidence(4, -0.02, [-0.04, 0])]));
     expect(space.ops).toEqual([1, 2, 3, 4]);
-    expect(space.decisions.find((d) => d.subject === 'avgpool3x3')?.reason).toMatch(/not analysed/);
+    expect(decision(space, 'avgpool3x3')?.reason).toMatch(/contains 0: kept$/);
+  });
+
+  it('keeps ops with no interval (n < 2) or no evidence', () => {
+    const space = enhanceSpace(impact([evidence(2, -0.5, null, 1)]));
+    expect(space.ops).toEqual([1, 2, 3, 4]);
+    expect(decision(space, 'conv1x1')).toMatchObject({
+      kept: true,
+      reason: 'mean gain -50.00 points, n = 1 < 2: no interval, no evidence to act on: kept',
+    });
+    expect(decision(space, 'avgpool3x3')?.reason).toMatch(/not analysed/);
   });
 
   it('always keeps skip and at least one convolution (the better one)', () => {
     const space = enhanceSpace(
       impact([
-        evidence(1, -0.2, 0.01, 3),
-        evidence(2, -0.1, 0.01, 3),
-        evidence(3, -0.3, 0.01, 3),
-        evidence(4, -0.2, 0.01, 3),
+        evidence(1, -0.2, [-0.25, -0.15], 3),
+        evidence(2, -0.1, [-0.15, -0.05], 3),
+        evidence(3, -0.3, [-0.35, -0.25], 3),
+        evidence(4, -0.2, [-0.25, -0.15], 3),
       ]),
     );
     expect(space.ops).toEqual([1, 2]);
-    expect(space.decisions.find((d) => d.subject === 'skip')?.reason).toMatch(/always kept/);
-    expect(space.decisions.find((d) => d.subject === 'conv1x1')?.reason).toMatch(/at least one convolution/);
+    expect(decision(space, 'skip')?.reason).toMatch(/below 0: dropped; kept anyway: skip is always kept$/);
+    expect(decision(space, 'conv1x1')?.reason).toMatch(/; kept anyway: at least one convolution stays/);
+    expect(decision(space, 'conv3x3')).toMatchObject({ kept: false });
+    expect(decision(space, 'avgpool3x3')).toMatchObject({ kept: false });
   });
 
-  it('adopts feedback (backward cells) only when it clearly helps', () => {
-    const ops = [evidence(1, 0, 0.1, 3), evidence(3, 0, 0.1, 3)];
-    expect(enhanceSpace(impact([...ops, evidence('feedback', 0.05, 0.02, 4)])).cellType).toBe('backward');
-    expect(enhanceSpace(impact([...ops, evidence('feedback', 0.005, 0.02, 4)])).cellType).toBe('forward');
+  it('adopts feedback (backward cells) only when its whole interval is above 0', () => {
+    const ops = [evidence(1, 0, [-0.1, 0.1], 3), evidence(3, 0, [-0.1, 0.1], 3)];
+    const adopted = enhanceSpace(impact([...ops, evidence('feedback', 0.05, [0.0252, 0.0748])]));
+    expect(adopted.cellType).toBe('backward');
+    expect(decision(adopted, 'feedback')).toEqual({
+      subject: 'feedback',
+      kept: true,
+      reason: 'mean gain +5.00 points, 95% CI [+2.52, +7.48] above 0: adopted (backward cell)',
+    });
+    // Mean above 0 (by more than one standard error), but the interval contains 0: not adopted.
+    const straddles = enhanceSpace(impact([...ops, evidence('feedback', 0.03, [-0.0197, 0.0797])]));
+    expect(straddles.cellType).toBe('forward');
+    expect(decision(straddles, 'feedback')).toMatchObject({
+      kept: false,
+      reason: 'mean gain +3.00 points, 95% CI [-1.97, +7.97] contains 0: not adopted (forward cell)',
+    });
+    expect(enhanceSpace(impact([...ops, evidence('feedback', 0.02, [0, 0.04])])).cellType).toBe('forward');
+    expect(enhanceSpace(impact([...ops, evidence('feedback', 0.5, null, 1)])).cellType).toBe('forward');
     expect(enhanceSpace(impact(ops)).cellType).toBe('forward');
   });
 
-  it('with requireGain keeps only ops that clearly help', () => {
-    const space = enhanceSpace(
-      impact([
-        evidence(1, 0.05, 0.02, 4),
-        evidence(2, 0.005, 0.02, 4),
-        evidence(3, 0.1, 0.05, 4),
-        evidence(4, 0, 0, 4),
-      ]),
-      { requireGain: true },
-    );
-    expect(space.ops).toEqual([1, 3]);
+  it('states the rule it applies', () => {
+    const space = enhanceSpace(impact([]));
+    expect(space.rule).toBe(describeRule());
+    expect(space.rule).toContain('95% confidence interval, mean ± t(0.975, n - 1) · std / sqrt(n)');
+    expect(space.rule).toContain('dropped only when its whole interval is below 0');
+    expect(space.rule).toContain('adopted only when its whole interval is above 0');
+    expect(space.rule).toContain('with n < 2 there is no interval and no evidence to act on');
+    expect(space.rule).toContain('skip is always kept');
+    expect(space.rule).toContain('at least one convolution');
   });
 });

@@ -8,6 +8,7 @@ import {
   withoutFeedback,
   withoutOp,
 } from '../search/stages/impact-plan.js';
+import { studentTCdf, studentTQuantile, tInterval95 } from '../search/stats/t-interval.js';
 
 const hasFeedback = (arch: string) =>
   parseArch(arch).some((row, i) => row.some((op, j) => i > j && op !== 0));
@@ -72,7 +73,7 @@ describe('planImpactPairs', () => {
 });
 
 describe('summariseImpact', () => {
-  it('takes the mean and the sample std of accWith - accWithout', () => {
+  it('takes the mean, the sample std and the 95% interval of accWith - accWithout', () => {
     const pairs = [
       { subject: 3 as const, cellType: 'forward' as const, withArch: 'a', withoutArch: 'b' },
       { subject: 3 as const, cellType: 'forward' as const, withArch: 'c', withoutArch: 'b' },
@@ -88,6 +89,81 @@ describe('summariseImpact', () => {
     expect(impact.std).toBeCloseTo(Math.sqrt(0.02), 12);
     expect(impact).toMatchObject({ op: 3, name: 'conv3x3', n: 2 });
     expect(impact.samples[1]).toEqual({ withArch: 'c', withoutArch: 'b', accWith: 0.6, accWithout: 0.5 });
-    expect(summariseImpact(3, pairs.slice(0, 1), accuracies).std).toBe(0);
+    // 95% interval: 0.2 ± t(0.975, 1) · sqrt(0.02) / sqrt(2) = 0.2 ± 12.7062 · 0.1.
+    expect(impact.ci95?.low).toBeCloseTo(0.2 - 1.270620474, 8);
+    expect(impact.ci95?.high).toBeCloseTo(0.2 + 1.270620474, 8);
+    const single = summariseImpact(3, pairs.slice(0, 1), accuracies);
+    expect(single.std).toBe(0);
+    expect(single.ci95).toBeNull();
+  });
+
+  it('gives the 95% Student-t interval of the mean gain over five pairs', () => {
+    const gains = [-0.05, -0.03, -0.04, -0.02, -0.06];
+    const pairs = gains.map((_, k) => ({
+      subject: 2 as const,
+      cellType: 'forward' as const,
+      withArch: `w${k}`,
+      withoutArch: 'b',
+    }));
+    const accuracies: Record<string, number> = { [impactKey('forward', 'b')]: 0.5 };
+    gains.forEach((g, k) => {
+      accuracies[impactKey('forward', `w${k}`)] = 0.5 + g;
+    });
+    const impact = summariseImpact(2, pairs, accuracies);
+    // Mean -0.04, sample std sqrt(0.001 / 4) = 0.0158114, SE 0.00707107, t(0.975, 4) = 2.776445.
+    expect(impact.n).toBe(5);
+    expect(impact.meanDelta).toBeCloseTo(-0.04, 12);
+    expect(impact.std).toBeCloseTo(0.0158113883, 9);
+    expect(impact.ci95?.low).toBeCloseTo(-0.0596324, 6);
+    expect(impact.ci95?.high).toBeCloseTo(-0.0203676, 6);
+    // The stage file carries exactly these fields per operation.
+    expect(Object.keys(JSON.parse(JSON.stringify(impact))).sort()).toEqual([
+      'ci95',
+      'meanDelta',
+      'n',
+      'name',
+      'op',
+      'samples',
+      'std',
+    ]);
+  });
+});
+
+describe('Student t', () => {
+  it('has the textbook 97.5% quantiles', () => {
+    expect(studentTQuantile(0.975, 1)).toBeCloseTo(12.706, 3);
+    expect(studentTQuantile(0.975, 4)).toBeCloseTo(2.776, 3);
+    expect(studentTQuantile(0.975, 9)).toBeCloseTo(2.262, 3);
+    expect(studentTQuantile(0.975, 29)).toBeCloseTo(2.045, 3);
+    expect(studentTQuantile(0.975, 120)).toBeCloseTo(1.98, 3);
+    // Closed forms: df 1 (Cauchy) tan(pi (p - 1/2)); df 2 (2p - 1) / sqrt(2p (1 - p)).
+    expect(studentTQuantile(0.975, 1)).toBeCloseTo(Math.tan(0.475 * Math.PI), 9);
+    expect(studentTQuantile(0.975, 2)).toBeCloseTo(0.95 / Math.sqrt(2 * 0.975 * 0.025), 9);
+    expect(studentTQuantile(0.975, 1e7)).toBeCloseTo(1.959964, 5);
+    expect(studentTQuantile(0.995, 10)).toBeCloseTo(3.169273, 5);
+    expect(studentTQuantile(0.9, 3)).toBeCloseTo(1.637744, 5);
+  });
+
+  it('is symmetric, inverts the distribution function, and rejects bad arguments', () => {
+    expect(studentTQuantile(0.5, 7)).toBe(0);
+    expect(studentTQuantile(0.025, 4)).toBeCloseTo(-studentTQuantile(0.975, 4), 12);
+    for (const [p, df] of [
+      [0.975, 3],
+      [0.8, 12],
+      [0.01, 2.5],
+    ] as const) {
+      expect(studentTCdf(studentTQuantile(p, df), df)).toBeCloseTo(p, 10);
+    }
+    expect(studentTCdf(0, 5)).toBeCloseTo(0.5, 12);
+    expect(() => studentTQuantile(1, 4)).toThrow(RangeError);
+    expect(() => studentTQuantile(0.975, 0)).toThrow(RangeError);
+  });
+
+  it('gives the interval of a mean, none for fewer than two samples', () => {
+    const ci = tInterval95(1, 2, 5);
+    expect(ci?.low).toBeCloseTo(1 - (2.776445105 * 2) / Math.sqrt(5), 8);
+    expect(ci?.high).toBeCloseTo(1 + (2.776445105 * 2) / Math.sqrt(5), 8);
+    expect(tInterval95(0.3, 0, 1)).toBeNull();
+    expect(tInterval95(0, 0, 0)).toBeNull();
   });
 });

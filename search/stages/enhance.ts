@@ -1,44 +1,31 @@
 /**
  * Cell enhancement: derives the searched space (operation set and cell type) from operation-impact
- * evidence by a written, deterministic rule. Pure.
+ * evidence by a written, deterministic rule (describeRule). The rule acts only on differences beyond the
+ * 95% confidence interval of the mean gain (OpImpact.ci95). Pure.
  */
 import type { OpCode } from '../arch.types.js';
 import { OP_NAMES } from '../arch.types.js';
 import type { EnhancedSpace, ImpactResult, OpImpact } from './types.js';
 
-export interface EnhanceRule {
-  /** Evidence must clear zero by this many standard errors (std / sqrt(n)). */
-  seMultiplier: number;
-  /** false: keep an op unless it harms; true: keep it only if it helps. */
-  requireGain: boolean;
-}
-
-export const DEFAULT_ENHANCE_RULE: EnhanceRule = { seMultiplier: 1, requireGain: false };
-
 const CONVS: OpCode[] = [3, 2];
 const SKIP: OpCode = 1;
 
 /** The rule in words, as reports show it beside the evidence. */
-export function describeRule(rule: EnhanceRule): string {
-  const k = rule.seMultiplier;
-  const gain = 'mean accuracy gain (with minus without)';
-  const margin = `${k} standard error(s) (std/sqrt(n)), with n >= 2`;
-  const opTest = rule.requireGain
-    ? `An operation is kept only if it helps: its ${gain} exceeds ${margin}.`
-    : `An operation is kept unless it harms: it is dropped only when its ${gain} is below 0 by more ` +
-      `than ${margin}.`;
+export function describeRule(): string {
   return [
-    opTest,
-    'Operations without evidence are kept.',
+    'Evidence per operation: the mean accuracy gain (with minus without) over n matched pairs of sampled',
+    'cells and its 95% confidence interval, mean ± t(0.975, n - 1) · std / sqrt(n) (Student t, sample std),',
+    'for n >= 2; with n < 2 there is no interval and no evidence to act on.',
+    'An operation is dropped only when its whole interval is below 0 (it harms beyond the interval);',
+    'otherwise it is kept (no evidence, an interval that contains 0, or one above 0).',
     'skip is always kept (the parameter-free path), and at least one convolution:',
     'if both were dropped, the one with the higher mean gain stays (conv3x3 on a tie).',
-    `Feedback (backward cell) is adopted only if it helps: its mean gain exceeds ${margin},`,
+    'Feedback (backward cell) is adopted only when its whole interval is above 0,',
     'because it enlarges the space; otherwise the cell is forward.',
   ].join(' ');
 }
 
-export function enhanceSpace(impact: ImpactResult, rule: Partial<EnhanceRule> = {}): EnhancedSpace {
-  const r: EnhanceRule = { ...DEFAULT_ENHANCE_RULE, ...rule };
+export function enhanceSpace(impact: ImpactResult): EnhancedSpace {
   const byOp = new Map<OpCode | 'feedback', OpImpact>(impact.impacts.map((i) => [i.op, i]));
   const decisions: EnhancedSpace['decisions'] = [];
   const kept = new Set<OpCode>();
@@ -51,9 +38,13 @@ export function enhanceSpace(impact: ImpactResult, rule: Partial<EnhanceRule> = 
       decisions.push({ subject: name, kept: true, reason: 'not analysed: kept without evidence' });
       continue;
     }
-    const verdict = r.requireGain ? helps(evidence, r) : notHarmful(evidence, r);
-    if (verdict.pass) kept.add(op);
-    decisions.push({ subject: name, kept: verdict.pass, reason: verdict.reason });
+    const drop = evidence.ci95 !== null && evidence.ci95.high < 0;
+    if (!drop) kept.add(op);
+    decisions.push({
+      subject: name,
+      kept: !drop,
+      reason: `${evidenceText(evidence)}: ${drop ? 'dropped' : 'kept'}`,
+    });
   }
 
   if (!kept.has(SKIP)) {
@@ -76,39 +67,25 @@ export function enhanceSpace(impact: ImpactResult, rule: Partial<EnhanceRule> = 
   if (feedback === undefined) {
     decisions.push({ subject: 'feedback', kept: false, reason: 'not analysed: forward cell' });
   } else {
-    const verdict = helps(feedback, r);
-    if (verdict.pass) cellType = 'backward';
-    decisions.push({ subject: 'feedback', kept: verdict.pass, reason: verdict.reason });
+    const adopt = feedback.ci95 !== null && feedback.ci95.low > 0;
+    if (adopt) cellType = 'backward';
+    const verdict = adopt ? 'adopted (backward cell)' : 'not adopted (forward cell)';
+    decisions.push({ subject: 'feedback', kept: adopt, reason: `${evidenceText(feedback)}: ${verdict}` });
   }
 
-  return { ops: [...kept].sort((a, b) => a - b), cellType, rule: describeRule(r), decisions };
+  return { ops: [...kept].sort((a, b) => a - b), cellType, rule: describeRule(), decisions };
 }
 
-function standardError(evidence: OpImpact): number {
-  return evidence.n > 0 ? evidence.std / Math.sqrt(evidence.n) : 0;
+/** E.g. "mean gain -3.10 points, 95% CI [-5.00, -1.20] below 0" (accuracy in percentage points). */
+function evidenceText(evidence: OpImpact): string {
+  const mean = `mean gain ${points(evidence.meanDelta)} points`;
+  const ci = evidence.ci95;
+  if (ci === null) return `${mean}, n = ${evidence.n} < 2: no interval, no evidence to act on`;
+  const where = ci.high < 0 ? 'below 0' : ci.low > 0 ? 'above 0' : 'contains 0';
+  return `${mean}, 95% CI [${points(ci.low)}, ${points(ci.high)}] ${where}`;
 }
 
-function summary(evidence: OpImpact, margin: number): string {
-  return `mean gain ${evidence.meanDelta.toFixed(4)}, margin ${margin.toFixed(4)}, n = ${evidence.n}`;
-}
-
-function notHarmful(evidence: OpImpact, rule: EnhanceRule): { pass: boolean; reason: string } {
-  const margin = rule.seMultiplier * standardError(evidence);
-  if (evidence.n < 2) return { pass: true, reason: `n = ${evidence.n} < 2: too little evidence to drop` };
-  const harms = evidence.meanDelta < -margin;
-  return {
-    pass: !harms,
-    reason: `${harms ? 'harms' : 'does not harm'} (${summary(evidence, margin)})`,
-  };
-}
-
-function helps(evidence: OpImpact, rule: EnhanceRule): { pass: boolean; reason: string } {
-  const margin = rule.seMultiplier * standardError(evidence);
-  if (evidence.n < 2)
-    return { pass: false, reason: `n = ${evidence.n} < 2: too little evidence that it helps` };
-  const gain = evidence.meanDelta > margin;
-  return {
-    pass: gain,
-    reason: `${gain ? 'helps' : 'does not clearly help'} (${summary(evidence, margin)})`,
-  };
+function points(fraction: number): string {
+  const value = (fraction * 100).toFixed(2);
+  return fraction >= 0 ? `+${value}` : value;
 }

@@ -1,7 +1,8 @@
 /**
  * Operation-impact analysis, the pure part: which cells are trained and how the evidence is summarised.
  * For each analysed operation, sampled cells that contain it are short-trained
- * with the operation and without it; impact = mean(accWith - accWithout) over the samples, with its std.
+ * with the operation and without it; impact = mean(accWith - accWithout) over the samples, with its sample
+ * std and its 95% Student-t confidence interval (null for fewer than 2 samples).
  *
  * The "without" variant of an operation: every edge with that op is removed. Validity requires the direct
  * 0 -> 3 edge, so if that edge carries the op it is replaced by a neutral, parameter-free op instead of
@@ -19,6 +20,7 @@ import { deriveSeed, Rng } from '../../common/rng.js';
 import type { CellType } from '../../snn/config.js';
 import { canonicalizeArch, parseArch, pruneArch, sampleArch } from '../arch.js';
 import { OP_NAMES, type OpCode } from '../arch.types.js';
+import { tInterval95 } from '../stats/t-interval.js';
 import type { OpImpact } from './types.js';
 
 const ALL_OPS: OpCode[] = [1, 2, 3, 4];
@@ -110,7 +112,10 @@ export function impactKey(cellType: CellType, arch: string): string {
   return `${cellType}|${arch}`;
 }
 
-/** Per-subject evidence from the pairs and the trained accuracies (mean and sample std of the gains). */
+/**
+ * Per-subject evidence from the pairs and the trained accuracies: the mean, sample std and 95% t interval
+ * of the gains (accWith - accWithout).
+ */
 export function summariseImpact(
   subject: OpCode | 'feedback',
   pairs: readonly ImpactPair[],
@@ -132,6 +137,7 @@ export function summariseImpact(
     meanDelta,
     std,
     n,
+    ci95: tInterval95(meanDelta, std, n),
     samples,
   };
 }

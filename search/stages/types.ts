@@ -32,6 +32,11 @@ export interface OpImpact {
   /** Sample standard deviation of those differences. */
   std: number;
   n: number;
+  /**
+   * 95% Student-t confidence interval of meanDelta: meanDelta ± t(0.975, n - 1) · std / sqrt(n)
+   * (search/stats/t-interval.ts); null for n < 2 (no interval, so no evidence to act on).
+   */
+  ci95: { low: number; high: number } | null;
   samples: { withArch: string; withoutArch: string; accWith: number; accWithout: number }[];
 }
 
