@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openStore } from '../artifacts/index.js';
 import { RunArtifacts, stageFile } from '../artifacts/run.js';
 import { connectClient, startSearch } from '../cli/temporal.js';
-import { SCORE_CHUNK } from '../pipeline/steps.js';
+import { SCORE_CHUNK } from '../pipeline/stages/score.js';
 import type { SearchRequest, SearchSummary } from '../workflows/types.js';
 import {
   ensureTemporal,

@@ -1,0 +1,92 @@
+/** The memory-aware search's first step: the candidate list every shard indexes into. */
+import { stageFile } from '../../artifacts/run.js';
+import { canonicalizeArch, parseArch } from '../../search/arch.js';
+import { estimateMemory } from '../../search/memory.js';
+import {
+  type CandidateSet,
+  generateCandidates as generateCandidateSet,
+} from '../../search/stages/candidates.js';
+import type { EnhancedSpace } from '../../search/stages/types.js';
+import type { NetConfig } from '../../snn/config.js';
+import type { SearchRequest } from '../../workflows/types.js';
+import { openPlannedRun, type RunInput, type Timed } from '../run-context.js';
+import type { StepContext } from '../types.js';
+
+/** candidates.json: the generated list every shard indexes into. */
+export interface CandidateStage extends CandidateSet, Timed {
+  cellType: NetConfig['cellType'];
+  firstPass: boolean;
+  /** Included matrices (request.include) that were added to the list. */
+  included: string[];
+  startedAt: number;
+}
+
+export async function generateCandidates(input: RunInput, ctx: StepContext = {}) {
+  const { run, plan } = await openPlannedRun(input.run, ctx);
+  const file = stageFile('candidates');
+  if (!(await run.exists(file))) {
+    const started = Date.now();
+    const { request, profile, config } = plan;
+    const space =
+      request.mode === 'spikenas'
+        ? await run.getJson<EnhancedSpace>(stageFile('cell-enhancement'))
+        : { ops: [0, 1, 2, 3, 4] as EnhancedSpace['ops'], cellType: 'backward' as const };
+    const spaceConfig: NetConfig = { ...config, cellType: space.cellType };
+    const set = generateCandidateSet(
+      {
+        mode: request.mode,
+        ops: space.ops,
+        cellType: space.cellType,
+        config: spaceConfig,
+        budgetBytes: request.mode === 'spikenas' ? plan.budgetBytes : null,
+        weightBits: request.weightBits,
+        limit: request.mode === 'spikenas' ? profile.searchCandidates : profile.snasnetCandidates,
+      },
+      plan.seeds.candidates,
+    );
+    const included = includeCandidates(
+      set,
+      request.include ?? [],
+      spaceConfig,
+      plan.budgetBytes,
+      request.weightBits,
+    );
+    const firstPass =
+      request.mode === 'spikenas' &&
+      profile.firstPass !== null &&
+      set.candidates.length > profile.firstPass.survivors;
+    const stage: CandidateStage = {
+      ...set,
+      cellType: space.cellType,
+      firstPass,
+      included,
+      startedAt: started,
+      wallMs: Date.now() - started,
+    };
+    await run.putJson(file, stage);
+  }
+  const stage = await run.getJson<CandidateStage>(file);
+  return { candidates: stage.candidates.length, firstPass: stage.firstPass, counters: { ...stage.counters } };
+}
+
+/** Adds the requested matrices that the space did not already hold, when they fit the budget. */
+function includeCandidates(
+  set: CandidateSet,
+  include: string[],
+  config: NetConfig,
+  budgetBytes: number | null,
+  weightBits: SearchRequest['weightBits'],
+): string[] {
+  const added: string[] = [];
+  const present = new Set(set.candidates.map((c) => c.arch));
+  for (const text of include) {
+    const arch = canonicalizeArch(parseArch(text, config.cellType));
+    if (present.has(arch)) continue;
+    const memory = estimateMemory(parseArch(arch, config.cellType), config, { weightBits });
+    if (budgetBytes !== null && memory.weightBytes > budgetBytes) continue;
+    set.candidates.push({ arch, ...memory });
+    present.add(arch);
+    added.push(arch);
+  }
+  return added;
+}

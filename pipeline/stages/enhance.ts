@@ -1,0 +1,18 @@
+/** cell-enhancement (spikenas mode): the operations and cell type the search keeps, from their impact. */
+import { stageFile } from '../../artifacts/run.js';
+import { enhanceSpace } from '../../search/stages/enhance.js';
+import type { EnhancedSpace } from '../../search/stages/types.js';
+import { openPlannedRun, type RunInput, type Timed } from '../run-context.js';
+import type { StepContext } from '../types.js';
+import type { ImpactStage } from './impact.js';
+
+export async function enhanceCell(input: RunInput, ctx: StepContext = {}): Promise<EnhancedSpace> {
+  const { run } = await openPlannedRun(input.run, ctx);
+  const file = stageFile('cell-enhancement');
+  if (await run.exists(file)) return run.getJson<EnhancedSpace & Timed>(file);
+  const started = Date.now();
+  const impact = await run.getJson<ImpactStage>(stageFile('operation-impact'));
+  const space = enhanceSpace(impact.result);
+  await run.putJson(file, { ...space, wallMs: Date.now() - started });
+  return space;
+}

@@ -1,0 +1,123 @@
+/** publish: the winner record, the report and the Pareto plot, then the run's manifest and summary. */
+import { renderParetoSvg, renderReport, type WinnerSummary } from '../../artifacts/report.js';
+import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import type { Candidate } from '../../search/stages/candidates.js';
+import type { EnhancedSpace, SearchResult } from '../../search/stages/types.js';
+import { type SearchSummary, type StageName, stagesOf } from '../../workflows/types.js';
+import { openPlannedRun, type RunInput, type RunPlan, type Timed } from '../run-context.js';
+import type { StepContext } from '../types.js';
+import type { ImpactStage } from './impact.js';
+import type { QuantizeStage } from './quantize.js';
+import type { CandidateLine } from './select-winner.js';
+import type { TrainStage } from './train-winner.js';
+
+export async function publish(input: RunInput, ctx: StepContext = {}): Promise<SearchSummary> {
+  const { run, plan } = await openPlannedRun(input.run, ctx);
+  const search = await run.getJson<SearchResult>(stageFile('memory-aware-search'));
+  const trained = await run.getJson<TrainStage>(stageFile('train-winner'));
+  const quantized = await run.getJson<QuantizeStage>(stageFile('quantize-evaluate'));
+  const impact =
+    plan.request.mode === 'spikenas' ? await run.getJson<ImpactStage>(stageFile('operation-impact')) : null;
+  const enhanced =
+    plan.request.mode === 'spikenas' ? await run.getJson<EnhancedSpace>(stageFile('cell-enhancement')) : null;
+  const best = search.topK[0];
+  if (!best) throw new Error(`run ${input.run.runId}: the search has no winner`);
+  const stageWallMs = await stageWallTimes(run, plan, search);
+  const final = quantized.tried.find((t) => t.bits === quantized.weightBits);
+  const winner: WinnerSummary = {
+    arch: best.arch,
+    params: best.params,
+    weightBits: search.weightBits,
+    weightBytes: best.weightBytes,
+    stateBytes: best.stateBytes,
+    score: best.score,
+    accuracyBeforeQuantization: trained.testAccuracy,
+    quantization:
+      quantized.weightBits === 32 || !final
+        ? null
+        : { weightBits: final.bits, weightBytes: final.bytes, accuracy: final.accuracy },
+    spikeRates: trained.spikeRates,
+    training: { epochs: trained.epochs, wallMs: trained.wallMs },
+  };
+  const backendName = trained.backend;
+  await run.putJson(RUN_FILES.winner, {
+    ...winner,
+    config: { ...plan.config, cellType: search.config.cellType },
+    seeds: plan.seeds,
+    datasetFingerprint: plan.dataset.fingerprint,
+    backend: backendName,
+  });
+  const reportInput = {
+    runId: input.run.runId,
+    startedAt: plan.startedAt,
+    request: { ...plan.request },
+    seeds: plan.seeds,
+    backend: backendName,
+    dataset: plan.dataset,
+    stageWallMs,
+    search,
+    impact: impact?.result ?? null,
+    enhanced,
+    winner,
+  };
+  await run.put(RUN_FILES.report, renderReport(reportInput));
+  const lines = await run.getJsonLines<CandidateLine>(RUN_FILES.candidates);
+  const withScore = (key: 'score' | 'firstPassScore') =>
+    lines.flatMap((c) => {
+      const score = c[key];
+      return score === null ? [] : [{ ...memoryOf(c), score }];
+    });
+  await run.put(
+    RUN_FILES.pareto,
+    renderParetoSvg({
+      candidates: withScore('score'),
+      firstPass: withScore('firstPassScore'),
+      pareto: search.pareto,
+      budgetBytes: search.budgetBytes,
+      winner: best.arch,
+      unusable: lines.filter((c) => c.scoreProblem !== undefined || c.firstPassScoreProblem !== undefined)
+        .length,
+    }),
+  );
+  await run.publish();
+  return {
+    workflowId: input.run.runId,
+    runId: input.run.runId,
+    mode: plan.request.mode,
+    fleet: plan.request.fleet ?? null,
+    seed: plan.request.seed,
+    backend: backendName,
+    winner: best.arch,
+    params: best.params,
+    weightBits: quantized.weightBits,
+    weightBytes: quantized.weightBytes,
+    stateBytes: best.stateBytes,
+    budgetBytes: plan.budgetBytes,
+    sahdScore: best.score,
+    accuracy: final?.accuracy ?? trained.testAccuracy,
+    accuracyBeforeQuantization: trained.testAccuracy,
+    counters: { ...search.counters },
+    stageWallMs,
+    artifacts: {
+      root: run.rootUri,
+      report: run.uriOf(RUN_FILES.report),
+      winner: run.uriOf(RUN_FILES.winner),
+      weights: run.uriOf(RUN_FILES.modelJson),
+    },
+  };
+}
+
+function memoryOf(c: Candidate) {
+  return { arch: c.arch, params: c.params, weightBytes: c.weightBytes, stateBytes: c.stateBytes };
+}
+
+/** Each finished stage's wall time, in the order the stages ran (publish is still running). */
+async function stageWallTimes(run: RunArtifacts, plan: RunPlan, search: SearchResult) {
+  const times: Partial<Record<StageName, number>> = {};
+  for (const stage of stagesOf(plan.request.mode)) {
+    if (stage === 'publish') continue;
+    times[stage] =
+      stage === 'memory-aware-search' ? search.wallMs : (await run.getJson<Timed>(stageFile(stage))).wallMs;
+  }
+  return times;
+}

@@ -1,0 +1,64 @@
+/** train-winner: trains the search's winner with BPTT and measures it on the test set. */
+import { stageFile } from '../../artifacts/run.js';
+import {
+  describeBackend,
+  initBackend,
+  type TrainResult,
+  type TrainResume,
+  trainNetwork,
+} from '../../snn/index.js';
+import {
+  openPlannedRun,
+  type RunInput,
+  signalOption,
+  splitFor,
+  type Timed,
+  TRAINING_STEPS,
+} from '../run-context.js';
+import type { StepContext } from '../types.js';
+import { winnerOf } from './select-winner.js';
+
+/** stages/train-winner.json: the training's summary; the weights are in TRAINED_WEIGHTS. */
+export interface TrainStage extends Omit<TrainResult, 'weights'> {
+  epochs: number;
+  /** The tfjs backend that trained the winner, e.g. 'tensorflow (@tensorflow/tfjs-node 4.22.0, TensorFlow 2.16.2, 2 threads)'. */
+  backend: string;
+}
+
+/** The trained 32-bit weights, kept beside the final (maybe quantized) ones. */
+export const TRAINED_WEIGHTS = 'trained-weights.json';
+
+export async function trainWinner(
+  input: RunInput,
+  ctx: StepContext = {},
+): Promise<{ testAccuracy: number } & Timed> {
+  const { run, plan } = await openPlannedRun(input.run, ctx);
+  const file = stageFile('train-winner');
+  if (!(await run.exists(file))) {
+    const { arch, config } = await winnerOf(run, plan);
+    const backend = await initBackend();
+    const resume = await run.readCheckpoint<TrainResume>('train-winner');
+    const training = plan.profile.winner;
+    const options = {
+      ...training,
+      onStep: (done: number, total: number) => ctx.onProgress?.({ unit: TRAINING_STEPS, done, total }),
+    };
+    const result = await trainNetwork(arch, config, await splitFor(plan), options, {
+      seed: plan.seeds.train,
+      ...(resume ? { resume: resume.data } : {}),
+      ...signalOption(ctx),
+      onProgress: async (progress) => {
+        await run.writeCheckpoint('train-winner', progress.resume);
+      },
+    });
+    const { weights, ...summary } = result;
+    await run.putJson(TRAINED_WEIGHTS, weights);
+    await run.putJson(file, {
+      ...summary,
+      epochs: training.epochs,
+      backend: describeBackend(backend),
+    } satisfies TrainStage);
+  }
+  const stage = await run.getJson<TrainStage>(file);
+  return { testAccuracy: stage.testAccuracy, wallMs: stage.wallMs };
+}
