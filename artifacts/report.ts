@@ -46,11 +46,16 @@ export interface SearchReportInput {
   impact: ImpactResult | null;
   enhanced: EnhancedSpace | null;
   winner: WinnerSummary | null;
+  /**
+   * The run's weight budget. spikenas' search keeps to it (search.budgetBytes); snasnet's search knows no
+   * budget (search.budgetBytes is null), and only its winner is quantized to fit one when it is given.
+   */
+  budgetBytes: number | null;
 }
 
 /** Renders the markdown report of a search. Pure: same input, same text. */
 export function renderReport(input: SearchReportInput): string {
-  const { search, winner } = input;
+  const { search, winner, budgetBytes } = input;
   const out: string[] = [];
   out.push(`# spikenas search report: ${input.runId}`, '');
   out.push(
@@ -59,11 +64,11 @@ export function renderReport(input: SearchReportInput): string {
       [
         ['mode', search.mode],
         ['dataset', `${input.dataset.name} (${input.dataset.fingerprint.slice(0, 12)}…)`],
-        ['budget (weights)', budgetText(search.budgetBytes)],
+        ['budget (weights)', budgetText(budgetBytes)],
         ['winner', winner === null ? 'none' : `\`${winner.arch}\``],
         [
           'winner weight memory, final (as stored)',
-          winner === null ? '-' : winnerMemoryText(winner, search.budgetBytes),
+          winner === null ? '-' : winnerMemoryText(winner, budgetBytes),
         ],
         ['winner test accuracy, final weights', winner === null ? '-' : percent(finalAccuracy(winner))],
         ['wall time, all stages', duration(totalMs(input.stageWallMs))],
@@ -121,6 +126,9 @@ export function renderReport(input: SearchReportInput): string {
       '',
       `Cheap first pass vs full SAHD on the survivors: Spearman rank correlation ${search.prefilterAgreement.toFixed(3)}.`,
     );
+  }
+  if (search.budgetBytes === null && budgetBytes !== null) {
+    out.push('', 'The search did not filter by the budget: only the winner was quantized to fit it.');
   }
 
   out.push('', '## Stage wall times', '');
@@ -189,7 +197,7 @@ export function renderReport(input: SearchReportInput): string {
         `weight memory the search estimated, at ${winner.weightBits} bits (codes only)`,
         formatSize(winner.weightBytes),
       ],
-      ['budget', budgetText(search.budgetBytes)],
+      ['budget', budgetText(budgetBytes)],
       ['neuron-state memory', formatSize(winner.stateBytes)],
       ['full SAHD score', winner.score.toFixed(3)],
       ['test accuracy as trained (32-bit float weights)', percent(winner.accuracyBeforeQuantization)],
@@ -202,9 +210,13 @@ export function renderReport(input: SearchReportInput): string {
           formatSize(q.weightBytes),
         ],
         [`test accuracy after quantization to ${q.weightBits} bits`, percent(q.accuracy)],
+        [
+          `test accuracy lost to quantization to ${q.weightBits} bits`,
+          `${((winner.accuracyBeforeQuantization - q.accuracy) * 100).toFixed(2)} pp`,
+        ],
       );
     }
-    rows.push(['fits the budget', fitsText(memoryAfterQuantization(winner), search.budgetBytes)]);
+    rows.push(['fits the budget', fitsText(memoryAfterQuantization(winner), budgetBytes)]);
     if (winner.training !== undefined) {
       rows.push(['training', `${winner.training.epochs} epochs, ${duration(winner.training.wallMs)}`]);
     }

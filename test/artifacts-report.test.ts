@@ -200,6 +200,7 @@ describe('renderReport', () => {
     request: { dataset: 'fashion-mnist', budget: '100KB', mode: 'spikenas', seed: 42 },
     seeds: { search: 42, split: 43 },
     backend: 'wasm',
+    budgetBytes: 100_000,
     dataset: {
       name: 'fashion-mnist',
       source: '/usr/share/datasets/fashion-mnist',
@@ -347,10 +348,11 @@ describe('renderReport', () => {
   it('says when the winner does not fit, marks feedback edges, and handles a baseline run', () => {
     const md = renderReport({
       ...input,
+      budgetBytes: 20_000,
       search: {
         ...search,
         mode: 'snasnet',
-        budgetBytes: 20_000,
+        budgetBytes: null,
         config: { ...CONFIG, cellType: 'backward' },
       },
       impact: null,
@@ -361,5 +363,23 @@ describe('renderReport', () => {
     expect(md).toContain('| node 2 | conv3x3 (feedback) | · | · | conv3x3 |');
     expect(md).toContain('Not run (snasnet mode searches the full operation set).');
     expect(md).not.toContain('### Enhanced search space');
+  });
+
+  it('in snasnet mode shows the budget only the winner was quantized to fit, and what that cost', () => {
+    const md = renderReport({
+      ...input,
+      budgetBytes: 40_000,
+      search: { ...search, mode: 'snasnet', budgetBytes: null, prefilterAgreement: null },
+      impact: null,
+      enhanced: null,
+    });
+    expect(md).toContain('| budget (weights) | 39.1 KiB (40000 bytes) |');
+    expect(md).toContain('The search did not filter by the budget: only the winner was quantized to fit it.');
+    expect(md).toContain('| test accuracy as trained (32-bit float weights) | 87.12% |');
+    expect(md).toContain('| test accuracy after quantization to 8 bits | 86.55% |');
+    expect(md).toContain('| test accuracy lost to quantization to 8 bits | 0.57 pp |');
+    expect(md).toContain('| fits the budget | yes, 75.00% of the budget |');
+    // spikenas' search kept to the budget itself: no such note.
+    expect(renderReport(input)).not.toContain('did not filter by the budget');
   });
 });

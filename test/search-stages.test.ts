@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit } from '../datasets/types.js';
+import { runSearchLocally } from '../pipeline/local.js';
 import { parseArch } from '../search/arch.js';
 import { estimateMemory } from '../search/memory.js';
 import { analyzeOperationImpact, type ImpactResume } from '../search/stages/impact.js';
@@ -96,5 +101,42 @@ describe('quantizeForBudget on the real runtime', () => {
     expect(none.weights).toBeNull();
     expect(none.tried.map((t) => t.bits)).toEqual([32, 8, 4]);
     expect(none.tried.every((t) => !t.fits)).toBe(true);
+  });
+});
+
+describe('a snasnet search with a budget, in process (runSearchLocally)', () => {
+  it('searches without the budget, then quantizes the winner to fit it, and the report says what it cost', async () => {
+    // 26 KiB is below every network's 32-bit weights on this data (the backbone alone takes 26 864 B) and
+    // above every network's 8-bit weights (at most 24 284 B of codes, plus the per-channel scales).
+    const budgetBytes = 26 * 1024;
+    const summary = await runSearchLocally({
+      dataset: 'synthetic',
+      budget: '26KiB',
+      mode: 'snasnet',
+      profile: 'quick',
+      seed: 11,
+      weightBits: 32,
+      shards: 1,
+      artifacts: mkdtempSync(join(tmpdir(), 'spikenas-snasnet-budget-')),
+    });
+    expect(summary.budgetBytes).toBe(budgetBytes);
+    // The search knew no budget: at the 32 bits it assumed, every candidate it scored is over the budget.
+    expect(summary.counters.overBudget).toBe(0);
+    expect(summary.counters.scored).toBeGreaterThan(0);
+    expect(summary.params * 4).toBeGreaterThan(budgetBytes);
+    // Its winner was quantized to fit.
+    expect(summary.weightBits).toBeLessThan(32);
+    expect(summary.weightBytes).toBeLessThanOrEqual(budgetBytes);
+
+    const report = readFileSync(fileURLToPath(summary.artifacts.report), 'utf8');
+    expect(report).toContain('| budget (weights) | 26.0 KiB (26624 bytes) |');
+    expect(report).toContain(
+      'The search did not filter by the budget: only the winner was quantized to fit it.',
+    );
+    const lost = ((summary.accuracyBeforeQuantization - summary.accuracy) * 100).toFixed(2);
+    expect(report).toContain(
+      `| test accuracy lost to quantization to ${summary.weightBits} bits | ${lost} pp |`,
+    );
+    expect(report).toMatch(/\| fits the budget \| yes, [\d.]+% of the budget \|/);
   });
 });

@@ -59,6 +59,7 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     impact: impact?.result ?? null,
     enhanced,
     winner,
+    budgetBytes: plan.budgetBytes,
   };
   await run.put(RUN_FILES.report, renderReport(reportInput));
   const lines = await run.getJsonLines<CandidateLine>(RUN_FILES.candidates);

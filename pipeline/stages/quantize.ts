@@ -1,6 +1,7 @@
 /**
  * quantize-evaluate: quantizes the trained winner to fit the budget (32, then 8, then 4 bits) and stores the
- * final weights.
+ * final weights. Both modes quantize when the request has a budget: snasnet's search ignores the budget, but
+ * its winner has to fit the same robot, so the comparison with spikenas' winner is at the same memory.
  */
 import { stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
@@ -27,7 +28,7 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
     const trained = await run.getJson<TrainStage>(stageFile('train-winner'));
     const weights = await run.getJson<SerializedWeights>(TRAINED_WEIGHTS);
     await initBackend();
-    // snasnet mode has no budget: its winner is measured at full precision.
+    // Without a budget (allowed in snasnet mode only) the 32-bit weights fit, and are measured as they are.
     const budgetBytes = plan.budgetBytes ?? Number.MAX_SAFE_INTEGER;
     const split = await splitFor(plan);
     const result = await quantizeForBudget(
