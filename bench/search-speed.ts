@@ -1,73 +1,436 @@
 /**
- * Search time of spikenas against the snasnet baseline on the same data, budget and seed (the figure the
- * method doc says users compare), plus a second spikenas run that reuses the stored operation-impact
- * evidence as a nightly run does. One JSON object on stdout: `npm run bench:search [-- --profile paper]`.
+ * spikenas against the snasnet baseline on the same data, budget, weight bits and seed, each run as a
+ * search through Temporal with its shards scored in parallel: the figure the method doc says users compare.
+ *
+ *   npm run bench:search -- --profile paper --dataset fashion-mnist --budget 64KiB --seed 1
+ *
+ * Uses the Temporal server at TEMPORAL_ADDRESS, or starts the pinned dev server there (scripts/temporal.sh,
+ * as `npm start` does; it keeps running afterwards). Runs its own worker processes (`spikenas worker`, both
+ * queues, TF_NUM_INTRAOP_THREADS=1 and SPIKENAS_THREADS=1 each: two one-thread processes train the small
+ * networks faster than one two-thread process) on task queues of its own, and stops them when it ends.
+ * Workflow IDs are `<run prefix>-<mode>`; re-running with the same --run-prefix (and artifact store) follows
+ * or resumes those workflows from their checkpoints instead of starting over. Writes one JSON object to
+ * bench/results/<profile>-<dataset>-<budget>-seed<n>.json (or --out) and prints it; progress goes to stderr.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, availableParallelism, cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runSearchLocally } from '../pipeline/local.js';
-import type { SearchRequest, SearchSummary } from '../workflows/types.js';
+import type { Client } from '@temporalio/client';
+import { openStore } from '../artifacts/index.js';
+import { RunArtifacts, stageFile } from '../artifacts/run.js';
+import { ProgressView } from '../cli/progress-view.js';
+import {
+  innermostMessage,
+  startSearch,
+  taskQueues,
+  temporalConnectConfig,
+  withClient,
+} from '../cli/temporal.js';
+import { tcpAnswers } from '../common/net.js';
+import { parseSize } from '../common/size.js';
+import { validateSearchRequest } from '../config/request.js';
+import { parseWeightBits } from '../search/memory.js';
+import type { SearchMode, SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
+import type { ModeResult, OpImpactFigure, PaperResult } from './paper-results.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const TEMPORAL_SCRIPT = join(ROOT, 'scripts', 'temporal.sh');
+const MODES: SearchMode[] = ['spikenas', 'snasnet'];
+/** Each worker process computes on one core (see the header). */
+const WORKER_ENV = { TF_NUM_INTRAOP_THREADS: '1', SPIKENAS_THREADS: '1' };
 
 const { values } = parseArgs({
   options: {
-    dataset: { type: 'string', default: 'fashion-mnist' },
-    budget: { type: 'string', default: '32KiB' },
-    'weight-bits': { type: 'string', default: '8' },
     profile: { type: 'string', default: 'quick' },
+    dataset: { type: 'string', default: 'fashion-mnist' },
+    budget: { type: 'string', default: '64KiB' },
+    'weight-bits': { type: 'string', default: '8' },
     seed: { type: 'string', default: '1' },
+    shards: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '2' },
+    artifacts: { type: 'string' },
+    'run-prefix': { type: 'string' },
+    out: { type: 'string' },
   },
 });
-const artifacts = mkdtempSync(join(tmpdir(), 'spikenas-bench-'));
-const base: SearchRequest = {
-  dataset: values.dataset,
-  budget: values.budget,
-  mode: 'spikenas',
-  profile: values.profile as SearchRequest['profile'],
-  seed: Number(values.seed),
-  weightBits: Number(values['weight-bits']) as SearchRequest['weightBits'],
-  shards: 1,
-  artifacts,
-};
 
-async function timed(request: SearchRequest, runId: string) {
-  const started = Date.now();
-  const summary = await runSearchLocally(request, { runId });
-  return { summary, totalMs: Date.now() - started };
+function log(message: string): void {
+  process.stderr.write(`bench:search: ${message}\n`);
 }
 
-function figures({ summary, totalMs }: { summary: SearchSummary; totalMs: number }) {
-  const searchStage = JSON.parse(
-    readFileSync(join(artifacts, 'runs', summary.runId, 'stages', 'memory-aware-search.json'), 'utf8'),
-  ) as { prefilterAgreement: number | null };
-  return {
-    backend: summary.backend,
-    totalMs,
-    stageWallMs: summary.stageWallMs,
+/** A name part for IDs and file names: letters, digits, '.', '_' and '-' only. */
+function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+}
+
+const stamp = new Date()
+  .toISOString()
+  .replace(/[-:]/g, '')
+  .replace(/\.\d+Z$/, 'Z');
+const tag = `${slug(values.profile)}-${slug(values.dataset)}-${slug(values.budget)}-seed${slug(values.seed)}`;
+const runPrefix = values['run-prefix'] ?? `bench-${tag}-${stamp}`;
+if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(runPrefix)) {
+  log(`--run-prefix '${runPrefix}' must hold letters, digits, '.', '_', ':' and '-' only`);
+  process.exit(2);
+}
+const given = values.artifacts;
+// A URI (s3://bucket/prefix, file://…) as given; a folder made absolute, as the workers open it too.
+const artifacts: string =
+  given !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(given)
+    ? given
+    : resolve(given ?? join(tmpdir(), `spikenas-bench-${runPrefix}`));
+const outFile = resolve(values.out ?? join(ROOT, 'bench', 'results', `${tag}.json`));
+const workerCount = Number(values.workers);
+
+// Every choice is checked before anything starts (exit 2 names the field).
+let base: SearchRequest;
+try {
+  base = validateSearchRequest({
+    dataset: values.dataset,
+    budget: values.budget,
+    mode: 'spikenas',
+    profile: values.profile,
+    seed: Number(values.seed),
+    weightBits: parseWeightBits(values['weight-bits']),
+    shards: Number(values.shards),
+    artifacts,
+  });
+  if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error('--workers must be an integer >= 1');
+} catch (error) {
+  log((error as Error).message);
+  process.exit(2);
+}
+const budgetBytes = parseSize(values.budget);
+
+// Task queues of this benchmark (derived from the run prefix, so a resumed run finds its workflows' tasks),
+// unless set: workers of other searches on this server never take its tasks, nor its workers theirs.
+process.env.SPIKENAS_CPU_TASK_QUEUE ??= `${runPrefix}-cpu`;
+process.env.SPIKENAS_GPU_TASK_QUEUE ??= `${runPrefix}-gpu`;
+
+/** Starts the pinned dev server at TEMPORAL_ADDRESS unless something answers there (as cli/embedded.ts). */
+async function ensureTemporal(): Promise<{ address: string; startedDevServer: boolean }> {
+  const address = temporalConnectConfig().connectionOptions.address as string;
+  const [host = '127.0.0.1', portText = '7233'] = address.split(':');
+  if (await tcpAnswers(host, Number(portText))) return { address, startedDevServer: false };
+  if (host !== '127.0.0.1' && host !== 'localhost')
+    throw new Error(`no Temporal server answers at ${address} (TEMPORAL_ADDRESS)`);
+  log(`starting the Temporal dev server on ${address} (it keeps running; bash scripts/temporal.sh stop)`);
+  const started = spawnSync('bash', [TEMPORAL_SCRIPT, 'start', portText], { stdio: ['ignore', 2, 2] });
+  if (started.status !== 0) throw new Error(`scripts/temporal.sh start ${portText} failed`);
+  return { address, startedDevServer: true };
+}
+
+interface WorkerChild {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * A `spikenas worker` process under a shell guard in a process group of its own: the guard stops the
+ * worker when told to, and also when this process is gone (even killed outright), so no worker outlives
+ * the benchmark.
+ */
+function spawnWorker(index: number, address: string): WorkerChild {
+  const guard =
+    `trap 'kill -TERM "$w" 2>/dev/null' TERM INT; "$@" & w=$!; ` +
+    `while kill -0 "$w" 2>/dev/null && kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
+    'kill -TERM "$w" 2>/dev/null; wait "$w"';
+  const child = spawn(
+    'bash',
+    ['-c', guard, 'guard', process.execPath, CLI, 'worker', '--queues', 'cpu,gpu'],
+    {
+      env: { ...process.env, TEMPORAL_ADDRESS: address, ...WORKER_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  let output = '';
+  const forward = (chunk: Buffer) => {
+    output += chunk;
+    if (output.length > 200_000) output = output.slice(-100_000);
+    for (const line of chunk.toString().split('\n')) if (line.trim()) log(`worker ${index}: ${line}`);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, output: () => output, exited };
+}
+
+async function stopWorkers(workers: WorkerChild[]): Promise<void> {
+  await Promise.all(
+    workers.map(async ({ child, exited }) => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      const pid = child.pid;
+      const signal = (target: number, name: NodeJS.Signals) => {
+        try {
+          process.kill(target, name);
+        } catch {
+          // Gone already.
+        }
+      };
+      // The guard passes SIGTERM on to the worker once (a second one would cut its shutdown short)...
+      signal(pid, 'SIGTERM');
+      // ...which gives running activities 10 s to finish (shutdownGraceTime) and exits; past that, the
+      // whole process group goes.
+      const force = setTimeout(() => signal(-pid, 'SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(force);
+    }),
+  );
+}
+
+async function workersReady(workers: WorkerChild[]): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (const [i, worker] of workers.entries()) {
+    while (!worker.output().includes('spikenas worker:')) {
+      if (worker.child.exitCode !== null) throw new Error(`worker ${i + 1} exited with ${worker.child.exitCode}`);
+      if (Date.now() > deadline) throw new Error(`worker ${i + 1} did not start within 180 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Starts (or finds) one mode's workflow and waits for its summary, with progress on stderr. */
+async function runMode(
+  client: Client,
+  mode: SearchMode,
+  workersDown: Promise<never>,
+  running: Set<string>,
+): Promise<{ summary: SearchSummary; started: boolean; elapsedMs: number }> {
+  const workflowId = `${runPrefix}-${mode}`;
+  const begun = Date.now();
+  const { started } = await startSearch(client, { ...base, mode }, { workflowId });
+  log(`${mode}: ${started ? 'started' : 'following the already started'} ${workflowId}`);
+  running.add(workflowId);
+  const handle = client.workflow.getHandle(workflowId);
+  const view = new ProgressView({
+    tty: process.stderr.isTTY === true,
+    write: (line) => log(`${mode}: ${line.replace(/^spikenas: /, '')}`),
+  });
+  const stop = new AbortController();
+  let done = false;
+  const result = client.withAbortSignal(stop.signal, () => handle.result()) as Promise<SearchSummary>;
+  void result.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  const following = (async () => {
+    while (!done) {
+      const progress = await handle.query<SearchProgress>('progress').catch(() => null);
+      if (progress && !done) view.update(progress);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  })();
+  try {
+    const summary = await Promise.race([result, workersDown]);
+    running.delete(workflowId);
+    return { summary, started, elapsedMs: Date.now() - begun };
+  } catch (error) {
+    const described = await handle.describe().catch(() => null);
+    if (described && described.status.name !== 'RUNNING') running.delete(workflowId);
+    throw new Error(`${mode} search ${workflowId} failed: ${innermostMessage(error)}`, { cause: error });
+  } finally {
+    done = true;
+    stop.abort();
+    await following;
+    view.stop();
+  }
+}
+
+async function readStage<T>(run: RunArtifacts, name: string): Promise<T | null> {
+  const file = stageFile(name);
+  return (await run.exists(file)) ? run.getJson<T>(file) : null;
+}
+
+/** The summary's figures plus what the run folder says about the first pass, enhancement and impact. */
+async function figuresOf(
+  mode: SearchMode,
+  summary: SearchSummary,
+  started: boolean,
+  elapsedMs: number,
+): Promise<ModeResult> {
+  const run = new RunArtifacts(await openStore(artifacts), summary.runId);
+  const search = await readStage<{
+    prefilterAgreement: number | null;
+    counters: Record<string, number>;
+    firstPass?: ModeResult['firstPass'];
+  }>(run, 'memory-aware-search');
+  const candidates = await readStage<{ firstPass?: boolean }>(run, 'candidates');
+  const config = await run.getJson<{ profile?: { firstPass?: ModeResult['firstPass'] } }>('config.json');
+  const prefiltered = search?.counters.prefiltered ?? summary.counters.prefiltered ?? 0;
+  const firstPassUsed = candidates?.firstPass ?? prefiltered > 0;
+  const stageWallMs = Object.fromEntries(
+    Object.entries(summary.stageWallMs).filter((entry): entry is [string, number] => entry[1] !== undefined),
+  );
+  const result: ModeResult = {
+    mode,
+    runId: summary.runId,
+    startedByThisRun: started,
+    candidatesScored: summary.counters.scored ?? 0,
     counters: summary.counters,
-    prefilterAgreement: searchStage.prefilterAgreement,
+    stageWallMs,
+    totalWallMs: Object.values(stageWallMs).reduce((a, b) => a + b, 0),
+    elapsedMs,
     winner: summary.winner,
     params: summary.params,
     weightBits: summary.weightBits,
     weightBytes: summary.weightBytes,
     fitsBudget: summary.budgetBytes === null ? null : summary.weightBytes <= summary.budgetBytes,
-    accuracy: summary.accuracy,
-    accuracyBeforeQuantization: summary.accuracyBeforeQuantization,
+    testAccuracy: summary.accuracyBeforeQuantization,
+    testAccuracyQuantized: summary.accuracy,
+    firstPass: firstPassUsed ? (search?.firstPass ?? config.profile?.firstPass ?? null) : null,
+    prefiltered,
+    prefilterAgreement: search?.prefilterAgreement ?? null,
+    report: summary.artifacts.report,
   };
+  if (mode === 'spikenas') {
+    const enhanced = await readStage<{ ops: number[]; cellType: string; decisions: unknown[] }>(
+      run,
+      'cell-enhancement',
+    );
+    if (enhanced)
+      result.enhancement = { ops: enhanced.ops, cellType: enhanced.cellType, decisions: enhanced.decisions };
+    const impact = await readStage<{
+      reused?: boolean;
+      result?: { impacts?: (OpImpactFigure & { samples?: unknown })[] };
+    }>(run, 'operation-impact');
+    if (impact?.result?.impacts)
+      result.impact = {
+        reused: impact.reused ?? null,
+        // Every per-operation figure (mean, n, standard deviation, any interval), without the samples.
+        impacts: impact.result.impacts.map(({ samples: _samples, ...figure }) => figure),
+      };
+  }
+  return result;
 }
 
-const spikenas = figures(await timed(base, 'bench-spikenas'));
-const snasnet = figures(await timed({ ...base, mode: 'snasnet' }, 'bench-snasnet'));
-const nightly = figures(await timed(base, 'bench-spikenas-again'));
-const searchMs = (f: ReturnType<typeof figures>) => f.stageWallMs['memory-aware-search'] ?? Number.NaN;
-console.log(
-  JSON.stringify({
-    request: { ...base, artifacts },
-    spikenas,
-    snasnet,
-    spikenasWithStoredImpact: nightly,
-    searchStageSpeedup: searchMs(snasnet) / searchMs(spikenas),
-    totalSpeedupWithStoredImpact: snasnet.totalMs / nightly.totalMs,
-  }),
-);
+/** Writes the JSON as biome formats it (bench results are checked by `biome check`). */
+function writeFormatted(file: string, value: unknown): string {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  const biome = join(ROOT, 'node_modules', '.bin', 'biome');
+  if (existsSync(biome)) {
+    const formatted = spawnSync(biome, ['format', '--write', file], { cwd: ROOT, stdio: 'pipe' });
+    if (formatted.status !== 0) log(`biome did not format ${file}: ${formatted.stderr}`);
+  }
+  return readFileSync(file, 'utf8');
+}
+
+async function main(): Promise<number> {
+  const loadStart = loadavg();
+  const date = new Date().toISOString();
+  const temporal = await ensureTemporal();
+  process.env.TEMPORAL_ADDRESS = temporal.address;
+  const queues = taskQueues();
+  log(
+    `${values.profile} profile, ${values.dataset}, ${values.budget} at ${base.weightBits} bits, seed ` +
+      `${base.seed}, ${base.shards} shards; ${workerCount} worker processes on ${queues.cpu} / ${queues.gpu}; ` +
+      `artifacts ${artifacts}; run prefix ${runPrefix}`,
+  );
+  const workers = Array.from({ length: workerCount }, (_, i) => spawnWorker(i + 1, temporal.address));
+  const running = new Set<string>();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  const cleanup = async () => {
+    // A search left running would wait for workers forever: terminated, it can still be resumed.
+    if (running.size > 0) {
+      await withClient(async (client) => {
+        for (const id of running)
+          await client.workflow
+            .getHandle(id)
+            .terminate('bench:search stopped')
+            .catch(() => undefined);
+      }).catch(() => undefined);
+      log(`to resume: the same command with --run-prefix ${runPrefix} --artifacts ${artifacts}`);
+    }
+    await stopWorkers(workers);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const workersDown = Promise.race(
+      workers.map((w, i) =>
+        w.exited.then((code) => {
+          throw new Error(
+            `worker ${i + 1} exited (${code}) during the benchmark:\n${w.output().slice(-4000)}`,
+          );
+        }),
+      ),
+    );
+    workersDown.catch(() => undefined);
+    await Promise.race([workersReady(workers), workersDown]);
+    const modes = {} as Record<SearchMode, ModeResult>;
+    let backend = 'unknown';
+    await withClient(async (client) => {
+      for (const mode of MODES) {
+        const { summary, started, elapsedMs } = await runMode(client, mode, workersDown, running);
+        modes[mode] = await figuresOf(mode, summary, started, elapsedMs);
+        if (mode === 'spikenas') backend = summary.backend;
+        log(
+          `${mode}: ${summary.winner}, ${summary.weightBytes} B at ${summary.weightBits} bits, ` +
+            `${(summary.accuracy * 100).toFixed(2)} % test accuracy, ${modes[mode].totalWallMs} ms in its stages`,
+        );
+      }
+    });
+    const search = (mode: SearchMode) => modes[mode].stageWallMs['memory-aware-search'] ?? Number.NaN;
+    const result: PaperResult = {
+      date,
+      machine: {
+        cores: availableParallelism(),
+        arch: arch(),
+        platform: platform(),
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryBytes: totalmem(),
+        loadAverage: { start: loadStart.map(round2), end: loadavg().map(round2) },
+      },
+      backend,
+      command: ['npm run bench:search --', ...process.argv.slice(2)].join(' '),
+      profile: base.profile,
+      dataset: base.dataset,
+      budget: values.budget,
+      budgetBytes,
+      weightBits: base.weightBits,
+      seed: base.seed,
+      shards: base.shards,
+      workers: { processes: workerCount, env: WORKER_ENV },
+      temporal,
+      artifacts,
+      runPrefix,
+      searchStageSpeedup: search('snasnet') / search('spikenas'),
+      endToEndSpeedup: modes.snasnet.totalWallMs / modes.spikenas.totalWallMs,
+      modes: { spikenas: modes.spikenas, snasnet: modes.snasnet },
+    };
+    process.stdout.write(writeFormatted(outFile, result));
+    log(`wrote ${outFile}`);
+    return 0;
+  } catch (error) {
+    if (interrupted) return 130;
+    log(`failed: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    if (!interrupted) await cleanup();
+  }
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+process.exitCode = await main().catch((error: Error) => {
+  log(`failed: ${error.message}`);
+  return 1;
+});
