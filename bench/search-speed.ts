@@ -188,7 +188,8 @@ async function workersReady(workers: WorkerChild[]): Promise<void> {
   const deadline = Date.now() + 180_000;
   for (const [i, worker] of workers.entries()) {
     while (!worker.output().includes('spikenas worker:')) {
-      if (worker.child.exitCode !== null) throw new Error(`worker ${i + 1} exited with ${worker.child.exitCode}`);
+      if (worker.child.exitCode !== null)
+        throw new Error(`worker ${i + 1} exited with ${worker.child.exitCode}`);
       if (Date.now() > deadline) throw new Error(`worker ${i + 1} did not start within 180 s`);
       await new Promise((r) => setTimeout(r, 200));
     }
