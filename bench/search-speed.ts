@@ -13,9 +13,8 @@
  * bench/results/<profile>-<dataset>-<budget>-seed<n>.json (or --out) and prints it; progress goes to stderr.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -35,6 +34,7 @@ import { validateSearchRequest } from '../config/request.js';
 import { parseWeightBits } from '../search/memory.js';
 import type { SearchMode, SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
 import type { ModeResult, OpImpactFigure, PaperResult } from './paper-results.js';
+import { writeResultJson } from './result-json.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -314,18 +314,6 @@ async function figuresOf(
   return result;
 }
 
-/** Writes the JSON as biome formats it (bench results are checked by `biome check`). */
-function writeFormatted(file: string, value: unknown): string {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
-  const biome = join(ROOT, 'node_modules', '.bin', 'biome');
-  if (existsSync(biome)) {
-    const formatted = spawnSync(biome, ['format', '--write', file], { cwd: ROOT, stdio: 'pipe' });
-    if (formatted.status !== 0) log(`biome did not format ${file}: ${formatted.stderr}`);
-  }
-  return readFileSync(file, 'utf8');
-}
-
 async function main(): Promise<number> {
   const loadStart = loadavg();
   const date = new Date().toISOString();
@@ -415,7 +403,7 @@ async function main(): Promise<number> {
       endToEndSpeedup: modes.snasnet.totalWallMs / modes.spikenas.totalWallMs,
       modes: { spikenas: modes.spikenas, snasnet: modes.snasnet },
     };
-    process.stdout.write(writeFormatted(outFile, result));
+    process.stdout.write(writeResultJson(outFile, result, log));
     log(`wrote ${outFile}`);
     return 0;
   } catch (error) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { paretoFront } from '../search/pareto.js';
+import { spearman } from '../search/rank-stats.js';
 import type { Candidate } from '../search/stages/candidates.js';
-import { buildSearchResult, selectSurvivors, spearman } from '../search/stages/select.js';
+import { buildSearchResult, selectSurvivors } from '../search/stages/select.js';
 import { resolvePreset } from '../snn/presets.js';
 
 const point = (arch: string, weightBytes: number, score: number) => ({ arch, weightBytes, score });

@@ -99,6 +99,8 @@ export function impactCacheKey(
 ) {
   const { datasetFingerprint, config, ops, feedback, samplesPerOp, train } = input;
   return JSON.stringify({
+    // The result's shape: evidence stored before per-operation 95% intervals existed is not reused.
+    summary: 't-ci95',
     datasetFingerprint,
     config,
     ops: [...ops].sort(),

@@ -4,6 +4,7 @@
  */
 import type { NetConfig } from '../../snn/config.js';
 import { paretoFront } from '../pareto.js';
+import { spearman } from '../rank-stats.js';
 import type { Candidate, CandidateCounters } from './candidates.js';
 import { isUsableScore } from './scoring.js';
 import type { ScoredCandidate, SearchResult } from './types.js';
@@ -93,51 +94,6 @@ export function buildSearchResult(input: SelectInput): SearchResult {
     prefilterAgreement,
     wallMs: input.wallMs,
   };
-}
-
-/**
- * Spearman rank correlation (Pearson on ranks, ties get their average rank). null when fewer than two
- * pairs or when either side has no spread.
- */
-export function spearman(a: readonly number[], b: readonly number[]): number | null {
-  if (a.length !== b.length) throw new Error(`spearman: ${a.length} vs ${b.length} values`);
-  if (a.length < 2) return null;
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const mean = (ra.length + 1) / 2;
-  let cov = 0;
-  let va = 0;
-  let vb = 0;
-  for (let i = 0; i < ra.length; i++) {
-    const da = (ra[i] as number) - mean;
-    const db = (rb[i] as number) - mean;
-    cov += da * db;
-    va += da * da;
-    vb += db * db;
-  }
-  if (va === 0 || vb === 0) return null;
-  return cov / Math.sqrt(va * vb);
-}
-
-function ranks(values: readonly number[]): number[] {
-  const order = values
-    .map((_, i) => i)
-    .sort((x, y) => ascending(comparable(values[x]), comparable(values[y])));
-  const result = new Array<number>(values.length);
-  let start = 0;
-  while (start < order.length) {
-    let end = start;
-    const v = comparable(values[order[start] as number]);
-    while (end + 1 < order.length && comparable(values[order[end + 1] as number]) === v) end++;
-    const rank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) result[order[k] as number] = rank;
-    start = end + 1;
-  }
-  return result;
-}
-
-function ascending(a: number, b: number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function comparable(score: number | undefined): number {

@@ -1,0 +1,121 @@
+/**
+ * The work a study hands to its job processes, and how a job process does it. Every job names its data
+ * (dataset, limits, split seed) rather than carrying it: a process loads each dataset once and keeps it,
+ * and only arch strings, settings and numbers cross the process boundary.
+ */
+import { deriveSeed } from '../common/rng.js';
+import { loadDataset, sampleBatches, splitTrainVal } from '../datasets/index.js';
+import type { DataSplit } from '../datasets/types.js';
+import { parseArch } from '../search/arch.js';
+import { candidateSeed } from '../search/stages/scoring.js';
+import type { NetConfig } from '../snn/config.js';
+import { initBackend, scoreSahd, trainNetwork } from '../snn/index.js';
+
+export interface StudyData {
+  dataset: string;
+  /** Load seed (datasets' loadDataset) and split seed (splitTrainVal). */
+  seed: number;
+  splitSeed: number;
+  trainLimit?: number;
+  testLimit?: number;
+  valFraction: number;
+}
+
+export interface ScoringPass {
+  batchSize: number;
+  repeats: number;
+  timesteps: number;
+}
+
+export interface ScoreJob {
+  kind: 'score';
+  data: StudyData;
+  arch: string;
+  config: NetConfig;
+  pass: ScoringPass;
+  /** Weights derive from (seed, arch) as in the search (candidateSeed); batches from batchSeed. */
+  seed: number;
+  batchSeed: number;
+}
+
+export interface TrainJob {
+  kind: 'train';
+  data: StudyData;
+  arch: string;
+  config: NetConfig;
+  schedule: TrainSchedule;
+  seed: number;
+}
+
+/** One fixed training schedule (snn's trainNetwork options, without callbacks). */
+export interface TrainSchedule {
+  epochs: number;
+  batchSize: number;
+  maxStepsPerEpoch?: number;
+  trainSubset?: number;
+  lr?: number;
+}
+
+export type StudyJob = ScoreJob | TrainJob;
+
+export interface ScoreOutcome {
+  score: number;
+  wallMs: number;
+}
+export interface TrainOutcome {
+  valAccuracy: number;
+  testAccuracy: number;
+  lossCurve: number[];
+  wallMs: number;
+}
+export type JobOutcome<J extends StudyJob> = J extends ScoreJob ? ScoreOutcome : TrainOutcome;
+
+const splits = new Map<string, Promise<DataSplit>>();
+
+function splitOf(data: StudyData): Promise<DataSplit> {
+  const key = JSON.stringify(data);
+  let split = splits.get(key);
+  if (!split) {
+    const limit = {
+      ...(data.trainLimit ? { train: data.trainLimit } : {}),
+      ...(data.testLimit ? { test: data.testLimit } : {}),
+    };
+    split = loadDataset(data.dataset, { seed: data.seed, limit }).then((dataset) =>
+      splitTrainVal(dataset, { valFraction: data.valFraction, seed: data.splitSeed }),
+    );
+    splits.set(key, split);
+  }
+  return split;
+}
+
+export async function runJob(job: StudyJob): Promise<ScoreOutcome | TrainOutcome> {
+  await initBackend();
+  const split = await splitOf(job.data);
+  const arch = parseArch(job.arch, job.config.cellType);
+  if (job.kind === 'score') {
+    const batches = sampleBatches(split.train, {
+      batchSize: job.pass.batchSize,
+      count: job.pass.repeats,
+      seed: job.batchSeed,
+    });
+    const config = { ...job.config, timesteps: job.pass.timesteps };
+    const started = performance.now();
+    const score = await scoreSahd(
+      arch,
+      config,
+      batches,
+      job.pass.batchSize,
+      candidateSeed(job.seed, job.arch),
+    );
+    return { score, wallMs: performance.now() - started };
+  }
+  const result = await trainNetwork(arch, job.config, split, job.schedule, {
+    seed: deriveSeed(job.seed, `study/train/${job.arch}`),
+  });
+  return {
+    valAccuracy: result.valAccuracy,
+    testAccuracy: result.testAccuracy,
+    lossCurve: result.lossCurve,
+    wallMs: result.wallMs,
+  };
+}

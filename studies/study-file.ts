@@ -1,0 +1,112 @@
+/**
+ * A study's JSON file: its settings, every finished measurement, and a summary recomputed from them at
+ * each append. The file is the resume point: reopened with the same settings, a study skips what it
+ * holds; reopened with other settings, it refuses rather than mix two studies in one file. Written to a
+ * temporary file and renamed, so an interrupted write never loses what was there; formatted as the
+ * committed results are (biome) when the study stops.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { formatJson, writeJson } from '../bench/result-json.js';
+import { InputError } from '../common/errors.js';
+
+export interface StudyHeader<S> {
+  study: string;
+  command: string;
+  backend: string;
+  settings: S;
+}
+
+export interface StudyContents<S, R, Summary> extends StudyHeader<S> {
+  startedAt: string;
+  updatedAt: string;
+  /** Machines the measurements came from (a study resumed elsewhere lists both). */
+  machines: string[];
+  results: R[];
+  summary: Summary;
+}
+
+export class StudyFile<S, R, Summary> {
+  private contents: StudyContents<S, R, Summary>;
+
+  constructor(
+    private readonly path: string,
+    header: StudyHeader<S>,
+    private readonly summarise: (results: readonly R[]) => Summary,
+  ) {
+    const machine = describeMachine();
+    if (existsSync(path)) {
+      const stored = JSON.parse(readFileSync(path, 'utf8')) as StudyContents<S, R, Summary>;
+      checkSameSettings(path, stored, header);
+      this.contents = {
+        ...stored,
+        machines: stored.machines.includes(machine) ? stored.machines : [...stored.machines, machine],
+      };
+    } else {
+      const now = new Date().toISOString();
+      this.contents = {
+        ...header,
+        startedAt: now,
+        updatedAt: now,
+        machines: [machine],
+        results: [],
+        summary: summarise([]),
+      };
+    }
+  }
+
+  get results(): readonly R[] {
+    return this.contents.results;
+  }
+
+  get summary(): Summary {
+    return this.contents.summary;
+  }
+
+  append(result: R): void {
+    const results = [...this.contents.results, result];
+    this.contents = {
+      ...this.contents,
+      updatedAt: new Date().toISOString(),
+      results,
+      summary: this.summarise(results),
+    };
+    writeJson(this.path, this.contents);
+  }
+
+  /** Formats the file for committing, when the study ends (a killed study leaves plain JSON: npm run format). */
+  finish(warn: (message: string) => void): void {
+    const problem = existsSync(this.path) ? formatJson(this.path) : null;
+    if (problem) warn(problem);
+  }
+}
+
+function checkSameSettings<S>(path: string, stored: StudyHeader<S>, header: StudyHeader<S>): void {
+  if (stored.study !== header.study) {
+    throw new InputError(
+      'out',
+      `${path} holds a '${stored.study}' study`,
+      `a file of a '${header.study}' study`,
+    );
+  }
+  const storedSettings = stored.settings as Record<string, unknown>;
+  const settings = header.settings as Record<string, unknown>;
+  for (const field of new Set([...Object.keys(storedSettings), ...Object.keys(settings)])) {
+    const was = JSON.stringify(storedSettings[field]);
+    const now = JSON.stringify(settings[field]);
+    if (was !== now) {
+      throw new InputError(
+        field,
+        `${path} was started with ${field} ${was}, not ${now}; a study resumes only with its own settings`,
+        `${was}, or another --out file`,
+      );
+    }
+  }
+}
+
+/** e.g. "2 cores (Intel Xeon ..., x86_64), 24 GiB; load average 0.3 at start". */
+export function describeMachine(): string {
+  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const gib = Math.round(totalmem() / 2 ** 30);
+  return `${availableParallelism()} cores (${model}, ${process.arch}), ${gib} GiB; load average ${loadavg()[0]?.toFixed(1)} at start`;
+}

@@ -1,0 +1,132 @@
+/**
+ * The method studies at tiny size, as CI runs them: the compiled commands on real Fashion-MNIST files,
+ * with their job processes. The full-size runs are benchmark runs (bench/results/); these check that the
+ * code path works, that a study resumes from its JSON without redoing work, and that it refuses to mix
+ * settings in one file.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './support/temporal.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spikenas-studies-'));
+
+function study(script: string, args: string[]) {
+  const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'studies', script), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return { status: run.status, stderr: run.stderr };
+}
+
+interface StudyJson {
+  study: string;
+  backend: string;
+  machines: string[];
+  settings: Record<string, unknown>;
+  results: { kind?: string; pass?: string; index: number; trainSeed?: number; wallMs: number }[];
+  summary: Record<string, unknown>;
+}
+const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as StudyJson;
+
+describe('sahd-predictor study', () => {
+  const out = join(dir, 'predictor.json');
+  const tiny = [
+    ...['--preset', 'fmnist-tiny', '--candidates', '4', '--retrain', '3', '--epochs', '1'],
+    ...['--max-steps', '4', '--train-limit', '1200', '--test-limit', '200', '--sahd-batch', '32'],
+    ...['--out', out],
+  ];
+
+  it('scores and trains every candidate, the first three with a second seed, and summarises', () => {
+    const run = study('sahd-predictor.js', tiny);
+    expect(run.status, run.stderr).toBe(0);
+    const json = read(out);
+    expect(json.study).toBe('sahd-predictor');
+    expect(json.backend).toMatch(/1 thread\) x 2 processes/);
+    expect(
+      json.results
+        .filter((r) => r.kind === 'sahd')
+        .map((r) => r.index)
+        .sort(),
+    ).toEqual([0, 1, 2, 3]);
+    const trainings = json.results.filter((r) => r.kind === 'train');
+    expect(trainings.filter((r) => r.trainSeed === 1)).toHaveLength(4);
+    expect(
+      trainings
+        .filter((r) => r.trainSeed === 2)
+        .map((r) => r.index)
+        .sort(),
+    ).toEqual([0, 1, 2]);
+    const summary = json.summary as {
+      trained: number;
+      predictors: Record<
+        string,
+        { kendallTau: { value: number | null }; spearmanRho: { value: number | null } }
+      >;
+      seedAgreement: { candidates: number; meanAbsDifference: number };
+    };
+    expect(summary.trained).toBe(4);
+    for (const predictor of ['sahd', 'params', 'random']) {
+      const tau = summary.predictors[predictor]?.kendallTau.value;
+      if (tau !== null) expect(Math.abs(tau as number)).toBeLessThanOrEqual(1);
+    }
+    expect(summary.seedAgreement.candidates).toBe(3);
+    expect(summary.seedAgreement.meanAbsDifference).toBeGreaterThanOrEqual(0);
+  });
+
+  it('resumes from its file without redoing any result', () => {
+    const before = read(out);
+    const run = study('sahd-predictor.js', tiny);
+    expect(run.status, run.stderr).toBe(0);
+    expect(read(out).results).toEqual(before.results);
+  });
+
+  it('refuses other settings for the same file, naming the field', () => {
+    const run = study(
+      'sahd-predictor.js',
+      tiny.map((a) => (a === '4' ? '5' : a)),
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/candidates: .* was started with candidates 4, not 5/);
+    expect(read(out).settings.candidates).toBe(4);
+  });
+});
+
+describe('first-pass agreement study', () => {
+  const out = join(dir, 'first-pass.json');
+  const tiny = [
+    '--preset',
+    'fmnist-tiny',
+    '--candidates',
+    '20',
+    '--full-batch',
+    '32',
+    '--train-limit',
+    '600',
+  ];
+
+  it('scores every candidate with full SAHD and every pass, and judges each pass on the top 20', () => {
+    const run = study('first-pass-agreement.js', [...tiny, '--out', out]);
+    expect(run.status, run.stderr).toBe(0);
+    const json = read(out);
+    const passes = Object.keys(json.settings.passes as object);
+    expect(json.results).toHaveLength(20 * (passes.length + 1));
+    const summary = json.summary as {
+      complete: number;
+      passes: Record<
+        string,
+        { costRatio: number; top20Kept: Record<string, number>; survivorsNeeded: number | null }
+      >;
+    };
+    expect(summary.complete).toBe(20);
+    for (const pass of passes) {
+      const judged = summary.passes[pass];
+      expect(judged?.costRatio).toBeGreaterThan(0);
+      // With 20 candidates, keeping all 20 keeps the whole top 20.
+      expect(judged?.top20Kept['20']).toBe(20);
+      expect(judged?.survivorsNeeded).toBe(20);
+    }
+  });
+});
