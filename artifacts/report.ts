@@ -19,7 +19,7 @@ export interface WinnerSummary {
   quantization: { weightBits: number; weightBytes: number; accuracy: number } | null;
   /** Mean fraction of neurons that spike per timestep, per LIF layer, on the test set. */
   spikeRates: { layer: string; rate: number }[];
-  training?: { epochs: number; wallMs: number };
+  training?: { epochs: number; wallMs: number; trainOn: 'train' | 'train+val'; trainImages: number };
 }
 
 /** Everything a search report shows; plain data, so a workflow can assemble it from stage results. */
@@ -121,12 +121,7 @@ export function renderReport(input: SearchReportInput): string {
       [[c.generated, c.invalid, c.duplicate, c.overBudget, c.prefiltered, c.scored].map(String)],
     ),
   );
-  if (search.prefilterAgreement !== null) {
-    out.push(
-      '',
-      `Cheap first pass vs full SAHD on the survivors: Spearman rank correlation ${search.prefilterAgreement.toFixed(3)}.`,
-    );
-  }
+  out.push('', ...firstPassLines(search));
   if (search.budgetBytes === null && budgetBytes !== null) {
     out.push('', 'The search did not filter by the budget: only the winner was quantized to fit it.');
   }
@@ -218,7 +213,9 @@ export function renderReport(input: SearchReportInput): string {
     }
     rows.push(['fits the budget', fitsText(memoryAfterQuantization(winner), budgetBytes)]);
     if (winner.training !== undefined) {
-      rows.push(['training', `${winner.training.epochs} epochs, ${duration(winner.training.wallMs)}`]);
+      const t = winner.training;
+      const on = t.trainOn === 'train+val' ? 'training and validation images' : 'training images';
+      rows.push(['training', `${t.epochs} epochs on ${t.trainImages} ${on}, ${duration(t.wallMs)}`]);
     }
     out.push(table(['', ''], rows));
     out.push('', '### Spike rate per layer', '');
@@ -577,4 +574,26 @@ function fixed(value: number): string {
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/** Which first pass ran, its agreement with full SAHD as measured by its study, and on this run's survivors. */
+function firstPassLines(search: SearchResult): string[] {
+  const pass = search.firstPass;
+  if (pass === null) return ['First pass: none; every candidate was scored with full SAHD.'];
+  const lines = [
+    `First pass: SAHD at T = ${pass.timesteps} on ${pass.batchSize} images x ${pass.repeats}, ` +
+      `its best ${pass.survivors} of ${search.counters.prefiltered} go on to full SAHD.`,
+  ];
+  const evidence = pass.evidence;
+  lines.push(
+    evidence === null
+      ? 'Its agreement with full SAHD was not measured for this profile.'
+      : `Measured agreement (${evidence.study}, pass ${evidence.pass}, ${evidence.candidates} unfiltered ` +
+          `candidates): Spearman ${evidence.spearmanRho.toFixed(3)} with full SAHD; its best ${pass.survivors} ` +
+          `hold ${evidence.top20Kept} of the full-SAHD top 20.`,
+  );
+  if (search.prefilterAgreement !== null) {
+    lines.push(`On this run's survivors: Spearman ${search.prefilterAgreement.toFixed(3)} with full SAHD.`);
+  }
+  return [lines.join(' ')];
 }

@@ -3,6 +3,6 @@ export { parseIdx } from './idx.js';
 export { DATASET_ALLOWED, DATASET_NAMES, type DatasetName, type LoadOptions, loadDataset } from './load.js';
 export { channelStats, fingerprintRaw, prepareDataset, type RawDataset } from './prepare.js';
 export type { RawImages } from './raw.js';
-export { sampleBatches, splitTrainVal } from './split.js';
+export { sampleBatches, splitTrainVal, trainOnTrainAndVal } from './split.js';
 export { generateSynthetic, SYNTHETIC_DEFAULTS, type SyntheticOptions } from './synthetic.js';
 export type * from './types.js';

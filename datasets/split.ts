@@ -97,3 +97,17 @@ function gather(source: ImageSet, indices: number[]): ImageSet {
   });
   return { images, labels, count: indices.length };
 }
+
+/**
+ * The split with the validation images added to the training set, for a final training that selects
+ * nothing on validation. Its `val` is unchanged, so accuracy on it is accuracy on trained images.
+ */
+export function trainOnTrainAndVal(split: DataSplit): DataSplit {
+  const images = new Float32Array(split.train.images.length + split.val.images.length);
+  images.set(split.train.images);
+  images.set(split.val.images, split.train.images.length);
+  const labels = new Int32Array(split.train.count + split.val.count);
+  labels.set(split.train.labels);
+  labels.set(split.val.labels, split.train.count);
+  return { ...split, train: { images, labels, count: split.train.count + split.val.count } };
+}

@@ -110,6 +110,8 @@ const settings: Settings = {
     't1-b32': { batchSize: 32, repeats: 1, timesteps: 1 },
     't1-b64': { batchSize: 64, repeats: 1, timesteps: 1 },
     't2-b64': { batchSize: 64, repeats: 1, timesteps: 2 },
+    't3-b32': { batchSize: 32, repeats: 1, timesteps: 3 },
+    [`t${T}-b16`]: { batchSize: 16, repeats: 1, timesteps: T },
     [`t${T}-b32`]: { batchSize: 32, repeats: 1, timesteps: T },
     [`t${T}-b64`]: { batchSize: 64, repeats: 1, timesteps: T },
     [`t${T}-b128`]: { batchSize: 128, repeats: 1, timesteps: T },

@@ -176,6 +176,19 @@ describe('renderReport', () => {
     counters: { generated: 500, invalid: 120, duplicate: 200, overBudget: 60, scored: 120, prefiltered: 0 },
     topK,
     pareto: front(all),
+    firstPass: {
+      batchSize: 32,
+      timesteps: 5,
+      repeats: 1,
+      survivors: 20,
+      evidence: {
+        study: 'bench/results/first-pass-x.json',
+        pass: 't5-b32',
+        candidates: 200,
+        spearmanRho: 0.9634,
+        top20Kept: 19,
+      },
+    },
     prefilterAgreement: 0.912,
     wallMs: 12_345,
   };
@@ -192,7 +205,7 @@ describe('renderReport', () => {
       { layer: 'cell1.node1', rate: 0.12 },
       { layer: 'head.hidden', rate: 0.31 },
     ],
-    training: { epochs: 5, wallMs: 95_000 },
+    training: { epochs: 5, wallMs: 95_000, trainOn: 'train+val', trainImages: 60_000 },
   };
   const input: SearchReportInput = {
     runId: 'run-7',
@@ -272,7 +285,12 @@ describe('renderReport', () => {
     expect(tableAfter(md, '## Seeds')).toEqual(['| search | 42 |', '| split | 43 |']);
     expect(md).toContain(`\`${'ab'.repeat(32)}\``);
     expect(tableAfter(md, '## Candidates')).toEqual(['| 500 | 120 | 200 | 60 | 0 | 120 |']);
-    expect(md).toContain('Spearman rank correlation 0.912');
+    expect(md).toContain(
+      'First pass: SAHD at T = 5 on 32 images x 1, its best 20 of 0 go on to full SAHD. Measured agreement ' +
+        '(bench/results/first-pass-x.json, pass t5-b32, 200 unfiltered candidates): Spearman 0.963 with ' +
+        "full SAHD; its best 20 hold 19 of the full-SAHD top 20. On this run's survivors: Spearman 0.912 " +
+        'with full SAHD.',
+    );
     expect(tableAfter(md, '## Stage wall times').map((r) => r.split(' | ')[0])).toEqual([
       '| operation-impact',
       '| memory-aware-search',
@@ -294,6 +312,7 @@ describe('renderReport', () => {
     expect(md).toContain('| test accuracy as trained (32-bit float weights) | 87.12% |');
     expect(md).toContain('| test accuracy after quantization to 8 bits | 86.55% |');
     expect(md).toContain('| fits the budget | yes, 30.00% of the budget |');
+    expect(md).toContain('| training | 5 epochs on 60000 training and validation images, ');
     expect(tableAfter(md, '### Spike rate per layer')).toEqual([
       '| cell1.node1 | 12.00% |',
       '| head.hidden | 31.00% |',
@@ -369,12 +388,13 @@ describe('renderReport', () => {
     const md = renderReport({
       ...input,
       budgetBytes: 40_000,
-      search: { ...search, mode: 'snasnet', budgetBytes: null, prefilterAgreement: null },
+      search: { ...search, mode: 'snasnet', budgetBytes: null, firstPass: null, prefilterAgreement: null },
       impact: null,
       enhanced: null,
     });
     expect(md).toContain('| budget (weights) | 39.1 KiB (40000 bytes) |');
     expect(md).toContain('The search did not filter by the budget: only the winner was quantized to fit it.');
+    expect(md).toContain('First pass: none; every candidate was scored with full SAHD.');
     expect(md).toContain('| test accuracy as trained (32-bit float weights) | 87.12% |');
     expect(md).toContain('| test accuracy after quantization to 8 bits | 86.55% |');
     expect(md).toContain('| test accuracy lost to quantization to 8 bits | 0.57 pp |');

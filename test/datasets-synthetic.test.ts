@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
-import { generateSynthetic, loadDataset, sampleBatches, splitTrainVal } from '../datasets/index.js';
+import {
+  generateSynthetic,
+  loadDataset,
+  sampleBatches,
+  splitTrainVal,
+  trainOnTrainAndVal,
+} from '../datasets/index.js';
 import type { ImageSet } from '../datasets/types.js';
 
 /** Nearest class mean on the training part: a crude check that the classes are separable. */
@@ -104,6 +110,20 @@ describe('splitTrainVal and sampleBatches', () => {
     const before = sums(dataset.train).sort((a, b) => a - b);
     const after = [...sums(split.train), ...sums(split.val)].sort((a, b) => a - b);
     expect(after).toEqual(before);
+  });
+
+  it('trains on train and val together when asked, keeping every image and its label', async () => {
+    const dataset = await loadDataset('synthetic', { seed: 2, limit: { train: 500, test: 50 } });
+    const split = splitTrainVal(dataset, { valFraction: 0.2, seed: 11 });
+    const all = trainOnTrainAndVal(split);
+    expect(all.train.count).toBe(500);
+    expect(all.train.images.length).toBe(500 * 16 * 16);
+    expect(all.val).toBe(split.val);
+    expect(all.test).toBe(split.test);
+    expect(Array.from(all.train.labels)).toEqual([...split.train.labels, ...split.val.labels]);
+    const size = 16 * 16;
+    expect(all.train.images.subarray(400 * size, 401 * size)).toEqual(split.val.images.subarray(0, size));
+    expect(all.train.images.subarray(0, size)).toEqual(split.train.images.subarray(0, size));
   });
 
   it('rejects fractions outside (0, 1)', async () => {

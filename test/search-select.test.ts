@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { paretoFront } from '../search/pareto.js';
+import { PROFILES } from '../search/profiles.js';
 import { spearman } from '../search/rank-stats.js';
 import type { Candidate } from '../search/stages/candidates.js';
 import { buildSearchResult, selectSurvivors } from '../search/stages/select.js';
@@ -69,9 +70,11 @@ describe('selection', () => {
       topK: 2,
       generation: { generated: 10, invalid: 3, duplicate: 2, overBudget: 1 },
       candidates,
+      firstPass: PROFILES.quick.firstPass,
       firstPassScores: [1, 2, 3, 4],
       fullScores: [null, 20, 30, 40],
     });
+    expect(result.firstPass).toEqual(PROFILES.quick.firstPass);
     expect(result.topK.map((c) => [c.arch, c.score])).toEqual([
       ['d', 40],
       ['c', 30],
@@ -100,6 +103,7 @@ describe('selection', () => {
       topK: 10,
       generation: { generated: 3, invalid: 0, duplicate: 1, overBudget: 0 },
       candidates: [candidate('a', 400), candidate('a', 400), candidate('b', 100)],
+      firstPass: null,
       firstPassScores: null,
       fullScores: [2, 2, 1],
     });

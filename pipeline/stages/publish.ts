@@ -37,7 +37,12 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
         ? null
         : { weightBits: final.bits, weightBytes: final.bytes, accuracy: final.accuracy },
     spikeRates: trained.spikeRates,
-    training: { epochs: trained.epochs, wallMs: trained.wallMs },
+    training: {
+      epochs: trained.epochs,
+      wallMs: trained.wallMs,
+      trainOn: trained.trainOn,
+      trainImages: trained.trainImages,
+    },
   };
   const backendName = trained.backend;
   await run.putJson(RUN_FILES.winner, {

@@ -81,7 +81,7 @@ function scoringSetup(plan: RunPlan, cellType: NetConfig['cellType'], pass: 'fir
   if (pass === 'full' || firstPass === null) return { config, scoring: plan.profile.sahd };
   return {
     config: { ...config, timesteps: firstPass.timesteps },
-    scoring: { batchSize: firstPass.batchSize, repeats: 1 },
+    scoring: { batchSize: firstPass.batchSize, repeats: firstPass.repeats },
   };
 }
 

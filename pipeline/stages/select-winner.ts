@@ -43,6 +43,7 @@ export async function selectWinner(input: ShardsInput, ctx: StepContext = {}) {
       topK: plan.profile.topK,
       generation: stage.counters,
       candidates: stage.candidates,
+      firstPass: survivors ? plan.profile.firstPass : null,
       firstPassScores: survivors?.firstPassScores ?? null,
       fullScores,
     });

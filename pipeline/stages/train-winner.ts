@@ -1,5 +1,7 @@
 /** train-winner: trains the search's winner with BPTT and measures it on the test set. */
 import { stageFile } from '../../artifacts/run.js';
+import { trainOnTrainAndVal } from '../../datasets/index.js';
+import type { WinnerTraining } from '../../search/profiles.js';
 import {
   describeBackend,
   initBackend,
@@ -21,6 +23,9 @@ import { winnerOf } from './select-winner.js';
 /** stages/train-winner.json: the training's summary; the weights are in TRAINED_WEIGHTS. */
 export interface TrainStage extends Omit<TrainResult, 'weights'> {
   epochs: number;
+  /** What it trained on; with 'train+val', valAccuracy is measured on trained images. */
+  trainOn: WinnerTraining['trainOn'];
+  trainImages: number;
   /** The tfjs backend that trained the winner, e.g. 'tensorflow (@tensorflow/tfjs-node 4.22.0, TensorFlow 2.16.2, 2 threads)'. */
   backend: string;
 }
@@ -38,12 +43,14 @@ export async function trainWinner(
     const { arch, config } = await winnerOf(run, plan);
     const backend = await initBackend();
     const resume = await run.readCheckpoint<TrainResume>('train-winner');
-    const training = plan.profile.winner;
+    const { trainOn, ...training } = plan.profile.winner;
+    const split = await splitFor(plan);
+    const data = trainOn === 'train+val' ? trainOnTrainAndVal(split) : split;
     const options = {
       ...training,
       onStep: (done: number, total: number) => ctx.onProgress?.({ unit: TRAINING_STEPS, done, total }),
     };
-    const result = await trainNetwork(arch, config, await splitFor(plan), options, {
+    const result = await trainNetwork(arch, config, data, options, {
       seed: plan.seeds.train,
       ...(resume ? { resume: resume.data } : {}),
       ...signalOption(ctx),
@@ -56,6 +63,8 @@ export async function trainWinner(
     await run.putJson(file, {
       ...summary,
       epochs: training.epochs,
+      trainOn,
+      trainImages: data.train.count,
       backend: describeBackend(backend),
     } satisfies TrainStage);
   }

@@ -4,6 +4,7 @@
  */
 import type { NetConfig } from '../../snn/config.js';
 import { paretoFront } from '../pareto.js';
+import type { FirstPass } from '../profiles.js';
 import { spearman } from '../rank-stats.js';
 import type { Candidate, CandidateCounters } from './candidates.js';
 import { isUsableScore } from './scoring.js';
@@ -19,7 +20,8 @@ export interface SelectInput {
   topK: number;
   generation: CandidateCounters;
   candidates: readonly Candidate[];
-  /** First-pass scores aligned with `candidates`; null when there was no first pass. */
+  /** The first pass that ran and its scores aligned with `candidates`; both null when none ran. */
+  firstPass: FirstPass | null;
   firstPassScores: readonly number[] | null;
   /** Full SAHD scores aligned with `candidates`; null for candidates the first pass filtered out. */
   fullScores: readonly (number | null)[];
@@ -91,6 +93,7 @@ export function buildSearchResult(input: SelectInput): SearchResult {
     topK,
     // A candidate without a usable score trades nothing off: it is never on the front.
     pareto: paretoFront(unique.filter((c) => isUsableScore(c.score))),
+    firstPass: input.firstPass,
     prefilterAgreement,
     wallMs: input.wallMs,
   };

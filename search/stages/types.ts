@@ -1,5 +1,6 @@
 import type { CellType, NetConfig } from '../../snn/config.js';
 import type { OpCode } from '../arch.types.js';
+import type { FirstPass } from '../profiles.js';
 
 /**
  * Every stage is a function (input, context) -> JSON-serialisable result. The context carries
@@ -85,7 +86,9 @@ export interface SearchResult {
   topK: ScoredCandidate[];
   /** Candidates no other beats on both lower weight memory and higher score. */
   pareto: ScoredCandidate[];
-  /** Spearman rank correlation of the cheap first pass with full SAHD on the survivors, when measured. */
+  /** The cheap first pass that ran (its settings and measured agreement), or null when none ran. */
+  firstPass: FirstPass | null;
+  /** Spearman rank correlation of the cheap first pass with full SAHD on this run's survivors. */
   prefilterAgreement: number | null;
   wallMs: number;
 }
