@@ -2,13 +2,16 @@
  * A study's JSON file: its settings, every finished measurement, and a summary recomputed from them at
  * each append. The file is the resume point: reopened with the same settings, a study skips what it
  * holds; reopened with other settings, it refuses rather than mix two studies in one file. Written to a
- * temporary file and renamed, so an interrupted write never loses what was there; formatted as the
- * committed results are (biome) when the study stops.
+ * temporary file and renamed, so an interrupted write never loses what was there; summarised in full and
+ * formatted as the committed results are (biome) when the study ends. A killed study's file holds every
+ * result and a summary up to a minute old: rerun it (nothing left to do) to bring both up to date.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { formatJson, writeJson } from '../bench/result-json.js';
 import { InputError } from '../common/errors.js';
+
+const SUMMARY_INTERVAL_MS = 60_000;
 
 export interface StudyHeader<S> {
   study: string;
@@ -28,6 +31,7 @@ export interface StudyContents<S, R, Summary> extends StudyHeader<S> {
 
 export class StudyFile<S, R, Summary> {
   private contents: StudyContents<S, R, Summary>;
+  private summarisedAt = 0;
 
   constructor(
     private readonly path: string,
@@ -63,21 +67,28 @@ export class StudyFile<S, R, Summary> {
     return this.contents.summary;
   }
 
+  /**
+   * Adds a result and writes the file. The summary (bootstrap intervals: seconds of CPU on hundreds of
+   * results) is recomputed at most every SUMMARY_INTERVAL_MS, so the study's job processes never wait on it.
+   */
   append(result: R): void {
     const results = [...this.contents.results, result];
-    this.contents = {
-      ...this.contents,
-      updatedAt: new Date().toISOString(),
-      results,
-      summary: this.summarise(results),
-    };
+    this.contents = { ...this.contents, updatedAt: new Date().toISOString(), results };
+    if (Date.now() - this.summarisedAt >= SUMMARY_INTERVAL_MS) this.resummarise();
     writeJson(this.path, this.contents);
   }
 
-  /** Formats the file for committing, when the study ends (a killed study leaves plain JSON: npm run format). */
+  /** Summarises every result and writes the file formatted for committing, when the study ends. */
   finish(warn: (message: string) => void): void {
-    const problem = existsSync(this.path) ? formatJson(this.path) : null;
+    this.resummarise();
+    writeJson(this.path, this.contents);
+    const problem = formatJson(this.path);
     if (problem) warn(problem);
+  }
+
+  private resummarise(): void {
+    this.contents = { ...this.contents, summary: this.summarise(this.contents.results) };
+    this.summarisedAt = Date.now();
   }
 }
 
