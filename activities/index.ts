@@ -23,8 +23,10 @@ type Output<K extends HeavyStepName> = Awaited<ReturnType<(typeof steps)[K]>>;
 /** The workflow stage each heavy step belongs to, and which part of it one call is. */
 function stageOf(step: HeavyStepName, input: unknown): Pick<StageWork, 'stage' | 'part'> {
   switch (step) {
-    case 'analyzeImpact':
-      return { stage: 'operation-impact', part: 'all' };
+    case 'trainImpactShard': {
+      const { shard } = input as steps.ImpactShardInput;
+      return { stage: 'operation-impact', part: `impact-${shard}` };
+    }
     case 'scoreShard': {
       const { pass, shard } = input as steps.ScoreShardInput;
       return { stage: 'memory-aware-search', part: `${pass}-${shard}` };
@@ -70,6 +72,8 @@ async function heavy<K extends HeavyStepName>(
 }
 
 export const prepareRun = (input: steps.PrepareInput) => steps.prepareRun(input, lightContext());
+export const planImpact = (input: steps.RunInput) => steps.planImpact(input, lightContext());
+export const summariseImpact = (input: steps.ShardsInput) => steps.summariseImpact(input, lightContext());
 export const enhanceCell = (input: steps.RunInput) => steps.enhanceCell(input, lightContext());
 export const generateCandidates = (input: steps.RunInput) => steps.generateCandidates(input, lightContext());
 export const selectSurvivors = (input: steps.ShardsInput) => steps.selectSurvivors(input, lightContext());
@@ -77,7 +81,7 @@ export const selectWinner = (input: steps.ShardsInput) => steps.selectWinner(inp
 export const publish = (input: steps.RunInput) => steps.publish(input, lightContext());
 export const recordOutcome = (input: steps.OutcomeInput) => steps.recordOutcome(input, lightContext());
 
-export const analyzeImpact = (input: steps.RunInput) => heavy('analyzeImpact', input);
+export const trainImpactShard = (input: steps.ImpactShardInput) => heavy('trainImpactShard', input);
 export const scoreShard = (input: steps.ScoreShardInput) => heavy('scoreShard', input);
 export const trainWinner = (input: steps.RunInput) => heavy('trainWinner', input);
 export const quantizeEvaluate = (input: steps.RunInput) => heavy('quantizeEvaluate', input);

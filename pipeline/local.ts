@@ -1,6 +1,7 @@
 /**
  * Runs a whole search in this process, without Temporal: the same steps as the workflow, in the same
- * order, with one shard. For a laptop, a notebook or a CI job that needs no durability.
+ * order, scoring as one shard and training the impact shards one after another. For a laptop, a notebook
+ * or a CI job that needs no durability.
  */
 import { randomUUID } from 'node:crypto';
 import { ProgressTracker } from '../workflows/progress.js';
@@ -41,7 +42,17 @@ export async function runSearchLocally(
 
   await stage('prepare-dataset', () => steps.prepareRun({ run, request }, context('prepare-dataset')));
   if (request.mode === 'spikenas') {
-    await stage('operation-impact', () => steps.analyzeImpact({ run }, context('operation-impact')));
+    await stage('operation-impact', async () => {
+      const impact = 'operation-impact';
+      const planned = await steps.planImpact({ run }, context(impact));
+      if (planned.reused) return;
+      // The workflow's shards, one after another: this process's backend already computes on every core.
+      const shardCount = Math.max(1, Math.min(request.shards, planned.trainings));
+      for (let shard = 0; shard < shardCount; shard++) {
+        await steps.trainImpactShard({ run, shard, shardCount }, context(impact, `impact-${shard}`));
+      }
+      await steps.summariseImpact({ run, shardCount }, context(impact));
+    });
     await stage('cell-enhancement', () => steps.enhanceCell({ run }, context('cell-enhancement')));
   }
   await stage('memory-aware-search', async () => {

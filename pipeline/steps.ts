@@ -10,7 +10,12 @@
 export type { RunInput, RunPlan } from './run-context.js';
 export { generateCandidates } from './stages/candidates.js';
 export { enhanceCell } from './stages/enhance.js';
-export { analyzeImpact } from './stages/impact.js';
+export {
+  type ImpactShardInput,
+  planImpact,
+  summariseImpact,
+  trainImpactShard,
+} from './stages/impact.js';
 export { type OutcomeInput, recordOutcome } from './stages/outcome.js';
 export { type PrepareInput, prepareRun } from './stages/prepare.js';
 export { publish } from './stages/publish.js';

@@ -1,9 +1,9 @@
 /** The worker-thread side of runInThread: runs one heavy step and reports progress over the given port. */
 import type { MessagePort } from 'node:worker_threads';
-import { analyzeImpact, quantizeEvaluate, type StepContext, scoreShard, trainWinner } from './steps.js';
+import { quantizeEvaluate, type StepContext, scoreShard, trainImpactShard, trainWinner } from './steps.js';
 
 /** The steps that run tfjs work, and so run in worker threads. */
-const HEAVY_STEPS = { analyzeImpact, scoreShard, trainWinner, quantizeEvaluate };
+const HEAVY_STEPS = { trainImpactShard, scoreShard, trainWinner, quantizeEvaluate };
 export type HeavyStepName = keyof typeof HEAVY_STEPS;
 
 export interface ThreadTask {

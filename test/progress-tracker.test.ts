@@ -62,6 +62,24 @@ describe('ProgressTracker', () => {
     expect(tracker.progress.percent).toBe(Math.floor(((2 + 37 / 4) * 100) / 69));
   });
 
+  it('sums the impact shards: training steps against the steps reported, and their counters', () => {
+    const tracker = new ProgressTracker('spikenas');
+    tracker.begin('operation-impact');
+    const shard = (part: string, trained: number, trainings: number): StageWork => ({
+      stage: 'operation-impact',
+      part,
+      unit: 'training steps',
+      done: trained * 10,
+      total: trainings * 10,
+      counters: { trained, trainings },
+    });
+    tracker.report(shard('impact-0', 1, 3));
+    tracker.report(shard('impact-1', 2, 2));
+    tracker.report(shard('impact-0', 2, 3)); // a shard's newer report replaces its older one
+    expect(tracker.progress.current).toEqual({ unit: 'training steps', done: 40, total: 50 });
+    expect(tracker.progress.counters).toMatchObject({ trained: 4, trainings: 5 });
+  });
+
   it('ignores a late report of a stage that has ended, and a first-pass report once full SAHD began', () => {
     const tracker = new ProgressTracker('spikenas');
     tracker.begin('operation-impact');

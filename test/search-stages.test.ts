@@ -8,8 +8,11 @@ import type { DataSplit } from '../datasets/types.js';
 import { runSearchLocally } from '../pipeline/local.js';
 import { parseArch } from '../search/arch.js';
 import { estimateMemory } from '../search/memory.js';
-import { analyzeOperationImpact, type ImpactResume } from '../search/stages/impact.js';
+import { type ImpactResume, impactJobs, impactResultOf, trainImpactJobs } from '../search/stages/impact.js';
+import { planImpactPairs } from '../search/stages/impact-plan.js';
 import { quantizeForBudget } from '../search/stages/quantize.js';
+import { shardCandidates } from '../search/stages/scoring.js';
+import type { StageContext } from '../search/stages/types.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
 import { TINY_CONFIG } from './support/configs.js';
 
@@ -23,40 +26,36 @@ beforeAll(async () => {
   data = splitTrainVal(dataset, { valFraction: 0.25, seed: 2 });
 });
 
-/** A result without its wall time, which differs between runs. */
-const timeless = <T extends { wallMs: number }>(value: T) => ({ ...value, wallMs: 0 });
+describe('operation-impact trainings on the real runtime', () => {
+  const settings = { config: tiny, ops: [1, 3] as (1 | 3)[], feedback: false, samplesPerOp: 1 };
+  const pairs = planImpactPairs(settings, 8);
+  const jobs = impactJobs(pairs);
+  const about = { seed: 8, datasetFingerprint: 'synthetic', wallMs: 0 };
+  const train = (list: typeof jobs, ctx: Omit<StageContext<ImpactResume>, 'seed'> = {}) =>
+    trainImpactJobs({ config: tiny, data, train: shortTraining, jobs: list }, { seed: 8, ...ctx });
+  let whole: ImpactResume;
 
-describe('analyzeOperationImpact on the real runtime', () => {
-  it('is deterministic and resumes to the identical result', async () => {
-    const input = {
-      config: tiny,
-      data,
-      ops: [1, 3] as (1 | 3)[],
-      feedback: false,
-      samplesPerOp: 1,
-      train: shortTraining,
-    };
+  it('trains every distinct cell once, is deterministic and resumes to the identical result', async () => {
+    expect(new Set(jobs.map((j) => j.key)).size).toBe(jobs.length);
+    expect(jobs.length).toBeGreaterThanOrEqual(2);
     const progress: ImpactResume[] = [];
-    const full = await analyzeOperationImpact(input, {
-      seed: 8,
-      onProgress: (p) => void progress.push(p.resume),
-    });
-    expect(full.impacts.map((i) => i.op)).toEqual([1, 3]);
-    expect(full.datasetFingerprint).toBe(data.fingerprint);
-    for (const impact of full.impacts) {
+    whole = await train(jobs, { onProgress: (p) => void progress.push(p.resume) });
+    expect(Object.keys(whole.accuracies)).toEqual(jobs.map((j) => j.key));
+    expect(progress).toHaveLength(jobs.length);
+    const result = impactResultOf(pairs, whole.accuracies, about);
+    expect(result.impacts.map((i) => i.op)).toEqual([1, 3]);
+    for (const impact of result.impacts) {
       expect(impact.n).toBe(1);
       const [sample] = impact.samples;
       expect(impact.meanDelta).toBeCloseTo((sample?.accWith ?? 0) - (sample?.accWithout ?? 0), 12);
     }
-    const trained = progress.length;
-    expect(trained).toBeGreaterThanOrEqual(2);
+    expect(() => impactResultOf(pairs, progress[0]?.accuracies ?? {}, about)).toThrow(/no trained accuracy/);
 
     // Interrupt after the first training, then continue from the persisted resume point.
     const controller = new AbortController();
     let saved: ImpactResume | undefined;
     await expect(
-      analyzeOperationImpact(input, {
-        seed: 8,
+      train(jobs, {
         signal: controller.signal,
         onProgress: (p) => {
           saved = JSON.parse(JSON.stringify(p.resume));
@@ -66,13 +65,23 @@ describe('analyzeOperationImpact on the real runtime', () => {
     ).rejects.toThrow();
     expect(Object.keys(saved?.accuracies ?? {})).toHaveLength(1);
     let resumedTrainings = 0;
-    const resumed = await analyzeOperationImpact(input, {
-      seed: 8,
-      resume: saved,
+    const resumed = await train(jobs, {
+      ...(saved ? { resume: saved } : {}),
       onProgress: () => void resumedTrainings++,
     });
-    expect(resumedTrainings).toBe(trained - 1);
-    expect(timeless(resumed)).toEqual(timeless(full));
+    expect(resumedTrainings).toBe(jobs.length - 1);
+    expect(resumed).toEqual(whole);
+  });
+
+  it('gives identical accuracies and impacts however the trainings are sharded', async () => {
+    const shards = shardCandidates(jobs, 2);
+    expect(shards.every((shard) => shard.length > 0)).toBe(true);
+    const merged: Record<string, number> = {};
+    for (const shard of shards) Object.assign(merged, (await train(shard)).accuracies);
+    expect(merged).toEqual(whole.accuracies);
+    expect(impactResultOf(pairs, merged, about).impacts).toEqual(
+      impactResultOf(pairs, whole.accuracies, about).impacts,
+    );
   });
 });
 

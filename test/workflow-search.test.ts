@@ -1,7 +1,7 @@
 /**
  * The search workflow on a real Temporal dev server with a real worker process: a whole quick search on
- * synthetic data, identical winners for 1, 2 and 4 shards, non-retryable bad input, duplicate triggers,
- * and cancel followed by resume.
+ * synthetic data, identical winners for 1, 2 and 4 shards (and identical impact evidence trained in 2
+ * shards), non-retryable bad input, duplicate triggers, and cancel followed by resume.
  */
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,9 @@ import {
   searchRequestOf,
   startSearch,
 } from '../cli/temporal.js';
+import type { RunPlan } from '../pipeline/run-context.js';
+import type { ImpactShardStage, ImpactStage } from '../pipeline/stages/impact.js';
+import { impactKey, planImpactPairs } from '../search/stages/impact-plan.js';
 import type { SearchResult } from '../search/stages/types.js';
 import {
   SEARCH_WORKFLOW,
@@ -81,8 +84,8 @@ async function runToEnd(
   return { summary: await result, progress: seen };
 }
 
-async function searchResultOf(summary: SearchSummary): Promise<SearchResult> {
-  const run = new RunArtifacts(await openStore(artifacts), summary.runId);
+async function searchResultOf(summary: SearchSummary, store = artifacts): Promise<SearchResult> {
+  const run = new RunArtifacts(await openStore(store), summary.runId);
   return run.getJson<SearchResult>(stageFile('memory-aware-search'));
 }
 
@@ -126,17 +129,46 @@ describe('spikeNasSearch workflow', () => {
 
   it('gives the same winner and scores for 1, 2 and 4 shards', async () => {
     const expected = await searchResultOf(reference);
+    // 2 shards in a store of its own, whose impact cache is empty: its impact trainings are sharded too.
+    const fresh = mkdtempSync(join(tmpdir(), 'spikenas-wf-shards-'));
+    let sharded = '';
     for (const shards of [2, 4]) {
-      const { summary } = await runToEnd({ ...base, shards });
+      const store = shards === 2 ? fresh : artifacts;
+      const { summary } = await runToEnd({ ...base, shards, artifacts: store });
       expect(summary.winner).toBe(reference.winner);
       expect(summary.sahdScore).toBe(reference.sahdScore);
-      const result = await searchResultOf(summary);
+      if (shards === 2) sharded = summary.runId;
+      const result = await searchResultOf(summary, store);
       expect(result.topK).toEqual(expected.topK);
       expect(result.counters).toEqual(expected.counters);
       // Each shard wrote its own scores.
-      const run = new RunArtifacts(await openStore(artifacts), summary.runId);
+      const run = new RunArtifacts(await openStore(store), summary.runId);
       expect(await run.exists(stageFile(`scores-full-${shards - 1}-of-${shards}`))).toBe(true);
     }
+    const run = new RunArtifacts(await openStore(fresh), sharded);
+    const impact = await run.getJson<ImpactStage>(stageFile('operation-impact'));
+    expect(impact.reused).toBe(false);
+    const shardFiles = ['impact-0-of-2', 'impact-1-of-2'].map(stageFile);
+    const accuracies = Object.assign(
+      {},
+      ...(await Promise.all(shardFiles.map((f) => run.getJson<ImpactShardStage>(f)))).map(
+        (s) => s.accuracies,
+      ),
+    );
+    // Every pair the plan names, with the accuracies its shards trained, and the reference's evidence.
+    const plan = await run.getJson<RunPlan>(RUN_FILES.config);
+    const pairs = planImpactPairs(plan.profile.impact, plan.seeds.impact);
+    expect(impact.result.impacts.flatMap((i) => i.samples)).toEqual(
+      pairs.map((p) => ({
+        withArch: p.withArch,
+        withoutArch: p.withoutArch,
+        accWith: accuracies[impactKey(p.cellType, p.withArch)],
+        accWithout: accuracies[impactKey(p.cellType, p.withoutArch)],
+      })),
+    );
+    const referenceRun = new RunArtifacts(await openStore(artifacts), reference.runId);
+    const referenceImpact = await referenceRun.getJson<ImpactStage>(stageFile('operation-impact'));
+    expect(impact.result.impacts).toEqual(referenceImpact.result.impacts);
   });
 
   it.each([

@@ -88,11 +88,22 @@ export async function spikeNasSearch(
     return result;
   };
 
+  // The short trainings fan out over shards as scoring does: each heavy worker trains one cell at a time.
+  const operationImpact = async () => {
+    const planned = await light.planImpact({ run });
+    if (planned.reused) return;
+    const shardCount = Math.max(1, Math.min(request.shards, planned.trainings));
+    await Promise.all(
+      Array.from({ length: shardCount }, (_, shard) => heavy.trainImpactShard({ run, shard, shardCount })),
+    );
+    await light.summariseImpact({ run, shardCount });
+  };
+
   let summary: SearchSummary;
   try {
     await stage('prepare-dataset', () => light.prepareRun({ run, request }));
     if (request.mode === 'spikenas') {
-      await stage('operation-impact', () => heavy.analyzeImpact({ run }));
+      await stage('operation-impact', operationImpact);
       await stage('cell-enhancement', () => light.enhanceCell({ run }));
     }
     const search = await stage('memory-aware-search', async () => {

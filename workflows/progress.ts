@@ -47,7 +47,7 @@ export class ProgressTracker {
   private readonly weight: Partial<Record<StageName, number>> = {};
   private phase: Phase | null = null;
   /** Latest report of each part of the current phase (one per shard, or 'all'). */
-  private parts = new Map<string, { done: number; total: number }>();
+  private parts = new Map<string, { done: number; total: number; counters: Record<string, number> }>();
 
   constructor(mode: SearchMode) {
     const stages = stagesOf(mode);
@@ -89,15 +89,18 @@ export class ProgressTracker {
       if (this.phase !== null && this.phase.total !== null) return;
       this.beginPhase({ unit: work.unit, total: null, from: 0, to: 1 });
     }
-    this.parts.set(work.part, { done: work.done, total: work.total });
-    Object.assign(this.progress.counters, work.counters ?? {});
+    this.parts.set(work.part, { done: work.done, total: work.total, counters: work.counters ?? {} });
     const phase = this.phase as Phase;
     let done = 0;
     let reported = 0;
+    // Each part counts its own share (e.g. one impact shard's trainings): the stage's counters are the sums.
+    const counters: Record<string, number> = {};
     for (const part of this.parts.values()) {
       done += part.done;
       reported += part.total;
+      for (const [key, value] of Object.entries(part.counters)) counters[key] = (counters[key] ?? 0) + value;
     }
+    Object.assign(this.progress.counters, counters);
     const total = phase.total ?? reported;
     this.progress.current = { unit: phase.unit, done, total };
     if (phase.counter) this.progress.counters[phase.counter] = done;

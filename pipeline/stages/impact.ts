@@ -1,12 +1,28 @@
-/** operation-impact (spikenas mode): how much each operation helps, from short trainings of sampled cells. */
+/**
+ * operation-impact (spikenas mode): how much each operation helps, from short trainings of sampled cells.
+ * Three steps, so that several heavy workers train at once: planImpact (light) reuses a finished or cached
+ * result or counts the trainings; trainImpactShard (heavy) trains one contiguous share of them
+ * (stages/impact-<shard>-of-<n>); summariseImpact (light) merges the shares into stages/operation-impact.
+ */
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
-import { stageFile } from '../../artifacts/run.js';
-import { analyzeOperationImpact, type ImpactResume, impactCacheKey } from '../../search/stages/impact.js';
+import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import { InputError } from '../../common/errors.js';
+import {
+  type ImpactResume,
+  type ImpactSettings,
+  impactCacheKey,
+  impactJobs,
+  impactResultOf,
+  trainImpactJobs,
+} from '../../search/stages/impact.js';
+import { planImpactPairs } from '../../search/stages/impact-plan.js';
+import { shardCandidates } from '../../search/stages/scoring.js';
 import type { ImpactResult } from '../../search/stages/types.js';
 import { initBackend } from '../../snn/index.js';
 import {
   openPlannedRun,
   type RunInput,
+  type RunPlan,
   signalOption,
   splitFor,
   type Timed,
@@ -14,6 +30,7 @@ import {
   warnOption,
 } from '../run-context.js';
 import type { StepContext } from '../types.js';
+import type { ShardsInput } from './score.js';
 
 /** stages/operation-impact.json. */
 export interface ImpactStage extends Timed {
@@ -22,27 +39,54 @@ export interface ImpactStage extends Timed {
   cacheUri: string;
 }
 
-export async function analyzeImpact(
-  input: RunInput,
-  ctx: StepContext = {},
-): Promise<{ reused: boolean } & Timed> {
-  const { run, plan } = await openPlannedRun(input.run, ctx);
-  const file = stageFile('operation-impact');
-  if (await run.exists(file)) return summaryOf(await run.getJson<ImpactStage>(file));
-  const started = Date.now();
-  const { profile, config } = plan;
-  const analysis = {
-    config,
-    ops: profile.impact.ops,
-    feedback: profile.impact.feedback,
-    samplesPerOp: profile.impact.samplesPerOp,
-    train: profile.impact.train,
-  };
-  // Impact evidence depends only on data, config, settings and seed: a nightly run reuses last night's.
+/** stages/impact-plan.json: when the stage began training, for its wall time. */
+interface ImpactPlanStage {
+  startedAt: number;
+}
+
+/** stages/impact-<shard>-of-<n>.json: one share's accuracies by training key. */
+export interface ImpactShardStage extends Timed {
+  accuracies: Record<string, number>;
+}
+
+export interface ImpactShardInput extends ShardsInput {
+  shard: number;
+}
+
+const STAGE = stageFile('operation-impact');
+const PLAN = stageFile('impact-plan');
+const shardName = (shard: number, shardCount: number) => `impact-${shard}-of-${shardCount}`;
+
+function settingsOf(plan: RunPlan): ImpactSettings {
+  const { ops, feedback, samplesPerOp, train } = plan.profile.impact;
+  return { config: plan.config, ops, feedback, samplesPerOp, train };
+}
+
+/** The analysis' pairs and trainings, fixed by the run's plan (pure and seeded). */
+function impactPlanOf(plan: RunPlan) {
+  const pairs = planImpactPairs(settingsOf(plan), plan.seeds.impact);
+  return { pairs, jobs: impactJobs(pairs) };
+}
+
+/** Impact evidence depends only on data, config, settings and seed: a nightly run reuses last night's. */
+function cacheOf(run: RunArtifacts, plan: RunPlan, ctx: StepContext) {
   const cache = new ArtifactCache(run.store, 'operation-impact', warnOption(ctx));
   const key = cacheKey(
-    impactCacheKey({ ...analysis, datasetFingerprint: plan.dataset.fingerprint }, plan.seeds.impact),
+    impactCacheKey({ ...settingsOf(plan), datasetFingerprint: plan.dataset.fingerprint }, plan.seeds.impact),
   );
+  return { cache, key };
+}
+
+/** Reuses the stage's result or the cache's; otherwise records the start and counts the trainings. */
+export async function planImpact(
+  input: RunInput,
+  ctx: StepContext = {},
+): Promise<{ reused: boolean; trainings: number }> {
+  const { run, plan } = await openPlannedRun(input.run, ctx);
+  if (await run.exists(STAGE))
+    return { reused: (await run.getJson<ImpactStage>(STAGE)).reused, trainings: 0 };
+  const started = Date.now();
+  const { cache, key } = cacheOf(run, plan, ctx);
   const cached = await cache.get<ImpactResult>(key);
   if (cached) {
     const stage: ImpactStage = {
@@ -51,31 +95,72 @@ export async function analyzeImpact(
       cacheUri: cache.uriOf(key),
       wallMs: Date.now() - started,
     };
-    await run.putJson(file, stage);
-    return summaryOf(stage);
+    await run.putJson(STAGE, stage);
+    return { reused: true, trainings: 0 };
   }
+  // Written once: a retried or resumed stage keeps its first start.
+  if (!(await run.exists(PLAN))) await run.putJson(PLAN, { startedAt: started } satisfies ImpactPlanStage);
+  return { reused: false, trainings: impactPlanOf(plan).jobs.length };
+}
+
+/** Trains one contiguous share of the trainings, resuming from its own checkpoint. */
+export async function trainImpactShard(
+  input: ImpactShardInput,
+  ctx: StepContext = {},
+): Promise<{ trained: number }> {
+  const { run, plan } = await openPlannedRun(input.run, ctx);
+  const name = shardName(input.shard, input.shardCount);
+  const file = stageFile(name);
+  if (await run.exists(file))
+    return { trained: Object.keys((await run.getJson<ImpactShardStage>(file)).accuracies).length };
+  // A finished stage (planImpact then says trainings: 0) needs no shard, whatever shards it was trained in.
+  if (await run.exists(STAGE)) return { trained: 0 };
+  const mine = shardCandidates(impactPlanOf(plan).jobs, input.shardCount)[input.shard];
+  if (mine === undefined)
+    throw new InputError('shard', `${input.shard} is not below shardCount ${input.shardCount}`);
+  const started = Date.now();
+  const data = await splitFor(plan);
   await initBackend();
-  const resume = await run.readCheckpoint<ImpactResume>('operation-impact');
-  const result = await analyzeOperationImpact(
-    { ...analysis, data: await splitFor(plan) },
+  const resume = await run.readCheckpoint<ImpactResume>(name);
+  const { accuracies } = await trainImpactJobs(
+    { config: plan.config, data, train: plan.profile.impact.train, jobs: mine },
     {
       seed: plan.seeds.impact,
       ...(resume ? { resume: resume.data } : {}),
       ...signalOption(ctx),
       onProgress: async (progress) => {
-        await run.writeCheckpoint('operation-impact', progress.resume);
+        await run.writeCheckpoint(name, progress.resume);
       },
       onStep: (progress) => ctx.onProgress?.({ unit: TRAINING_STEPS, ...progress }),
     },
   );
+  await run.putJson(file, { accuracies, wallMs: Date.now() - started } satisfies ImpactShardStage);
+  return { trained: mine.length };
+}
+
+/** Merges the shards' accuracies into the evidence, caches it and writes stages/operation-impact. */
+export async function summariseImpact(
+  input: ShardsInput,
+  ctx: StepContext = {},
+): Promise<{ reused: boolean } & Timed> {
+  const { run, plan } = await openPlannedRun(input.run, ctx);
+  if (await run.exists(STAGE)) return summaryOf(await run.getJson<ImpactStage>(STAGE));
+  const accuracies: Record<string, number> = {};
+  for (let shard = 0; shard < input.shardCount; shard++) {
+    const stage = await run.getJson<ImpactShardStage>(stageFile(shardName(shard, input.shardCount)));
+    Object.assign(accuracies, stage.accuracies);
+  }
+  const { startedAt } = await run.getJson<ImpactPlanStage>(PLAN);
+  const wallMs = Date.now() - startedAt;
+  const result = impactResultOf(impactPlanOf(plan).pairs, accuracies, {
+    seed: plan.seeds.impact,
+    datasetFingerprint: plan.dataset.fingerprint,
+    wallMs,
+  });
+  const { cache, key } = cacheOf(run, plan, ctx);
   await cache.put(key, result);
-  const stage: ImpactStage = {
-    result,
-    reused: false,
-    cacheUri: cache.uriOf(key),
-    wallMs: Date.now() - started,
-  };
-  await run.putJson(file, stage);
+  const stage: ImpactStage = { result, reused: false, cacheUri: cache.uriOf(key), wallMs };
+  await run.putJson(STAGE, stage);
   return summaryOf(stage);
 }
 

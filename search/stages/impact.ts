@@ -1,8 +1,10 @@
 /**
  * Operation-impact analysis, the stage: short-trains every cell the plan names (impact-plan.ts) and
  * summarises accWith - accWithout per operation (and per feedback, for backward cells).
- * Every trained accuracy is cached by (cell type, canonical matrix) within a run: a cell that appears in
- * several pairs is trained once, and the cache is the resume point.
+ * The trainings are the distinct (cell type, canonical matrix) cells of the pairs, in the order the pairs
+ * first name them (impactJobs): a cell that appears in several pairs is trained once. Each training's seed depends only
+ * on its key, so any split of the job list (shards trained on several workers) gives the same accuracies;
+ * the accuracies trained so far are the resume point.
  */
 
 import { deriveSeed } from '../../common/rng.js';
@@ -12,16 +14,23 @@ import { trainNetwork } from '../../snn/index.js';
 import { parseArch } from '../arch.js';
 import type { OpCode } from '../arch.types.js';
 import type { ShortTraining } from '../profiles.js';
-import { impactKey, planImpactPairs, summariseImpact } from './impact-plan.js';
+import { type ImpactPair, impactKey, summariseImpact } from './impact-plan.js';
 import type { ImpactResult, StageContext } from './types.js';
 
-export interface ImpactInput {
+/** What the analysis measures: the same settings and seed give the same pairs and trainings. */
+export interface ImpactSettings {
   config: NetConfig;
-  data: DataSplit;
   ops: OpCode[];
   feedback: boolean;
   samplesPerOp: number;
   train: ShortTraining;
+}
+
+/** One short training: a cell trained as `cellType`, its accuracy stored under `key`. */
+export interface ImpactJob {
+  key: string;
+  arch: string;
+  cellType: CellType;
 }
 
 export interface ImpactResume {
@@ -29,23 +38,36 @@ export interface ImpactResume {
   accuracies: Record<string, number>;
 }
 
-export async function analyzeOperationImpact(
-  input: ImpactInput,
-  ctx: StageContext<ImpactResume>,
-): Promise<ImpactResult> {
-  const started = Date.now();
-  const pairs = planImpactPairs(input, ctx.seed);
-  const accuracies: Record<string, number> = { ...(ctx.resume?.accuracies ?? {}) };
-  // Each distinct (cell type, matrix) is trained once, in the order the pairs first name it.
-  const jobs = new Map<string, { arch: string; cellType: CellType }>();
+/** The distinct trainings the pairs need, in the order the pairs first name them. */
+export function impactJobs(pairs: readonly ImpactPair[]): ImpactJob[] {
+  const jobs = new Map<string, ImpactJob>();
   for (const p of pairs) {
-    jobs.set(impactKey(p.cellType, p.withArch), { arch: p.withArch, cellType: p.cellType });
-    jobs.set(impactKey(p.cellType, p.withoutArch), { arch: p.withoutArch, cellType: p.cellType });
+    for (const arch of [p.withArch, p.withoutArch]) {
+      const key = impactKey(p.cellType, arch);
+      if (!jobs.has(key)) jobs.set(key, { key, arch, cellType: p.cellType });
+    }
   }
-  const total = jobs.size;
-  let done = [...jobs.keys()].filter((key) => accuracies[key] !== undefined).length;
-  for (const [key, job] of jobs) {
-    if (accuracies[key] !== undefined) continue;
+  return [...jobs.values()];
+}
+
+/**
+ * Short-trains the given jobs one after another (those the resume point already has are skipped) and
+ * returns the validation accuracy of each, by key. ctx.seed is the analysis seed: a job's training seed is
+ * derived from it and the job's key alone.
+ */
+export async function trainImpactJobs(
+  input: { config: NetConfig; data: DataSplit; train: ShortTraining; jobs: readonly ImpactJob[] },
+  ctx: StageContext<ImpactResume>,
+): Promise<ImpactResume> {
+  const accuracies: Record<string, number> = {};
+  for (const job of input.jobs) {
+    const known = ctx.resume?.accuracies[job.key];
+    if (known !== undefined) accuracies[job.key] = known;
+  }
+  const total = input.jobs.length;
+  let done = Object.keys(accuracies).length;
+  for (const job of input.jobs) {
+    if (accuracies[job.key] !== undefined) continue;
     ctx.signal?.throwIfAborted();
     const config: NetConfig = { ...input.config, cellType: job.cellType };
     // Every short training has the same settings and data, so the same number of steps: the stage's
@@ -60,10 +82,10 @@ export async function analyzeOperationImpact(
         }),
     };
     const result = await trainNetwork(parseArch(job.arch, job.cellType), config, input.data, training, {
-      seed: deriveSeed(ctx.seed, `impact/train/${key}`),
+      seed: deriveSeed(ctx.seed, `impact/train/${job.key}`),
       signal: ctx.signal,
     });
-    accuracies[key] = result.valAccuracy;
+    accuracies[job.key] = result.valAccuracy;
     done++;
     await ctx.onProgress?.({
       done,
@@ -72,20 +94,31 @@ export async function analyzeOperationImpact(
       resume: { accuracies: { ...accuracies } },
     });
   }
+  return { accuracies };
+}
 
+/** The per-subject evidence (summariseImpact) from the pairs and the accuracies of all their trainings. */
+export function impactResultOf(
+  pairs: readonly ImpactPair[],
+  accuracies: Readonly<Record<string, number>>,
+  about: { seed: number; datasetFingerprint: string; wallMs: number },
+): ImpactResult {
+  const missing = impactJobs(pairs).filter((job) => accuracies[job.key] === undefined);
+  if (missing.length > 0) {
+    throw new Error(`operation impact: no trained accuracy for ${missing.map((j) => j.key).join(', ')}`);
+  }
   const subjects = [...new Set(pairs.map((p) => p.subject))];
-  const impacts = subjects.map((subject) =>
-    summariseImpact(
-      subject,
-      pairs.filter((p) => p.subject === subject),
-      accuracies,
-    ),
-  );
   return {
-    seed: ctx.seed,
-    datasetFingerprint: input.data.fingerprint,
-    impacts,
-    wallMs: Date.now() - started,
+    seed: about.seed,
+    datasetFingerprint: about.datasetFingerprint,
+    impacts: subjects.map((subject) =>
+      summariseImpact(
+        subject,
+        pairs.filter((p) => p.subject === subject),
+        accuracies,
+      ),
+    ),
+    wallMs: about.wallMs,
   };
 }
 
@@ -93,11 +126,8 @@ export async function analyzeOperationImpact(
  * What decides whether stored impact evidence can be reused (e.g. the next night): the same data, network
  * config, analysis settings and seed give the same pairs and, with deterministic training, the same result.
  */
-export function impactCacheKey(
-  input: Omit<ImpactInput, 'data'> & { datasetFingerprint: string },
-  seed: number,
-) {
-  const { datasetFingerprint, config, ops, feedback, samplesPerOp, train } = input;
+export function impactCacheKey(settings: ImpactSettings & { datasetFingerprint: string }, seed: number) {
+  const { datasetFingerprint, config, ops, feedback, samplesPerOp, train } = settings;
   return JSON.stringify({
     // The result's shape: evidence stored before per-operation 95% intervals existed is not reused.
     summary: 't-ci95',
