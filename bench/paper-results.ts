@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FirstPass } from '../search/profiles.js';
 import type { SearchMode } from '../workflows/types.js';
 
 export const README_START = '<!-- paper-results:start -->';
@@ -43,7 +44,8 @@ export interface ModeResult {
   /** Test accuracy (fraction) of the weights as stored (quantized to weightBits). */
   testAccuracyQuantized: number;
   /** The cheap first pass, when the search used one: its settings from the run's profile. */
-  firstPass: { batchSize: number; timesteps: number; survivors: number } | null;
+  /** The first pass that ran, with its measured agreement (search/profiles.ts), or null. */
+  firstPass: FirstPass | null;
   prefiltered: number;
   prefilterAgreement: number | null;
   report: string;

@@ -32,6 +32,7 @@ import { tcpAnswers } from '../common/net.js';
 import { parseSize } from '../common/size.js';
 import { validateSearchRequest } from '../config/request.js';
 import { parseWeightBits } from '../search/memory.js';
+import type { SearchResult } from '../search/stages/types.js';
 import type { SearchMode, SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
 import type { ModeResult, OpImpactFigure, PaperResult } from './paper-results.js';
 import { writeResultJson } from './result-json.js';
@@ -260,15 +261,7 @@ async function figuresOf(
   elapsedMs: number,
 ): Promise<ModeResult> {
   const run = new RunArtifacts(await openStore(artifacts), summary.runId);
-  const search = await readStage<{
-    prefilterAgreement: number | null;
-    counters: Record<string, number>;
-    firstPass?: ModeResult['firstPass'];
-  }>(run, 'memory-aware-search');
-  const candidates = await readStage<{ firstPass?: boolean }>(run, 'candidates');
-  const config = await run.getJson<{ profile?: { firstPass?: ModeResult['firstPass'] } }>('config.json');
-  const prefiltered = search?.counters.prefiltered ?? summary.counters.prefiltered ?? 0;
-  const firstPassUsed = candidates?.firstPass ?? prefiltered > 0;
+  const search = await readStage<SearchResult>(run, 'memory-aware-search');
   const stageWallMs = Object.fromEntries(
     Object.entries(summary.stageWallMs).filter((entry): entry is [string, number] => entry[1] !== undefined),
   );
@@ -288,8 +281,8 @@ async function figuresOf(
     fitsBudget: summary.budgetBytes === null ? null : summary.weightBytes <= summary.budgetBytes,
     testAccuracy: summary.accuracyBeforeQuantization,
     testAccuracyQuantized: summary.accuracy,
-    firstPass: firstPassUsed ? (search?.firstPass ?? config.profile?.firstPass ?? null) : null,
-    prefiltered,
+    firstPass: search?.firstPass ?? null,
+    prefiltered: summary.counters.prefiltered ?? 0,
     prefilterAgreement: search?.prefilterAgreement ?? null,
     report: summary.artifacts.report,
   };
