@@ -20,7 +20,7 @@ import {
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
 import type { ScoringPass, StudyData } from './jobs.js';
 import { integerOption } from './options.js';
-import { ProcessPool } from './process-pool.js';
+import { runStudy } from './run-study.js';
 import { sampleCandidates } from './sample.js';
 import { StudyFile } from './study-file.js';
 
@@ -142,8 +142,7 @@ const study = new StudyFile<Settings, Result, Summary>(
 );
 
 const done = new Set(study.results.map((r) => `${r.pass}/${r.index}`));
-const pool = new ProcessPool(options.workers);
-try {
+await runStudy(study, options.workers, async (pool) => {
   await Promise.all(
     candidates.flatMap((arch, index) =>
       passes.map(async ([name, pass]) => {
@@ -168,10 +167,7 @@ try {
       }),
     ),
   );
-} finally {
-  pool.close();
-  study.finish(console.error);
-}
+});
 console.log(JSON.stringify(study.summary, null, 2));
 
 function summarise(results: readonly Result[]): Summary {

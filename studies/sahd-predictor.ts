@@ -16,7 +16,7 @@ import { bootstrapEstimate, type Estimate, kendallTau, spearman } from '../searc
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
 import type { ScoringPass, StudyData, TrainJob, TrainSchedule } from './jobs.js';
 import { integerOption } from './options.js';
-import { ProcessPool } from './process-pool.js';
+import { runStudy } from './run-study.js';
 import { sampleCandidates } from './sample.js';
 import { StudyFile } from './study-file.js';
 
@@ -149,8 +149,7 @@ const has = (kind: Result['kind'], index: number, seed?: 1 | 2) =>
   study.results.some(
     (r) => r.kind === kind && r.index === index && (r.kind !== 'train' || r.trainSeed === seed),
   );
-const pool = new ProcessPool(options.workers);
-try {
+await runStudy(study, options.workers, async (pool) => {
   // SAHD first (seconds), then the second-seed check early (it says whether the schedule is long enough),
   // then the rest of the sample.
   const order: { index: number; trainSeed: 1 | 2 }[] = [
@@ -203,10 +202,7 @@ try {
       );
     }),
   );
-} finally {
-  pool.close();
-  study.finish(console.error);
-}
+});
 console.log(JSON.stringify(study.summary, null, 2));
 
 function summarise(results: readonly Result[]): Summary {

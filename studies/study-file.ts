@@ -3,8 +3,8 @@
  * each append. The file is the resume point: reopened with the same settings, a study skips what it
  * holds; reopened with other settings, it refuses rather than mix two studies in one file. Written to a
  * temporary file and renamed, so an interrupted write never loses what was there; summarised in full and
- * formatted as the committed results are (biome) when the study ends. A killed study's file holds every
- * result and a summary up to a minute old: rerun it (nothing left to do) to bring both up to date.
+ * formatted as the committed results are (biome) when the study ends (studies/run-study.ts), even by
+ * Ctrl-C or SIGTERM. Only a SIGKILLed study leaves a summary up to a minute old; rerunning it refreshes it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';

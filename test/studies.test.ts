@@ -4,8 +4,8 @@
  * code path works, that a study resumes from its JSON without redoing work, and that it refuses to mix
  * settings in one file.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,35 @@ describe('sahd-predictor study', () => {
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/candidates: .* was started with candidates 4, not 5/);
     expect(read(out).settings.candidates).toBe(4);
+  });
+});
+
+describe('a study stopped by SIGTERM', () => {
+  it('exits with 143 after summarising every finished result into a formatted file', async () => {
+    const out = join(dir, 'stopped.json');
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'studies', 'sahd-predictor.js'),
+        ...['--preset', 'fmnist-tiny', '--candidates', '6', '--retrain', '0', '--epochs', '1'],
+        ...['--max-steps', '4', '--train-limit', '1200', '--test-limit', '200', '--sahd-batch', '32'],
+        ...['--out', out],
+      ],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Stop it once its first training is in the file (the summary is at most a minute old until then).
+    while (!existsSync(out) || !read(out).results.some((r) => r.kind === 'train')) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    const json = read(out);
+    const trained = json.results.filter((r) => r.kind === 'train').length;
+    expect(trained).toBeLessThan(6);
+    expect((json.summary as { trained: number }).trained).toBe(trained);
+    const lint = spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', out], { cwd: ROOT });
+    expect(lint.status, String(lint.stdout)).toBe(0);
   });
 });
 
