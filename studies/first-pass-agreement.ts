@@ -19,7 +19,14 @@ import {
 } from '../search/rank-stats.js';
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
 import type { ScoringPass, StudyData } from './jobs.js';
-import { integerOption } from './options.js';
+import {
+  addStudyOptions,
+  integerOption,
+  type StudyOptions,
+  studyBackend,
+  studyData,
+  studyOut,
+} from './options.js';
 import { runStudy } from './run-study.js';
 import { sampleCandidates } from './sample.js';
 import { StudyFile } from './study-file.js';
@@ -71,31 +78,15 @@ interface Summary {
   passes: Record<string, PassSummary> | null;
 }
 
-const options = new Command('study:first-pass')
-  .description('Agreement of cheap first passes with full SAHD on an unfiltered random sample')
-  .option('--dataset <name>', 'dataset (datasets/load.ts names or a folder)', 'fashion-mnist')
-  .option('--preset <name>', 'network preset', 'fmnist-small')
-  .option('--seed <n>', 'study seed', integerOption('seed', 0), 1)
+const options = addStudyOptions(
+  new Command('study:first-pass').description(
+    'Agreement of cheap first passes with full SAHD on an unfiltered random sample',
+  ),
+)
   .option('--candidates <n>', 'candidates sampled', integerOption('candidates', 2), 200)
   .option('--full-batch <n>', 'full SAHD batch size (2 repeats)', integerOption('full-batch', 2), 256)
-  .option(
-    '--train-limit <n>',
-    'load only this many training images (tiny runs only)',
-    integerOption('train-limit', 1),
-  )
-  .option('--workers <n>', 'job processes (one TensorFlow thread each)', integerOption('workers', 1), 2)
-  .option('--out <file>', 'study JSON (appended as results finish; resumed when it exists)')
   .parse()
-  .opts<{
-    dataset: string;
-    preset: string;
-    seed: number;
-    candidates: number;
-    fullBatch: number;
-    trainLimit?: number;
-    workers: number;
-    out?: string;
-  }>();
+  .opts<StudyOptions & { candidates: number; fullBatch: number }>();
 
 const config = resolvePreset(options.preset);
 const T = config.timesteps;
@@ -116,18 +107,11 @@ const settings: Settings = {
     [`t${T}-b64`]: { batchSize: 64, repeats: 1, timesteps: T },
     [`t${T}-b128`]: { batchSize: 128, repeats: 1, timesteps: T },
   },
-  data: {
-    dataset: options.dataset,
-    seed: options.seed,
-    splitSeed: deriveSeed(options.seed, 'split'),
-    valFraction: 0.1,
-    ...(options.trainLimit ? { trainLimit: options.trainLimit } : {}),
-  },
+  data: studyData(options),
   bootstrapResamples: 2000,
 };
 const passes: [string, ScoringPass][] = [['full', settings.full], ...Object.entries(settings.passes)];
-const out =
-  options.out ?? `bench/results/first-pass-${options.dataset}-${options.preset}-seed${options.seed}.json`;
+const out = studyOut('first-pass', options);
 const candidates = sampleCandidates(settings.candidates, deriveSeed(settings.seed, 'first-pass/candidates'));
 const backend = describeBackend(await initBackend());
 const study = new StudyFile<Settings, Result, Summary>(
@@ -135,7 +119,7 @@ const study = new StudyFile<Settings, Result, Summary>(
   {
     study: 'first-pass-agreement',
     command: `npm run study:first-pass -- ${process.argv.slice(2).join(' ')}`.trim(),
-    backend: backend.replace(/\d+ threads?\)$/, `1 thread) x ${options.workers} processes`),
+    backend: studyBackend(backend, options),
     settings,
   },
   summarise,

@@ -15,7 +15,14 @@ import { countParams } from '../search/memory.js';
 import { bootstrapEstimate, type Estimate, kendallTau, spearman } from '../search/rank-stats.js';
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
 import type { ScoringPass, StudyData, TrainJob, TrainSchedule } from './jobs.js';
-import { integerOption } from './options.js';
+import {
+  addStudyOptions,
+  integerOption,
+  type StudyOptions,
+  studyBackend,
+  studyData,
+  studyOut,
+} from './options.js';
 import { runStudy } from './run-study.js';
 import { sampleCandidates } from './sample.js';
 import { StudyFile } from './study-file.js';
@@ -60,11 +67,11 @@ interface Summary {
   seedAgreement: ({ candidates: number; meanAbsDifference: number } & PredictorEstimate) | null;
 }
 
-const options = new Command('study:predictor')
-  .description('SAHD against trained accuracy on a seeded random sample of the search space')
-  .option('--dataset <name>', 'dataset (datasets/load.ts names or a folder)', 'fashion-mnist')
-  .option('--preset <name>', 'network preset', 'fmnist-small')
-  .option('--seed <n>', 'study seed', integerOption('seed', 0), 1)
+const options = addStudyOptions(
+  new Command('study:predictor').description(
+    'SAHD against trained accuracy on a seeded random sample of the search space',
+  ),
+)
   .option('--candidates <n>', 'candidates sampled, scored and trained', integerOption('candidates', 2), 40)
   .option('--retrain <n>', 'candidates also trained with a second seed', integerOption('retrain', 0), 10)
   .option(
@@ -76,34 +83,23 @@ const options = new Command('study:predictor')
   .option('--batch-size <n>', 'training batch', integerOption('batch-size', 1), 64)
   .option('--max-steps <n>', 'cap steps per epoch (tiny runs only)', integerOption('max-steps', 1))
   .option(
-    '--train-limit <n>',
-    'load only this many training images (tiny runs only)',
-    integerOption('train-limit', 1),
-  )
-  .option(
     '--test-limit <n>',
     'load only this many test images (tiny runs only)',
     integerOption('test-limit', 1),
   )
   .option('--sahd-batch <n>', 'SAHD batch size', integerOption('sahd-batch', 2), 256)
-  .option('--workers <n>', 'job processes (one TensorFlow thread each)', integerOption('workers', 1), 2)
-  .option('--out <file>', 'study JSON (appended as results finish; resumed when it exists)')
   .parse()
-  .opts<{
-    dataset: string;
-    preset: string;
-    seed: number;
-    candidates: number;
-    retrain: number;
-    epochs: number;
-    batchSize: number;
-    maxSteps?: number;
-    trainLimit?: number;
-    testLimit?: number;
-    sahdBatch: number;
-    workers: number;
-    out?: string;
-  }>();
+  .opts<
+    StudyOptions & {
+      candidates: number;
+      retrain: number;
+      epochs: number;
+      batchSize: number;
+      maxSteps?: number;
+      testLimit?: number;
+      sahdBatch: number;
+    }
+  >();
 
 const settings: Settings = {
   dataset: options.dataset,
@@ -117,18 +113,10 @@ const settings: Settings = {
     batchSize: options.batchSize,
     ...(options.maxSteps ? { maxStepsPerEpoch: options.maxSteps } : {}),
   },
-  data: {
-    dataset: options.dataset,
-    seed: options.seed,
-    splitSeed: deriveSeed(options.seed, 'split'),
-    valFraction: 0.1,
-    ...(options.trainLimit ? { trainLimit: options.trainLimit } : {}),
-    ...(options.testLimit ? { testLimit: options.testLimit } : {}),
-  },
+  data: studyData(options, options.testLimit),
   bootstrapResamples: 2000,
 };
-const out =
-  options.out ?? `bench/results/sahd-predictor-${options.dataset}-${options.preset}-seed${options.seed}.json`;
+const out = studyOut('sahd-predictor', options);
 const config = resolvePreset(settings.preset);
 const candidates = sampleCandidates(settings.candidates, deriveSeed(settings.seed, 'predictor/candidates'));
 
@@ -138,8 +126,7 @@ const study = new StudyFile<Settings, Result, Summary>(
   {
     study: 'sahd-predictor',
     command: `npm run study:predictor -- ${process.argv.slice(2).join(' ')}`.trim(),
-    // The job processes run one TensorFlow thread each.
-    backend: backend.replace(/\d+ threads?\)$/, `1 thread) x ${options.workers} processes`),
+    backend: studyBackend(backend, options),
     settings,
   },
   summarise,

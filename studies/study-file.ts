@@ -23,7 +23,7 @@ export interface StudyHeader<S> {
 export interface StudyContents<S, R, Summary> extends StudyHeader<S> {
   startedAt: string;
   updatedAt: string;
-  /** Machines the measurements came from (a study resumed elsewhere lists both). */
+  /** Machines the measurements came from, each with its load when it first ran the study (a study resumed elsewhere lists both). */
   machines: string[];
   results: R[];
   summary: Summary;
@@ -44,7 +44,9 @@ export class StudyFile<S, R, Summary> {
       checkSameSettings(path, stored, header);
       this.contents = {
         ...stored,
-        machines: stored.machines.includes(machine) ? stored.machines : [...stored.machines, machine],
+        machines: stored.machines.some((m) => sameMachine(m, machine))
+          ? stored.machines
+          : [...stored.machines, machine],
       };
     } else {
       const now = new Date().toISOString();
@@ -121,3 +123,6 @@ export function describeMachine(): string {
   const gib = Math.round(totalmem() / 2 ** 30);
   return `${availableParallelism()} cores (${model}, ${process.arch}), ${gib} GiB; load average ${loadavg()[0]?.toFixed(1)} at start`;
 }
+
+/** The same machine whatever its load: a study resumed on it in another session does not list it again. */
+const sameMachine = (a: string, b: string) => a.split('; load')[0] === b.split('; load')[0];

@@ -2,7 +2,7 @@
  * The CLI as a user and a CI job run it: a child process (`node dist/cli/main.js …`) against the real
  * Temporal server and a real worker process, checking output and every exit code.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +13,8 @@ import { connectClient } from '../cli/temporal.js';
 import { parseArch } from '../search/arch.js';
 import { estimateMemory } from '../search/memory.js';
 import { resolvePreset } from '../snn/presets.js';
+import { runCli } from './support/cli.js';
 import {
-  CLI,
   ensureTemporal,
   spawnWorker,
   useQueues,
@@ -25,30 +25,7 @@ import {
 const artifacts = mkdtempSync(join(tmpdir(), 'spikenas-cli-'));
 let worker: WorkerProcess;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], onStart?: (child: ChildProcess) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    onStart?.(child);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], onStart?: (child: ChildProcess) => void) => runCli(args, { onStart });
 
 describe('in-process commands', () => {
   it('inspect prints the memory model of a matrix as JSON', async () => {

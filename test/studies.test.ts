@@ -5,7 +5,7 @@
  * settings in one file.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,11 +76,17 @@ describe('sahd-predictor study', () => {
     expect(summary.seedAgreement.meanAbsDifference).toBeGreaterThanOrEqual(0);
   });
 
-  it('resumes from its file without redoing any result', () => {
+  it('resumes from its file without redoing any result or listing its machine twice', () => {
+    // As if the first session had started at another load: the same machine all the same.
+    const first = read(out);
+    const [machine] = first.machines;
+    const earlier = machine?.replace(/load average [\d.]+/, 'load average 9.9');
+    writeFileSync(out, JSON.stringify({ ...first, machines: [earlier] }));
     const before = read(out);
     const run = study('sahd-predictor.js', tiny);
     expect(run.status, run.stderr).toBe(0);
     expect(read(out).results).toEqual(before.results);
+    expect(read(out).machines).toEqual([earlier]);
   });
 
   it('refuses other settings for the same file, naming the field', () => {

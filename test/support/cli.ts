@@ -1,4 +1,4 @@
-/** The built CLI as a child process, as a user or a CI job runs it: exit code, stdout and stderr. */
+/** A built script as a child process, as a user or a CI job runs it: exit code, stdout and stderr. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CLI } from './temporal.js';
 
@@ -8,12 +8,19 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCli(
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; onStart?: (child: ChildProcess) => void; cwd?: string } = {},
-): Promise<CliRun> {
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  onStart?: (child: ChildProcess) => void;
+  cwd?: string;
+}
+
+/** The spikenas CLI (dist/cli/main.js). */
+export const runCli = (args: string[], options: RunOptions = {}): Promise<CliRun> =>
+  runScript(CLI, args, options);
+
+export function runScript(script: string, args: string[], options: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.cwd ? { cwd: options.cwd } : {}),
