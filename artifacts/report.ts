@@ -12,6 +12,8 @@ export interface WinnerSummary {
   /** Precision the search assumed (SearchResult.weightBits). */
   weightBits: number;
   weightBytes: number;
+  /** The weights as stored at weightBits, with their per-channel scales (search/memory.ts). */
+  storedBytes: number;
   stateBytes: number;
   score: number;
   accuracyBeforeQuantization: number;
@@ -192,6 +194,7 @@ export function renderReport(input: SearchReportInput): string {
         `weight memory the search estimated, at ${winner.weightBits} bits (codes only)`,
         formatSize(winner.weightBytes),
       ],
+      [`the same as stored, with per-channel scales (what the budget holds)`, formatSize(winner.storedBytes)],
       ['budget', budgetText(budgetBytes)],
       ['neuron-state memory', formatSize(winner.stateBytes)],
       ['full SAHD score', winner.score.toFixed(3)],

@@ -1,7 +1,8 @@
 /**
  * What `npm run bench:search` records (one JSON object per dataset, budget and seed under bench/results/),
  * and the README table made from every paper-profile record: rows per seed, a mean ± standard deviation
- * row per budget across seeds, and the machines and backends the figures come from.
+ * row per budget across seeds, and the machines and backends the figures come from. A record fills mode by
+ * mode (each mode's run may come from another session); until it holds both, the table lists it as waiting.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +23,36 @@ export interface OpImpactFigure {
   [field: string]: unknown;
 }
 
+export interface Machine {
+  cores: number;
+  arch: string;
+  platform: string;
+  cpuModel: string;
+  memoryBytes: number;
+  /** When this bench began waiting for the mode, and when it ended. */
+  loadAverage: { start: number[]; end: number[] };
+}
+
+/** Where and when one mode ran. */
+export interface ModeSession {
+  /** When its workflow started. */
+  date: string;
+  command: string;
+  machine: Machine;
+  backend: string;
+  temporal: { address: string; startedDevServer: boolean };
+  artifacts: string;
+  runPrefix: string;
+  /**
+   * Whether its winner's training waited until both modes' searches were done and then ran beside the other
+   * mode's (one per worker process, a core each); false when it trained alone.
+   */
+  trainingHeld: boolean;
+}
+
 export interface ModeResult {
   mode: SearchMode;
+  session: ModeSession;
   runId: string;
   /** False when the bench found the workflow already started (a resumed run); its figures are its own. */
   startedByThisRun: boolean;
@@ -43,7 +72,6 @@ export interface ModeResult {
   testAccuracy: number;
   /** Test accuracy (fraction) of the weights as stored (quantized to weightBits). */
   testAccuracyQuantized: number;
-  /** The cheap first pass, when the search used one: its settings from the run's profile. */
   /** The first pass that ran, with its measured agreement (search/profiles.ts), or null. */
   firstPass: FirstPass | null;
   prefiltered: number;
@@ -55,17 +83,6 @@ export interface ModeResult {
 }
 
 export interface PaperResult {
-  date: string;
-  machine: {
-    cores: number;
-    arch: string;
-    platform: string;
-    cpuModel: string;
-    memoryBytes: number;
-    loadAverage: { start: number[]; end: number[] };
-  };
-  backend: string;
-  command: string;
   profile: string;
   dataset: string;
   budget: string;
@@ -74,14 +91,33 @@ export interface PaperResult {
   seed: number;
   shards: number;
   workers: { processes: number; env: Record<string, string> };
-  temporal: { address: string; startedDevServer: boolean };
-  artifacts: string;
-  runPrefix: string;
-  /** snasnet's memory-aware-search stage wall time over spikenas'. */
+  /** snasnet's memory-aware-search stage wall time over spikenas'; null until both modes are recorded. */
+  searchStageSpeedup: number | null;
+  /** snasnet's summed stage wall times over spikenas'; null until both modes are recorded. */
+  endToEndSpeedup: number | null;
+  modes: Partial<Record<SearchMode, ModeResult>>;
+}
+
+export interface CompletePaperResult extends PaperResult {
   searchStageSpeedup: number;
-  /** snasnet's summed stage wall times over spikenas'. */
   endToEndSpeedup: number;
   modes: Record<SearchMode, ModeResult>;
+}
+
+export function isComplete(result: PaperResult): result is CompletePaperResult {
+  return result.modes.spikenas !== undefined && result.modes.snasnet !== undefined;
+}
+
+/** The record with its speed-ups computed from the modes it holds (null until it holds both). */
+export function withSpeedups(result: PaperResult): PaperResult {
+  const { spikenas, snasnet } = result.modes;
+  if (!spikenas || !snasnet) return { ...result, searchStageSpeedup: null, endToEndSpeedup: null };
+  const search = (mode: ModeResult) => mode.stageWallMs['memory-aware-search'] ?? Number.NaN;
+  return {
+    ...result,
+    searchStageSpeedup: search(snasnet) / search(spikenas),
+    endToEndSpeedup: snasnet.totalWallMs / spikenas.totalWallMs,
+  };
 }
 
 /** The recorded paper-profile runs in a folder (bench/results), oldest file name first. */
@@ -138,7 +174,7 @@ function accuracies(mode: ModeResult): string {
   return `${percent(mode.testAccuracy)} / ${percent(mode.testAccuracyQuantized)} %`;
 }
 
-function seedRow(label: string, r: PaperResult): string {
+function seedRow(label: string, r: CompletePaperResult): string {
   const s = r.modes.spikenas;
   const b = r.modes.snasnet;
   return row([
@@ -156,8 +192,8 @@ function seedRow(label: string, r: PaperResult): string {
   ]);
 }
 
-function meanRow(label: string, runs: PaperResult[]): string {
-  const of = (pick: (r: PaperResult) => number) => runs.map(pick);
+function meanRow(label: string, runs: CompletePaperResult[]): string {
+  const of = (pick: (r: CompletePaperResult) => number) => runs.map(pick);
   const int = (value: number) => Math.round(value).toLocaleString('en-US');
   const ratio = (value: number) => value.toFixed(1);
   const pair = (mode: SearchMode, a: keyof ModeResult, b: keyof ModeResult, format: (v: number) => string) =>
@@ -168,7 +204,7 @@ function meanRow(label: string, runs: PaperResult[]): string {
       of((r) => r.modes[mode][b] as number),
       format,
     )}`;
-  const budget = (runs[0] as PaperResult).budgetBytes.toLocaleString('en-US');
+  const budget = (runs[0] as CompletePaperResult).budgetBytes.toLocaleString('en-US');
   const scored = (mode: SearchMode) =>
     spread(
       of((r) => r.modes[mode].candidatesScored),
@@ -205,15 +241,28 @@ function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(0)} GiB`;
 }
 
+/** A record that holds one mode so far: what it holds and what it waits for. */
+function waitingLine(r: PaperResult): string {
+  const held = (Object.values(r.modes) as ModeResult[]).map(
+    (m) =>
+      `${m.mode} \`${m.winner}\`, ${m.weightBytes.toLocaleString('en-US')} B, ${accuracies(m)}, ` +
+      `search stage ${((m.stageWallMs['memory-aware-search'] ?? 0) / 1000).toFixed(1)} s, all stages ` +
+      `${(m.totalWallMs / 60_000).toFixed(1)} min`,
+  );
+  const missing = (['spikenas', 'snasnet'] as const).filter((mode) => !r.modes[mode]);
+  return `- ${r.budget}, seed ${r.seed} (${r.dataset}): ${held.join('; ') || 'nothing'}; waiting for ${missing.join(' and ')}.`;
+}
+
 /** The markdown the README holds between its paper-results markers. */
 export function renderPaperTable(results: PaperResult[]): string {
   if (results.length === 0) return `_${NO_RUNS}._`;
+  const complete = results.filter(isComplete);
+  const waiting = results.filter((r) => !isComplete(r));
   const datasets = new Set(results.map((r) => r.dataset));
-  const groups = new Map<string, PaperResult[]>();
-  const sorted = [...results].sort(
-    (a, b) => a.dataset.localeCompare(b.dataset) || a.budgetBytes - b.budgetBytes || a.seed - b.seed,
-  );
-  for (const r of sorted) {
+  const groups = new Map<string, CompletePaperResult[]>();
+  const order = (a: PaperResult, b: PaperResult) =>
+    a.dataset.localeCompare(b.dataset) || a.budgetBytes - b.budgetBytes || a.seed - b.seed;
+  for (const r of [...complete].sort(order)) {
     const key = datasets.size > 1 ? `${r.budget} (${r.dataset})` : r.budget;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
@@ -222,21 +271,30 @@ export function renderPaperTable(results: PaperResult[]): string {
     for (const r of runs) lines.push(seedRow(label, r));
     if (runs.length > 1) lines.push(meanRow(label, runs));
   }
+  const sessions = results.flatMap((r) => (Object.values(r.modes) as ModeResult[]).map((m) => m.session));
   const machines = [
     ...new Set(
-      results.map(
-        (r) =>
-          `${r.machine.cores} cores, ${r.machine.arch}, ${gib(r.machine.memoryBytes)}; backend ${r.backend}`,
+      sessions.map(
+        (s) =>
+          `${s.machine.cores} cores, ${s.machine.arch}, ${gib(s.machine.memoryBytes)}; backend ${s.backend}`,
       ),
     ),
   ];
-  const dates = results.map((r) => r.date.slice(0, 10)).sort();
+  const dates = sessions.map((s) => s.date.slice(0, 10)).sort();
   return [
     `${[...datasets].join(', ')}, ${results[0]?.weightBits}-bit weights, ${results[0]?.shards} shards, ` +
       `${dates[0]} to ${dates.at(-1)}; accuracies are test accuracy in %; speed-ups are snasnet's wall time ` +
       "over spikenas' (search stage; all stages summed).",
     '',
-    ...lines,
+    ...(complete.length > 0 ? lines : ['_no run holds both modes yet._']),
+    ...(waiting.length > 0
+      ? [
+          '',
+          'Recorded one mode so far (a later session runs the other):',
+          '',
+          ...waiting.sort(order).map(waitingLine),
+        ]
+      : []),
     '',
     `Machine: ${machines.join('; ')}.`,
   ].join('\n');

@@ -11,15 +11,24 @@
  * Workflow IDs are `<run prefix>-<mode>`; re-running with the same --run-prefix (and artifact store) follows
  * or resumes those workflows from their checkpoints instead of starting over. Writes one JSON object to
  * bench/results/<profile>-<dataset>-<budget>-seed<n>.json (or --out) and prints it; progress goes to stderr.
+ *
+ * Run together, the modes' searches run one after the other, each with every worker, and hold their
+ * winners' training (holdTraining); once both searches are done the two winners train side by side, one per
+ * worker process. Stage wall times are each stage's own, so the speed-ups compare like with like.
+ *
+ * The file fills mode by mode (--modes, both by default), written as each mode finishes: a later run with
+ * the same settings and --modes snasnet adds a missing half to the file, keeps the half it holds, and
+ * computes the speed-ups once both are in.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { openStore } from '../artifacts/index.js';
-import { RunArtifacts, stageFile } from '../artifacts/run.js';
+import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import { ProgressView } from '../cli/progress-view.js';
 import {
   innermostMessage,
@@ -31,10 +40,24 @@ import {
 import { tcpAnswers } from '../common/net.js';
 import { parseSize } from '../common/size.js';
 import { validateSearchRequest } from '../config/request.js';
+import type { RunPlan } from '../pipeline/run-context.js';
 import { parseWeightBits } from '../search/memory.js';
 import type { SearchResult } from '../search/stages/types.js';
-import type { SearchMode, SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
-import type { ModeResult, OpImpactFigure, PaperResult } from './paper-results.js';
+import {
+  RELEASE_TRAINING_SIGNAL,
+  type SearchMode,
+  type SearchProgress,
+  type SearchRequest,
+  type SearchSummary,
+} from '../workflows/types.js';
+import {
+  type Machine,
+  type ModeResult,
+  type ModeSession,
+  type OpImpactFigure,
+  type PaperResult,
+  withSpeedups,
+} from './paper-results.js';
 import { writeResultJson } from './result-json.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -56,6 +79,7 @@ const { values } = parseArgs({
     artifacts: { type: 'string' },
     'run-prefix': { type: 'string' },
     out: { type: 'string' },
+    modes: { type: 'string', default: MODES.join(',') },
   },
 });
 
@@ -86,6 +110,7 @@ const artifacts: string =
     : resolve(given ?? join(tmpdir(), `spikenas-bench-${runPrefix}`));
 const outFile = resolve(values.out ?? join(ROOT, 'bench', 'results', `${tag}.json`));
 const workerCount = Number(values.workers);
+const requestedModes = values.modes.split(',').map((m) => m.trim());
 
 // Every choice is checked before anything starts (exit 2 names the field).
 let base: SearchRequest;
@@ -101,11 +126,51 @@ try {
     artifacts,
   });
   if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error('--workers must be an integer >= 1');
+  for (const mode of requestedModes)
+    if (!MODES.includes(mode as SearchMode))
+      throw new Error(`--modes: '${mode}' is not a mode; allowed: ${MODES.join(', ')} (comma-separated)`);
 } catch (error) {
   log((error as Error).message);
   process.exit(2);
 }
 const budgetBytes = parseSize(values.budget);
+
+/** The settings a record is made of: a file holding other ones is never added to (exit 2 names the field). */
+const emptyRecord: PaperResult = {
+  profile: base.profile,
+  dataset: base.dataset,
+  budget: values.budget,
+  budgetBytes,
+  weightBits: base.weightBits,
+  seed: base.seed,
+  shards: base.shards,
+  workers: { processes: workerCount, env: WORKER_ENV },
+  searchStageSpeedup: null,
+  endToEndSpeedup: null,
+  modes: {},
+};
+let record = emptyRecord;
+if (existsSync(outFile)) {
+  record = JSON.parse(readFileSync(outFile, 'utf8')) as PaperResult;
+  for (const field of [
+    'profile',
+    'dataset',
+    'budgetBytes',
+    'weightBits',
+    'seed',
+    'shards',
+    'workers',
+  ] as const) {
+    const [was, now] = [JSON.stringify(record[field]), JSON.stringify(emptyRecord[field])];
+    if (was !== now) {
+      log(`${field}: ${outFile} records ${field} ${was}, not ${now}; use those settings or another --out`);
+      process.exit(2);
+    }
+  }
+}
+const modesToRun = MODES.filter((mode) => requestedModes.includes(mode) && !record.modes[mode]);
+for (const mode of MODES.filter((m) => requestedModes.includes(m) && record.modes[m]))
+  log(`${mode}: already recorded in ${outFile} (${record.modes[mode]?.session.date}); not run again`);
 
 // Task queues of this benchmark (derived from the run prefix, so a resumed run finds its workflows' tasks),
 // unless set: workers of other searches on this server never take its tasks, nor its workers theirs.
@@ -197,16 +262,24 @@ async function workersReady(workers: WorkerChild[]): Promise<void> {
   }
 }
 
+/** A mode's search reports reaching its held training; its training starts when `released` resolves. */
+interface TrainingGate {
+  reached: () => void;
+  released: Promise<void>;
+}
+
 /** Starts (or finds) one mode's workflow and waits for its summary, with progress on stderr. */
 async function runMode(
   client: Client,
   mode: SearchMode,
   workersDown: Promise<never>,
   running: Set<string>,
-): Promise<{ summary: SearchSummary; started: boolean; elapsedMs: number }> {
+  gate?: TrainingGate,
+): Promise<{ summary: SearchSummary; started: boolean; startedAt: Date; elapsedMs: number }> {
   const workflowId = `${runPrefix}-${mode}`;
   const begun = Date.now();
-  const { started } = await startSearch(client, { ...base, mode }, { workflowId });
+  const request: SearchRequest = { ...base, mode, ...(gate ? { holdTraining: true } : {}) };
+  const { started } = await startSearch(client, request, { workflowId });
   log(`${mode}: ${started ? 'started' : 'following the already started'} ${workflowId}`);
   running.add(workflowId);
   const handle = client.workflow.getHandle(workflowId);
@@ -225,17 +298,23 @@ async function runMode(
       done = true;
     },
   );
+  // A workflow past its search (or one started without the hold) ignores the signal or no longer takes it.
+  void gate?.released.then(() => handle.signal(RELEASE_TRAINING_SIGNAL).catch(() => undefined));
   const following = (async () => {
     while (!done) {
       const progress = await handle.query<SearchProgress>('progress').catch(() => null);
       if (progress && !done) view.update(progress);
+      if (progress?.finishedStages.includes('memory-aware-search')) gate?.reached();
       await new Promise((r) => setTimeout(r, 2000));
     }
+    gate?.reached();
   })();
   try {
     const summary = await Promise.race([result, workersDown]);
     running.delete(workflowId);
-    return { summary, started, elapsedMs: Date.now() - begun };
+    // A followed workflow (a resumed bench) started before this process did.
+    const { startTime } = await handle.describe();
+    return { summary, started, startedAt: startTime, elapsedMs: Date.now() - begun };
   } catch (error) {
     const described = await handle.describe().catch(() => null);
     if (described && described.status.name !== 'RUNNING') running.delete(workflowId);
@@ -246,6 +325,12 @@ async function runMode(
     await following;
     view.stop();
   }
+}
+
+/** From the run's plan: a followed workflow may have been started by another bench run. */
+async function trainingWasHeld(runId: string): Promise<boolean> {
+  const run = new RunArtifacts(await openStore(artifacts), runId);
+  return (await run.getJson<RunPlan>(RUN_FILES.config)).request.holdTraining === true;
 }
 
 async function readStage<T>(run: RunArtifacts, name: string): Promise<T | null> {
@@ -259,6 +344,7 @@ async function figuresOf(
   summary: SearchSummary,
   started: boolean,
   elapsedMs: number,
+  session: ModeSession,
 ): Promise<ModeResult> {
   const run = new RunArtifacts(await openStore(artifacts), summary.runId);
   const search = await readStage<SearchResult>(run, 'memory-aware-search');
@@ -267,6 +353,7 @@ async function figuresOf(
   );
   const result: ModeResult = {
     mode,
+    session,
     runId: summary.runId,
     startedByThisRun: started,
     candidatesScored: summary.counters.scored ?? 0,
@@ -308,8 +395,10 @@ async function figuresOf(
 }
 
 async function main(): Promise<number> {
-  const loadStart = loadavg();
-  const date = new Date().toISOString();
+  if (modesToRun.length === 0) {
+    process.stdout.write(readFileSync(outFile, 'utf8'));
+    return 0;
+  }
   const temporal = await ensureTemporal();
   process.env.TEMPORAL_ADDRESS = temporal.address;
   const queues = taskQueues();
@@ -355,49 +444,57 @@ async function main(): Promise<number> {
     );
     workersDown.catch(() => undefined);
     await Promise.race([workersReady(workers), workersDown]);
-    const modes = {} as Record<SearchMode, ModeResult>;
-    let backend = 'unknown';
     await withClient(async (client) => {
-      for (const mode of MODES) {
-        const { summary, started, elapsedMs } = await runMode(client, mode, workersDown, running);
-        modes[mode] = await figuresOf(mode, summary, started, elapsedMs);
-        if (mode === 'spikenas') backend = summary.backend;
+      const recordMode = async (mode: SearchMode, gate?: TrainingGate) => {
+        const modeStart = loadavg();
+        const { summary, started, startedAt, elapsedMs } = await runMode(
+          client,
+          mode,
+          workersDown,
+          running,
+          gate,
+        );
+        const session: ModeSession = {
+          date: startedAt.toISOString(),
+          command: ['npm run bench:search --', ...process.argv.slice(2)].join(' '),
+          machine: describeMachine(modeStart),
+          backend: summary.backend,
+          temporal,
+          artifacts,
+          runPrefix,
+          trainingHeld: await trainingWasHeld(summary.runId),
+        };
+        const figures = await figuresOf(mode, summary, started, elapsedMs, session);
         log(
           `${mode}: ${summary.winner}, ${summary.weightBytes} B at ${summary.weightBits} bits, ` +
-            `${(summary.accuracy * 100).toFixed(2)} % test accuracy, ${modes[mode].totalWallMs} ms in its stages`,
+            `${(summary.accuracy * 100).toFixed(2)} % test accuracy, ${figures.totalWallMs} ms in its stages`,
         );
+        // Written as each mode finishes: a half is kept even if the other mode fails.
+        record = withSpeedups({ ...record, modes: { ...record.modes, [mode]: figures } });
+        writeResultJson(outFile, record, log);
+        log(`wrote ${outFile}`);
+      };
+      // Each search in turn has every worker; then the winners train side by side, one per worker.
+      const together = modesToRun.length > 1;
+      let release = () => {};
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      const runs: Promise<void>[] = [];
+      for (const mode of modesToRun) {
+        let reached = () => {};
+        const atGate = new Promise<void>((r) => {
+          reached = r;
+        });
+        const run = recordMode(mode, together ? { reached, released } : undefined);
+        runs.push(run);
+        await (together ? Promise.race([atGate, run]) : run);
       }
+      release();
+      await Promise.all(runs);
     });
-    const search = (mode: SearchMode) => modes[mode].stageWallMs['memory-aware-search'] ?? Number.NaN;
-    const result: PaperResult = {
-      date,
-      machine: {
-        cores: availableParallelism(),
-        arch: arch(),
-        platform: platform(),
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryBytes: totalmem(),
-        loadAverage: { start: loadStart.map(round2), end: loadavg().map(round2) },
-      },
-      backend,
-      command: ['npm run bench:search --', ...process.argv.slice(2)].join(' '),
-      profile: base.profile,
-      dataset: base.dataset,
-      budget: values.budget,
-      budgetBytes,
-      weightBits: base.weightBits,
-      seed: base.seed,
-      shards: base.shards,
-      workers: { processes: workerCount, env: WORKER_ENV },
-      temporal,
-      artifacts,
-      runPrefix,
-      searchStageSpeedup: search('snasnet') / search('spikenas'),
-      endToEndSpeedup: modes.snasnet.totalWallMs / modes.spikenas.totalWallMs,
-      modes: { spikenas: modes.spikenas, snasnet: modes.snasnet },
-    };
-    process.stdout.write(writeResultJson(outFile, result, log));
-    log(`wrote ${outFile}`);
+    process.stdout.write(readFileSync(outFile, 'utf8'));
+    log(`${outFile} holds ${Object.keys(record.modes).join(' and ')}`);
     return 0;
   } catch (error) {
     if (interrupted) return 130;
@@ -406,6 +503,17 @@ async function main(): Promise<number> {
   } finally {
     if (!interrupted) await cleanup();
   }
+}
+
+function describeMachine(loadAtStart: number[]): Machine {
+  return {
+    cores: availableParallelism(),
+    arch: arch(),
+    platform: platform(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryBytes: totalmem(),
+    loadAverage: { start: loadAtStart.map(round2), end: loadavg().map(round2) },
+  };
 }
 
 function round2(value: number): number {

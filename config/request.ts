@@ -51,6 +51,7 @@ const searchRequestSchema = z.object({
         .optional(),
     })
     .optional(),
+  holdTraining: z.boolean().optional(),
 });
 
 const ALLOWED: Record<string, string> = {

@@ -2,7 +2,9 @@
  * Memory footprint of a candidate from its matrix and the config alone (no tensors), per the method doc:
  * params = every trainable parameter (conv/linear weights, linear biases, BatchNorm gamma and beta; not the
  * BatchNorm running statistics); weight memory = params x weightBits / 8 (rounded up to whole bytes);
- * neuron state = membrane potentials of every LIF neuron for one sample x stateBits / 8.
+ * neuron state = membrane potentials of every LIF neuron for one sample x stateBits / 8. The weights as
+ * quantize-evaluate stores them (storedBytes) take more below 32 bits: each tensor's packed codes, rounded up
+ * to whole bytes, plus a float32 scale per output channel (snn/quantize.ts); the budget is checked on these.
  *
  * Spatial sizes (H shown, W alike):
  *   stem conv3x3, padding 1, stride s:  H1 = floor((H - 1) / s) + 1      (cell 1 runs at H1 on C channels)
@@ -24,7 +26,10 @@ const WEIGHT_BITS_ALLOWED = '32, 16, 8, 4';
 
 export interface MemoryEstimate {
   params: number;
+  /** params x weightBits / 8, the method's weight memory. */
   weightBytes: number;
+  /** The weights as stored at weightBits: float32 at 32 bits; packed codes and per-channel scales below. */
+  storedBytes: number;
   /** LIF neurons (membrane potentials) of one sample. */
   neurons: number;
   stateBytes: number;
@@ -66,7 +71,7 @@ export function spatialSizes(config: NetConfig): {
 
 /** Trainable parameters of the network the matrix and config build. */
 export function countParams(arch: Arch, config: NetConfig): number {
-  return countParamsAndNeurons(arch, config).params;
+  return parameterTensors(arch, config).reduce((sum, t) => sum + t.size, 0);
 }
 
 export function estimateMemory(arch: Arch, config: NetConfig, options: MemoryOptions): MemoryEstimate {
@@ -75,47 +80,72 @@ export function estimateMemory(arch: Arch, config: NetConfig, options: MemoryOpt
   if (!Number.isInteger(stateBits) || stateBits <= 0) {
     throw new InputError('stateBits', `'${stateBits}' is not a bit width`, 'a positive integer, usually 32');
   }
-  const { params, neurons } = countParamsAndNeurons(arch, config);
+  const tensors = parameterTensors(arch, config);
+  const params = tensors.reduce((sum, t) => sum + t.size, 0);
+  const neurons = countNeurons(arch, config);
   return {
     params,
     weightBytes: Math.ceil((params * weightBits) / 8),
+    storedBytes:
+      weightBits === 32
+        ? params * 4
+        : tensors.reduce((sum, t) => sum + Math.ceil((t.size * weightBits) / 8) + 4 * t.channels, 0),
     neurons,
     stateBytes: Math.ceil((neurons * stateBits) / 8),
   };
 }
 
-function countParamsAndNeurons(arch: Arch, config: NetConfig): { params: number; neurons: number } {
+/** A trainable tensor: its size and its output channels (the last axis; one for a 1-D tensor). */
+interface ParameterTensor {
+  size: number;
+  channels: number;
+}
+
+/** The trainable tensors of the network the matrix and config build, as snn/network.ts makes them. */
+function parameterTensors(arch: Arch, config: NetConfig): ParameterTensor[] {
   const c = config.stemChannels;
   const cin = config.inputShape[2];
-  const { cell1, cell2, head } = spatialSizes(config);
-  const area1 = cell1[0] * cell1[1];
-  const area2 = cell2[0] * cell2[1];
+  const { head } = spatialSizes(config);
   const flat = 2 * c * head[0] * head[1];
   const outputs = config.numClasses * config.populationSize;
+  const conv = (k: number, inCh: number, outCh: number) => ({ size: k * k * inCh * outCh, channels: outCh });
+  const batchNorm = (ch: number) => [
+    { size: ch, channels: 1 },
+    { size: ch, channels: 1 },
+  ];
+  const cell = (ch: number) =>
+    archEdges(arch).flatMap(({ op }) =>
+      op === 2 ? [conv(1, ch, ch), ...batchNorm(ch)] : op === 3 ? [conv(3, ch, ch), ...batchNorm(ch)] : [],
+    );
+  return [
+    conv(3, cin, c),
+    ...batchNorm(c),
+    ...cell(c),
+    // down: BatchNorm, LIF, conv3x3 to 2C, BatchNorm, avgpool
+    ...batchNorm(c),
+    conv(3, c, 2 * c),
+    ...batchNorm(2 * c),
+    ...cell(2 * c),
+    // head: BatchNorm, LIF, linear without bias to the hidden layer, LIF, linear with bias to the outputs
+    ...batchNorm(2 * c),
+    { size: flat * config.classifierHidden, channels: config.classifierHidden },
+    { size: config.classifierHidden * outputs, channels: outputs },
+    { size: outputs, channels: 1 },
+  ];
+}
 
-  const stem = 9 * cin * c + 2 * c;
-  const down = 2 * c + 9 * c * (2 * c) + 2 * (2 * c);
-  const headParams =
-    2 * (2 * c) + flat * config.classifierHidden + config.classifierHidden * outputs + outputs;
-  const params = stem + cellParams(arch, c) + down + cellParams(arch, 2 * c) + headParams;
-
+function countNeurons(arch: Arch, config: NetConfig): number {
+  const c = config.stemChannels;
+  const { cell1, cell2 } = spatialSizes(config);
+  const area1 = cell1[0] * cell1[1];
+  const area2 = cell2[0] * cell2[1];
   // Each conv edge has its own LIF on its input node; the down block, the head and the hidden layer one each.
   const spikingEdges = archEdges(arch).filter((e) => e.op === 2 || e.op === 3).length;
-  const neurons =
+  return (
     spikingEdges * c * area1 +
     c * area1 +
     spikingEdges * 2 * c * area2 +
     2 * c * area2 +
-    config.classifierHidden;
-  return { params, neurons };
-}
-
-/** Parameters of one cell on `ch` channels: conv1x1 ch*ch + BN 2ch; conv3x3 9*ch*ch + BN 2ch; others 0. */
-function cellParams(arch: Arch, ch: number): number {
-  let total = 0;
-  for (const { op } of archEdges(arch)) {
-    if (op === 2) total += ch * ch + 2 * ch;
-    else if (op === 3) total += 9 * ch * ch + 2 * ch;
-  }
-  return total;
+    config.classifierHidden
+  );
 }

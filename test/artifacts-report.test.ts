@@ -197,6 +197,7 @@ describe('renderReport', () => {
     params: 30_000,
     weightBits: 32,
     weightBytes: 120_000,
+    storedBytes: 120_000,
     stateBytes: 9_000,
     score: 140.5,
     accuracyBeforeQuantization: 0.8712,

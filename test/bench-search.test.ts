@@ -2,15 +2,17 @@
  * `npm run bench:search` and the README's paper-results table: the README between its markers is what
  * bench/results-table.ts makes of the committed bench/results/paper-*.json, so the table cannot go stale;
  * and the compiled driver runs both modes end to end through the test Temporal server (quick profile,
- * synthetic data) and writes the JSON the table reads.
+ * synthetic data), one mode per run as a long paper run is recorded, and writes the JSON the table reads.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type CompletePaperResult,
   loadPaperResults,
+  type ModeResult,
   NO_RUNS,
   type PaperResult,
   README_END,
@@ -18,27 +20,15 @@ import {
   renderPaperTable,
   replaceBetweenMarkers,
 } from '../bench/paper-results.js';
+import { connectClient } from '../cli/temporal.js';
 import { PROFILES } from '../search/profiles.js';
+import type { SearchMode } from '../workflows/types.js';
+import { runScript } from './support/cli.js';
 import { ensureTemporal, ROOT, useQueues } from './support/temporal.js';
 
 const DRIVER = `${ROOT}dist/bench/search-speed.js`;
 const TABLE = `${ROOT}dist/bench/results-table.js`;
 const RESULTS = `${ROOT}bench/results`;
-
-function run(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('README paper-results table', () => {
   it('equals what results-table makes of the committed bench/results/paper-*.json', async () => {
@@ -50,7 +40,7 @@ describe('README paper-results table', () => {
     // The compiled script prints the same, and --write on a copy of the README changes nothing.
     const copy = join(mkdtempSync(join(tmpdir(), 'spikenas-readme-')), 'README.md');
     copyFileSync(`${ROOT}README.md`, copy);
-    const printed = await run([TABLE, '--write', '--readme', copy]);
+    const printed = await runScript(TABLE, ['--write', '--readme', copy]);
     expect(printed.code).toBe(0);
     expect(printed.stdout).toBe(`${table}\n`);
     expect(readFileSync(copy, 'utf8')).toBe(readme);
@@ -61,7 +51,7 @@ describe('README paper-results table', () => {
     expect(renderPaperTable(loadPaperResults(empty))).toContain(NO_RUNS);
     const readme = join(empty, 'README.md');
     writeFileSync(readme, `# x\n\n${README_START}\nold\n${README_END}\n\nafter\n`);
-    const written = await run([TABLE, '--write', '--results', empty, '--readme', readme]);
+    const written = await runScript(TABLE, ['--write', '--results', empty, '--readme', readme]);
     expect(written.code).toBe(0);
     expect(readFileSync(readme, 'utf8')).toBe(
       `# x\n\n${README_START}\n_${NO_RUNS}._\n${README_END}\n\nafter\n`,
@@ -70,36 +60,56 @@ describe('README paper-results table', () => {
 });
 
 describe('bench:search end to end', () => {
-  let result: PaperResult;
+  let result: CompletePaperResult;
+  let half: PaperResult;
+  let filled: PaperResult;
   let outFile: string;
+  let drive: (out: string, args: string[]) => ReturnType<typeof runScript>;
+  let client: Client;
 
   beforeAll(async () => {
     const address = await ensureTemporal();
+    client = await connectClient();
     const queues = useQueues('bench-search');
     const folder = mkdtempSync(join(tmpdir(), 'spikenas-bench-search-'));
     outFile = join(folder, 'result.json');
+    const request = [
+      ...['--profile', 'quick', '--dataset', 'synthetic', '--budget', '32KiB', '--seed', '3'],
+      ...['--artifacts', join(folder, 'artifacts')],
+    ];
+    drive = (out, args) =>
+      runScript(DRIVER, [...request, '--out', out, ...args], {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: address,
+          SPIKENAS_CPU_TASK_QUEUE: queues.cpu,
+          SPIKENAS_GPU_TASK_QUEUE: queues.gpu,
+          SPIKENAS_PROGRESS_SECONDS: '30',
+        },
+      });
     const started = Date.now();
-    const driven = await run(
-      [
-        DRIVER,
-        ...['--profile', 'quick', '--dataset', 'synthetic', '--budget', '32KiB', '--seed', '3'],
-        ...['--artifacts', join(folder, 'artifacts'), '--out', outFile],
-      ],
-      {
-        ...process.env,
-        TEMPORAL_ADDRESS: address,
-        SPIKENAS_CPU_TASK_QUEUE: queues.cpu,
-        SPIKENAS_GPU_TASK_QUEUE: queues.gpu,
-        SPIKENAS_PROGRESS_SECONDS: '30',
-      },
-    );
+    const driven = await drive(outFile, []);
     if (driven.code !== 0) throw new Error(`bench:search exited ${driven.code}:\n${driven.stderr}`);
     console.error(`bench:search (quick, synthetic) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // stdout is the JSON object, exactly as written (biome-formatted).
     expect(driven.stdout).toBe(readFileSync(outFile, 'utf8'));
-    result = JSON.parse(driven.stdout) as PaperResult;
+    result = JSON.parse(driven.stdout) as CompletePaperResult;
+    // The same two workflows recorded one mode per run into another file, as a paper run spread over
+    // sessions is: each run follows its finished workflow.
+    const prefix = ['--run-prefix', result.modes.spikenas.session.runPrefix];
+    const halves = join(folder, 'halves.json');
+    for (const mode of ['spikenas', 'snasnet']) {
+      const run = await drive(halves, [...prefix, '--modes', mode]);
+      if (run.code !== 0) throw new Error(`bench:search --modes ${mode} exited ${run.code}:\n${run.stderr}`);
+      if (mode === 'spikenas') half = JSON.parse(run.stdout) as PaperResult;
+      else filled = JSON.parse(run.stdout) as PaperResult;
+    }
     // About 2.5 min on 2 cores with other work running (two quick searches); room for a busier machine.
   }, 600_000);
+
+  afterAll(async () => {
+    await client?.connection.close();
+  });
 
   it('records both modes with the same request, through Temporal with 2 shards', () => {
     expect(result.profile).toBe('quick');
@@ -113,16 +123,18 @@ describe('bench:search end to end', () => {
       processes: 2,
       env: { TF_NUM_INTRAOP_THREADS: '1', SPIKENAS_THREADS: '1' },
     });
-    expect(result.temporal.startedDevServer).toBe(false);
-    expect(result.backend).toMatch(/^tensorflow/);
-    expect(result.machine.cores).toBeGreaterThan(0);
-    expect(result.machine.loadAverage.start).toHaveLength(3);
-    expect(result.machine.loadAverage.end).toHaveLength(3);
     expect(Object.keys(result.modes).sort()).toEqual(['snasnet', 'spikenas']);
     for (const mode of ['spikenas', 'snasnet'] as const) {
       const m = result.modes[mode];
       expect(m.mode).toBe(mode);
-      expect(m.runId).toBe(`${result.runPrefix}-${mode}`);
+      expect(m.session.temporal.startedDevServer).toBe(false);
+      expect(m.session.backend).toMatch(/^tensorflow/);
+      expect(m.session.command).toContain('npm run bench:search -- --profile quick');
+      expect(Number.isNaN(Date.parse(m.session.date))).toBe(false);
+      expect(m.session.machine.cores).toBeGreaterThan(0);
+      expect(m.session.machine.loadAverage.start).toHaveLength(3);
+      expect(m.session.machine.loadAverage.end).toHaveLength(3);
+      expect(m.runId).toBe(`${m.session.runPrefix}-${mode}`);
       expect(m.candidatesScored).toBeGreaterThan(0);
       expect(m.weightBytes).toBeLessThanOrEqual(result.budgetBytes);
       expect(m.fitsBudget).toBe(true);
@@ -134,10 +146,60 @@ describe('bench:search end to end', () => {
       expect(m.totalWallMs).toBe(Object.values(m.stageWallMs).reduce((a, b) => a + b, 0));
       expect(m.report).toMatch(/report\.md$/);
     }
-    for (const speedup of [result.searchStageSpeedup, result.endToEndSpeedup]) {
-      expect(Number.isFinite(speedup)).toBe(true);
-      expect(speedup).toBeGreaterThan(0);
+    const search = (m: ModeResult) => m.stageWallMs['memory-aware-search'] as number;
+    expect(result.searchStageSpeedup).toBe(search(result.modes.snasnet) / search(result.modes.spikenas));
+    expect(result.endToEndSpeedup).toBe(result.modes.snasnet.totalWallMs / result.modes.spikenas.totalWallMs);
+  });
+
+  it('searches one mode after the other, then trains both winners side by side', async () => {
+    for (const mode of ['spikenas', 'snasnet'] as const)
+      expect(result.modes[mode].session.trainingHeld).toBe(true);
+    const scheduled = async (mode: SearchMode, activity: string) => {
+      const history = await client.workflow.getHandle(result.modes[mode].runId).fetchHistory();
+      const event = history.events?.find(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity,
+      );
+      return Number(event?.eventTime?.seconds) * 1000 + (event?.eventTime?.nanos ?? 0) / 1e6;
+    };
+    // spikenas' search was done before snasnet's began; its training waited for snasnet's search.
+    expect(await scheduled('snasnet', 'generateCandidates')).toBeGreaterThan(
+      await scheduled('spikenas', 'selectWinner'),
+    );
+    expect(await scheduled('spikenas', 'trainWinner')).toBeGreaterThan(
+      await scheduled('snasnet', 'selectWinner'),
+    );
+  });
+
+  it('fills a file one mode per run: no speed-ups until both are in, then the same figures', () => {
+    expect(Object.keys(half.modes)).toEqual(['spikenas']);
+    expect(half.searchStageSpeedup).toBeNull();
+    expect(half.endToEndSpeedup).toBeNull();
+    expect(filled.modes.spikenas).toEqual(half.modes.spikenas);
+    for (const mode of ['spikenas', 'snasnet'] as const) {
+      const { session, startedByThisRun, elapsedMs: _elapsed, ...figures } = filled.modes[mode] as ModeResult;
+      const { session: first, startedByThisRun: _s, elapsedMs: _e, ...same } = result.modes[mode];
+      expect(startedByThisRun).toBe(false);
+      expect(session.command).toContain(`--modes ${mode}`);
+      expect(figures).toEqual(same);
+      expect(session.date).toBe(first.date);
     }
+    expect(filled.searchStageSpeedup).toBe(result.searchStageSpeedup);
+    expect(filled.endToEndSpeedup).toBe(result.endToEndSpeedup);
+  });
+
+  it('runs nothing for a mode already recorded, and refuses a file of other settings, naming the field', async () => {
+    const before = readFileSync(outFile, 'utf8');
+    const again = await drive(outFile, ['--modes', 'snasnet']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/snasnet: already recorded in .*; not run again/);
+    expect(again.stdout).toBe(before);
+    const other = await drive(outFile, ['--seed', '4']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/seed: .* records seed 3, not 4/);
+    const badMode = await drive(outFile, ['--modes', 'spikenas,random']);
+    expect(badMode.code).toBe(2);
+    expect(badMode.stderr).toContain("--modes: 'random' is not a mode; allowed: spikenas, snasnet");
+    expect(readFileSync(outFile, 'utf8')).toBe(before);
   });
 
   it('copies the first pass, its agreement, the enhancement decisions and the impact evidence', () => {
@@ -158,21 +220,26 @@ describe('bench:search end to end', () => {
     expect(result.modes.snasnet.enhancement).toBeUndefined();
   });
 
-  it('makes a table row from the run (a copy recorded as a paper run in a temporary folder)', async () => {
+  it('makes table rows from complete runs and lists a half run as waiting (copies recorded as paper runs)', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'spikenas-results-'));
     for (const seed of [3, 4]) {
       const copy = { ...result, profile: 'paper', seed };
       writeFileSync(join(folder, `paper-synthetic-32KiB-seed${seed}.json`), JSON.stringify(copy));
     }
-    expect(readdirSync(folder)).toHaveLength(2);
-    const printed = await run([TABLE, '--results', folder]);
+    writeFileSync(
+      join(folder, 'paper-synthetic-32KiB-seed5.json'),
+      JSON.stringify({ ...half, profile: 'paper', seed: 5 }),
+    );
+    expect(readdirSync(folder)).toHaveLength(3);
+    const printed = await runScript(TABLE, ['--results', folder]);
     expect(printed.code).toBe(0);
     const table = printed.stdout;
     expect(table).toContain(`\`${result.modes.spikenas.winner}\``);
     expect(table).toContain(`\`${result.modes.snasnet.winner}\``);
     expect(table).toContain('mean ± sd (2 seeds)');
-    expect(table).toContain(result.backend);
-    // One header, one separator, two seed rows and the mean row.
+    expect(table).toContain(result.modes.spikenas.session.backend);
+    // One header, one separator, two seed rows and the mean row: the half run is not a row.
     expect(table.split('\n').filter((line) => line.startsWith('| '))).toHaveLength(5);
+    expect(table).toMatch(/- 32KiB, seed 5 \(synthetic\): spikenas `[0-9 ]+`.*; waiting for snasnet\./);
   });
 });

@@ -43,15 +43,22 @@ describe('generateCandidates, spikenas mode', () => {
     const { candidates, counters } = generateCandidates(request({ budgetBytes: budget }), 1);
     expect(counters.overBudget).toBeGreaterThan(0);
     expect(candidates.length + counters.overBudget).toBe(all.length);
-    expect(candidates.every((c) => c.weightBytes <= budget)).toBe(true);
+    expect(candidates.every((c) => c.storedBytes <= budget)).toBe(true);
     // Room for one conv3x3 edge: admitted exactly when at most one edge is conv3x3.
     const conv3Edges = (arch: string) => [...arch].filter((ch) => ch === '3').length;
     const admitted = new Set(candidates.map((c) => c.arch));
     for (const c of all) expect(admitted.has(c.arch)).toBe(conv3Edges(c.arch) <= 1);
   });
 
-  it('counts memory at the requested weight width', () => {
-    const budget = bytesOf('0001 0000 0000 0000') / 4; // only 8-bit weights fit the skip-only cell
+  it('counts memory at the requested weight width, as stored: codes and their per-channel scales', () => {
+    const skipOnly = (weightBits: 8 | 32) =>
+      estimateMemory(parseArch('0001 0000 0000 0000'), config, { weightBits });
+    // The 8-bit codes alone would fit a budget their scales overflow: the stored size decides.
+    expect(() =>
+      generateCandidates(request({ budgetBytes: skipOnly(8).weightBytes, weightBits: 8 }), 1),
+    ).toThrow(/needs \d+ bytes .* at 8-bit weights, as stored/);
+    const budget = skipOnly(8).storedBytes; // only 8-bit weights fit the skip-only cell
+    expect(skipOnly(32).storedBytes).toBeGreaterThan(budget);
     expect(() => generateCandidates(request({ budgetBytes: budget }), 1)).toThrow(InfeasibleBudgetError);
     const { candidates } = generateCandidates(request({ budgetBytes: budget, weightBits: 8 }), 1);
     // Only the parameter-free cells (skip edges only) fit.

@@ -45,6 +45,7 @@ const candidate = (arch: string, weightBytes: number): Candidate => ({
   arch,
   params: weightBytes / 4,
   weightBytes,
+  storedBytes: weightBytes,
   neurons: 10,
   stateBytes: 40,
 });

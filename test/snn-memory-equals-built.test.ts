@@ -7,6 +7,8 @@ import { initBackend } from '../snn/backend.js';
 import type { CellType, NetConfig } from '../snn/config.js';
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';
+import { quantizeWeights } from '../snn/quantize.js';
+import { serializeWeights } from '../snn/weights.js';
 
 /** Odd sizes on purpose: stride 1, 3 input channels, a 3x3 head pool that floors. */
 const ODD: NetConfig = {
@@ -63,5 +65,25 @@ describe('memory model equals the network actually built', () => {
         }
       });
     }
+  }
+
+  for (const [name, config] of configs) {
+    it(`${name}: stored weight bytes at 8 and 4 bits equal what quantization stores, for 12 candidates`, async () => {
+      for (const [k, arch] of candidates(name.length * 7 + 3, 12, 'backward').entries()) {
+        const net = buildNetwork(arch, { ...config, cellType: 'backward' }, k);
+        try {
+          const weights = await serializeWeights(net.getWeights());
+          for (const bits of [8, 4] as const) {
+            const stored = await quantizeWeights(weights, bits);
+            const estimate = estimateMemory(arch, config, { weightBits: bits });
+            expect(estimate.storedBytes).toBe(stored.codeBytes + stored.scaleBytes);
+            expect(estimate.storedBytes).toBeGreaterThan(estimate.weightBytes);
+          }
+          expect(estimateMemory(arch, config, { weightBits: 32 }).storedBytes).toBe(net.countParams() * 4);
+        } finally {
+          net.dispose();
+        }
+      }
+    });
   }
 });

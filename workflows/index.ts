@@ -5,6 +5,7 @@
  */
 import {
   CancellationScope,
+  condition,
   defineQuery,
   defineSignal,
   isCancellation,
@@ -17,6 +18,7 @@ import type { RunRef } from '../pipeline/types.js';
 import { ProgressTracker } from './progress.js';
 import {
   PASS_UNIT,
+  RELEASE_TRAINING_SIGNAL,
   type SearchProgress,
   type SearchRequest,
   type SearchSummary,
@@ -29,6 +31,7 @@ import {
 
 export const progressQuery = defineQuery<SearchProgress>('progress');
 export const stageWorkSignal = defineSignal<[StageWork]>(STAGE_WORK_SIGNAL);
+export const releaseTrainingSignal = defineSignal(RELEASE_TRAINING_SIGNAL);
 
 /**
  * Errors that retrying cannot fix: bad input, a budget nothing fits, and a store that refuses access (no
@@ -80,6 +83,10 @@ export async function spikeNasSearch(
   setHandler(progressQuery, () => progress);
   // Heavy activities signal how far they are inside their stage (throttled; see activities/progress.ts).
   setHandler(stageWorkSignal, (work) => tracker.report(work));
+  let trainingReleased = request.holdTraining !== true;
+  setHandler(releaseTrainingSignal, () => {
+    trainingReleased = true;
+  });
 
   const stage = async <T>(name: StageName, work: () => Promise<T>): Promise<T> => {
     tracker.begin(name);
@@ -136,6 +143,7 @@ export async function spikeNasSearch(
       return light.selectWinner({ run, shardCount: await scoreAll('full', fullCount) });
     });
     Object.assign(progress.counters, search.counters);
+    if (request.holdTraining) await condition(() => trainingReleased);
     await stage('train-winner', () => heavy.trainWinner({ run }));
     await stage('quantize-evaluate', () => heavy.quantizeEvaluate({ run }));
     summary = await stage('publish', () => light.publish({ run }));

@@ -8,6 +8,8 @@ export const TASK_QUEUE_GPU_DEFAULT = 'spikenas-gpu';
 export const SEARCH_WORKFLOW = 'spikeNasSearch';
 /** The signal a heavy activity sends its workflow with its progress inside the stage. */
 export const STAGE_WORK_SIGNAL = 'stageWork';
+/** The signal that lets a search started with holdTraining train its winner. */
+export const RELEASE_TRAINING_SIGNAL = 'releaseTraining';
 /** What each scoring pass counts. */
 export const PASS_UNIT = { first: 'first-pass candidates', full: 'full SAHD candidates' } as const;
 
@@ -36,6 +38,11 @@ export interface SearchRequest {
   include?: string[];
   /** Where the bot posts how the search ended: a channel, and a thread in it for a search started from Slack. */
   notify?: SlackDestination;
+  /**
+   * Wait after the search for the releaseTraining signal before training the winner: bench:search gives
+   * each mode's search every core in turn, then trains both winners side by side.
+   */
+  holdTraining?: boolean;
 }
 
 export interface SlackDestination {

@@ -83,7 +83,7 @@ function includeCandidates(
     const arch = canonicalizeArch(parseArch(text, config.cellType));
     if (present.has(arch)) continue;
     const memory = estimateMemory(parseArch(arch, config.cellType), config, { weightBits });
-    if (budgetBytes !== null && memory.weightBytes > budgetBytes) continue;
+    if (budgetBytes !== null && memory.storedBytes > budgetBytes) continue;
     set.candidates.push({ arch, ...memory });
     present.add(arch);
     added.push(arch);

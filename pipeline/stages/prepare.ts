@@ -25,7 +25,7 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
   const run = await openRun(input.run, ctx);
   if (await run.exists(RUN_FILES.config)) {
     const plan = await run.getJson<RunPlan>(RUN_FILES.config);
-    if (JSON.stringify(withoutNotify(plan.request)) !== JSON.stringify(withoutNotify(request))) {
+    if (JSON.stringify(computedPart(plan.request)) !== JSON.stringify(computedPart(request))) {
       throw new InputError(
         'runId',
         `run ${input.run.runId} already exists with a different request`,
@@ -83,8 +83,9 @@ export async function prepareRun(input: PrepareInput, ctx: StepContext = {}) {
   return planSummary(plan);
 }
 
-function withoutNotify(request: SearchRequest): Omit<SearchRequest, 'notify'> {
-  const { notify: _notify, ...rest } = request;
+/** The request without what only says where its outcome is told and when its winner may train. */
+function computedPart(request: SearchRequest): Omit<SearchRequest, 'notify' | 'holdTraining'> {
+  const { notify: _notify, holdTraining: _holdTraining, ...rest } = request;
   return rest;
 }
 
@@ -108,11 +109,11 @@ function checkBudgetFloor(
 ): void {
   const floor = estimateMemory(parseArch('0001 0000 0000 0000', config.cellType), config, {
     weightBits,
-  }).weightBytes;
+  }).storedBytes;
   if (budgetBytes < floor) {
     throw new InfeasibleBudgetError(
       `budget ${budgetBytes} B admits no candidate: the smallest network of this config needs ${floor} B of ` +
-        `weights at ${weightBits} bits (backbone without cell parameters)`,
+        `weights at ${weightBits} bits as stored (backbone without cell parameters)`,
     );
   }
 }

@@ -1,6 +1,8 @@
 /** publish: the winner record, the report and the Pareto plot, then the run's manifest and summary. */
 import { renderParetoSvg, renderReport, type WinnerSummary } from '../../artifacts/report.js';
 import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import { parseArch } from '../../search/arch.js';
+import { estimateMemory } from '../../search/memory.js';
 import type { Candidate } from '../../search/stages/candidates.js';
 import type { EnhancedSpace, SearchResult } from '../../search/stages/types.js';
 import { type SearchSummary, type StageName, stagesOf } from '../../workflows/types.js';
@@ -29,6 +31,9 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     params: best.params,
     weightBits: search.weightBits,
     weightBytes: best.weightBytes,
+    storedBytes: estimateMemory(parseArch(best.arch, plan.config.cellType), plan.config, {
+      weightBits: search.weightBits,
+    }).storedBytes,
     stateBytes: best.stateBytes,
     score: best.score,
     accuracyBeforeQuantization: trained.testAccuracy,

@@ -84,8 +84,9 @@ function spikenasCandidates(request: CandidateRequest, seed: number): CandidateS
     }
     seen.add(arch);
     const candidate = measure(arch, request);
-    if (smallest === undefined || candidate.weightBytes < smallest.weightBytes) smallest = candidate;
-    if (request.budgetBytes !== null && candidate.weightBytes > request.budgetBytes) {
+    if (smallest === undefined || candidate.storedBytes < smallest.storedBytes) smallest = candidate;
+    // The budget holds the weights as stored at the search's width (codes and their scales).
+    if (request.budgetBytes !== null && candidate.storedBytes > request.budgetBytes) {
       counters.overBudget++;
       return;
     }
@@ -146,8 +147,8 @@ function infeasible(request: CandidateRequest, smallest: Candidate | undefined):
   const detail =
     smallest === undefined
       ? 'no valid candidate was generated'
-      : `the smallest candidate (${smallest.arch}) needs ${smallest.weightBytes} bytes ` +
-        `(${formatSize(smallest.weightBytes)}) at ${request.weightBits}-bit weights`;
+      : `the smallest candidate (${smallest.arch}) needs ${smallest.storedBytes} bytes ` +
+        `(${formatSize(smallest.storedBytes)}) at ${request.weightBits}-bit weights, as stored`;
   return new InfeasibleBudgetError(
     `budget ${budget} bytes (${formatSize(budget)}) admits no candidate of the searched space: ${detail}`,
   );
