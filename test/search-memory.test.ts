@@ -70,10 +70,20 @@ describe('estimateMemory', () => {
     expect(skip).toEqual({
       params: BACKBONE,
       weightBytes: BACKBONE * 4,
+      storedBytes: BACKBONE * 4,
       neurons: BACKBONE_NEURONS,
       stateBytes: BACKBONE_NEURONS * 4,
     });
     expect(countParams(parseArch('0144 0004 0000 0000'), small)).toBe(BACKBONE);
+  });
+
+  it('stores quantized weights as codes per tensor plus a float32 scale per output channel', () => {
+    const arch = parseArch('0001 0000 0000 0000');
+    // Scales: stem conv 2, its BN 1 + 1, down BN 1 + 1, down conv 4, its BN 1 + 1, head BN 1 + 1,
+    // linear 3, linear 4, bias 1: 22 x 4 B = 88.
+    expect(estimateMemory(arch, small, { weightBits: 8 }).storedBytes).toBe(BACKBONE + 88);
+    // 4-bit codes round up per tensor: 9 + 1 + 1 + 1 + 1 + 36 + 2 + 2 + 2 + 2 + 24 + 6 + 2 = 89.
+    expect(estimateMemory(arch, small, { weightBits: 4 }).storedBytes).toBe(89 + 88);
   });
 
   it('adds conv edges on C and 2C channels with one LIF each', () => {
