@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MODES } from '../config/request.js';
 import type { FirstPass } from '../search/profiles.js';
 import type { SearchMode } from '../workflows/types.js';
 
@@ -249,7 +250,7 @@ function waitingLine(r: PaperResult): string {
       `search stage ${((m.stageWallMs['memory-aware-search'] ?? 0) / 1000).toFixed(1)} s, all stages ` +
       `${(m.totalWallMs / 60_000).toFixed(1)} min`,
   );
-  const missing = (['spikenas', 'snasnet'] as const).filter((mode) => !r.modes[mode]);
+  const missing = MODES.filter((mode) => !r.modes[mode]);
   return `- ${r.budget}, seed ${r.seed} (${r.dataset}): ${held.join('; ') || 'nothing'}; waiting for ${missing.join(' and ')}.`;
 }
 

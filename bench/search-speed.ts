@@ -39,7 +39,7 @@ import {
 } from '../cli/temporal.js';
 import { tcpAnswers } from '../common/net.js';
 import { parseSize } from '../common/size.js';
-import { validateSearchRequest } from '../config/request.js';
+import { MODES, validateSearchRequest } from '../config/request.js';
 import type { RunPlan } from '../pipeline/run-context.js';
 import { parseWeightBits } from '../search/memory.js';
 import type { SearchResult } from '../search/stages/types.js';
@@ -63,7 +63,6 @@ import { writeResultJson } from './result-json.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const TEMPORAL_SCRIPT = join(ROOT, 'scripts', 'temporal.sh');
-const MODES: SearchMode[] = ['spikenas', 'snasnet'];
 /** Each worker process computes on one core (see the header). */
 const WORKER_ENV = { TF_NUM_INTRAOP_THREADS: '1', SPIKENAS_THREADS: '1' };
 
@@ -327,12 +326,6 @@ async function runMode(
   }
 }
 
-/** From the run's plan: a followed workflow may have been started by another bench run. */
-async function trainingWasHeld(runId: string): Promise<boolean> {
-  const run = new RunArtifacts(await openStore(artifacts), runId);
-  return (await run.getJson<RunPlan>(RUN_FILES.config)).request.holdTraining === true;
-}
-
 async function readStage<T>(run: RunArtifacts, name: string): Promise<T | null> {
   const file = stageFile(name);
   return (await run.exists(file)) ? run.getJson<T>(file) : null;
@@ -344,16 +337,18 @@ async function figuresOf(
   summary: SearchSummary,
   started: boolean,
   elapsedMs: number,
-  session: ModeSession,
+  session: Omit<ModeSession, 'trainingHeld'>,
 ): Promise<ModeResult> {
   const run = new RunArtifacts(await openStore(artifacts), summary.runId);
+  // From the run's plan: a followed workflow may have been started by another bench run.
+  const plan = await run.getJson<RunPlan>(RUN_FILES.config);
   const search = await readStage<SearchResult>(run, 'memory-aware-search');
   const stageWallMs = Object.fromEntries(
     Object.entries(summary.stageWallMs).filter((entry): entry is [string, number] => entry[1] !== undefined),
   );
   const result: ModeResult = {
     mode,
-    session,
+    session: { ...session, trainingHeld: plan.request.holdTraining === true },
     runId: summary.runId,
     startedByThisRun: started,
     candidatesScored: summary.counters.scored ?? 0,
@@ -454,7 +449,7 @@ async function main(): Promise<number> {
           running,
           gate,
         );
-        const session: ModeSession = {
+        const session = {
           date: startedAt.toISOString(),
           command: ['npm run bench:search --', ...process.argv.slice(2)].join(' '),
           machine: describeMachine(modeStart),
@@ -462,7 +457,6 @@ async function main(): Promise<number> {
           temporal,
           artifacts,
           runPrefix,
-          trainingHeld: await trainingWasHeld(summary.runId),
         };
         const figures = await figuresOf(mode, summary, started, elapsedMs, session);
         log(

@@ -71,7 +71,11 @@ export function spatialSizes(config: NetConfig): {
 
 /** Trainable parameters of the network the matrix and config build. */
 export function countParams(arch: Arch, config: NetConfig): number {
-  return parameterTensors(arch, config).reduce((sum, t) => sum + t.size, 0);
+  let params = 0;
+  forEachParameterTensor(convKernels(arch), config, (size) => {
+    params += size;
+  });
+  return params;
 }
 
 export function estimateMemory(arch: Arch, config: NetConfig, options: MemoryOptions): MemoryEstimate {
@@ -80,72 +84,84 @@ export function estimateMemory(arch: Arch, config: NetConfig, options: MemoryOpt
   if (!Number.isInteger(stateBits) || stateBits <= 0) {
     throw new InputError('stateBits', `'${stateBits}' is not a bit width`, 'a positive integer, usually 32');
   }
-  const tensors = parameterTensors(arch, config);
-  const params = tensors.reduce((sum, t) => sum + t.size, 0);
-  const neurons = countNeurons(arch, config);
+  const kernels = convKernels(arch);
+  let params = 0;
+  let quantizedBytes = 0;
+  forEachParameterTensor(kernels, config, (size, channels) => {
+    params += size;
+    quantizedBytes += Math.ceil((size * weightBits) / 8) + 4 * channels;
+  });
+  const neurons = countNeurons(kernels.length, config);
   return {
     params,
     weightBytes: Math.ceil((params * weightBits) / 8),
-    storedBytes:
-      weightBits === 32
-        ? params * 4
-        : tensors.reduce((sum, t) => sum + Math.ceil((t.size * weightBits) / 8) + 4 * t.channels, 0),
+    storedBytes: weightBits === 32 ? params * 4 : quantizedBytes,
     neurons,
     stateBytes: Math.ceil((neurons * stateBits) / 8),
   };
 }
 
-/** A trainable tensor: its size and its output channels (the last axis; one for a 1-D tensor). */
-interface ParameterTensor {
-  size: number;
-  channels: number;
+/** Kernel sizes of the cell's conv edges (conv1x1: 1, conv3x3: 3); skip, pool and none add no tensor. */
+function convKernels(arch: Arch): number[] {
+  const kernels: number[] = [];
+  for (const { op } of archEdges(arch)) {
+    if (op === 2) kernels.push(1);
+    else if (op === 3) kernels.push(3);
+  }
+  return kernels;
 }
 
-/** The trainable tensors of the network the matrix and config build, as snn/network.ts makes them. */
-function parameterTensors(arch: Arch, config: NetConfig): ParameterTensor[] {
+/**
+ * Calls `visit` with each trainable tensor of the network, as snn/network.ts builds it: its size and its
+ * output channels (the last axis; one for a 1-D tensor). A visitor, not a list: the search estimates
+ * every candidate of the space.
+ */
+function forEachParameterTensor(
+  kernels: readonly number[],
+  config: NetConfig,
+  visit: (size: number, channels: number) => void,
+): void {
   const c = config.stemChannels;
-  const cin = config.inputShape[2];
   const { head } = spatialSizes(config);
   const flat = 2 * c * head[0] * head[1];
+  const hidden = config.classifierHidden;
   const outputs = config.numClasses * config.populationSize;
-  const conv = (k: number, inCh: number, outCh: number) => ({ size: k * k * inCh * outCh, channels: outCh });
-  const batchNorm = (ch: number) => [
-    { size: ch, channels: 1 },
-    { size: ch, channels: 1 },
-  ];
-  const cell = (ch: number) =>
-    archEdges(arch).flatMap(({ op }) =>
-      op === 2 ? [conv(1, ch, ch), ...batchNorm(ch)] : op === 3 ? [conv(3, ch, ch), ...batchNorm(ch)] : [],
-    );
-  return [
-    conv(3, cin, c),
-    ...batchNorm(c),
-    ...cell(c),
-    // down: BatchNorm, LIF, conv3x3 to 2C, BatchNorm, avgpool
-    ...batchNorm(c),
-    conv(3, c, 2 * c),
-    ...batchNorm(2 * c),
-    ...cell(2 * c),
-    // head: BatchNorm, LIF, linear without bias to the hidden layer, LIF, linear with bias to the outputs
-    ...batchNorm(2 * c),
-    { size: flat * config.classifierHidden, channels: config.classifierHidden },
-    { size: config.classifierHidden * outputs, channels: outputs },
-    { size: outputs, channels: 1 },
-  ];
+  const conv = (k: number, inCh: number, outCh: number) => visit(k * k * inCh * outCh, outCh);
+  const batchNorm = (ch: number) => {
+    visit(ch, 1);
+    visit(ch, 1);
+  };
+  const cell = (ch: number) => {
+    for (const k of kernels) {
+      conv(k, ch, ch);
+      batchNorm(ch);
+    }
+  };
+  conv(3, config.inputShape[2], c);
+  batchNorm(c);
+  cell(c);
+  // down: BatchNorm, LIF, conv3x3 to 2C, BatchNorm, avgpool
+  batchNorm(c);
+  conv(3, c, 2 * c);
+  batchNorm(2 * c);
+  cell(2 * c);
+  // head: BatchNorm, LIF, linear without bias to the hidden layer, LIF, linear with bias to the outputs
+  batchNorm(2 * c);
+  visit(flat * hidden, hidden);
+  visit(hidden * outputs, outputs);
+  visit(outputs, 1);
 }
 
-function countNeurons(arch: Arch, config: NetConfig): number {
+/**
+ * LIF neurons of one sample: each conv edge has its own LIF on its input node; the down block, the head and
+ * the hidden layer one each.
+ */
+function countNeurons(convEdges: number, config: NetConfig): number {
   const c = config.stemChannels;
   const { cell1, cell2 } = spatialSizes(config);
   const area1 = cell1[0] * cell1[1];
   const area2 = cell2[0] * cell2[1];
-  // Each conv edge has its own LIF on its input node; the down block, the head and the hidden layer one each.
-  const spikingEdges = archEdges(arch).filter((e) => e.op === 2 || e.op === 3).length;
   return (
-    spikingEdges * c * area1 +
-    c * area1 +
-    spikingEdges * 2 * c * area2 +
-    2 * c * area2 +
-    config.classifierHidden
+    convEdges * c * area1 + c * area1 + convEdges * 2 * c * area2 + 2 * c * area2 + config.classifierHidden
   );
 }

@@ -23,7 +23,10 @@ export interface StudyHeader<S> {
 export interface StudyContents<S, R, Summary> extends StudyHeader<S> {
   startedAt: string;
   updatedAt: string;
-  /** Machines the measurements came from, each with its load when it first ran the study (a study resumed elsewhere lists both). */
+  /**
+   * Machines the measurements came from, each with its load when it first ran the study (a study resumed
+   * elsewhere lists both).
+   */
   machines: string[];
   results: R[];
   summary: Summary;
