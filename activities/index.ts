@@ -45,11 +45,14 @@ async function heavy<K extends HeavyStepName>(
   const context = Context.current();
   const execution = context.info.workflowExecution;
   const where = stageOf(step, input);
-  const signaller = new ProgressSignaller((work) =>
-    context.client.workflow
-      .getHandle(execution?.workflowId ?? '', execution?.runId)
-      .signal(STAGE_WORK_SIGNAL, work),
-  );
+  // Only an activity started by a workflow has one to report to.
+  const signaller = execution
+    ? new ProgressSignaller((work) =>
+        context.client.workflow
+          .getHandle(execution.workflowId, execution.runId)
+          .signal(STAGE_WORK_SIGNAL, work),
+      )
+    : null;
   let last: StepProgress | undefined;
   // Heartbeat on a clock too: a thread may be quiet for a while (backend start, a long epoch), and a
   // heartbeat is also how this activity learns that it was cancelled.
@@ -61,13 +64,13 @@ async function heavy<K extends HeavyStepName>(
       (progress) => {
         last = progress;
         context.heartbeat(progress);
-        if (execution) signaller.push({ ...where, ...progress });
+        signaller?.push({ ...where, ...progress });
       },
       context.cancellationSignal,
     );
   } finally {
     clearInterval(beat);
-    signaller.close();
+    signaller?.close();
   }
 }
 

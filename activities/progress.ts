@@ -6,18 +6,30 @@
  */
 import type { StageWork } from '../workflows/types.js';
 
-/** At most one signal per this many ms per activity: each signal is a workflow task and a history event. */
-export const SIGNAL_INTERVAL_MS = 2_000;
+/**
+ * How often an activity signals: every signal is a workflow task and a few history events, and a workflow
+ * whose history passes Temporal's 51,200 events is terminated. A fixed 2 s gave a one-hour training 1,800
+ * signals (a paper run's history reached 11,067 events) and would end a day-long GPU training's workflow.
+ * So the gap grows with the activity's age: 2 s at first, then 0.5 % of the time it has run (18 s after an
+ * hour), which is about 640 signals in the first hour and 1,300 in a day.
+ */
+export const SIGNAL_MIN_INTERVAL_MS = 2_000;
+export const SIGNAL_INTERVAL_FRACTION = 0.005;
+
+export function signalIntervalMs(activityAgeMs: number): number {
+  return Math.max(SIGNAL_MIN_INTERVAL_MS, activityAgeMs * SIGNAL_INTERVAL_FRACTION);
+}
 
 export class ProgressSignaller {
   private latest: StageWork | null = null;
   private timer: NodeJS.Timeout | null = null;
   private sending = false;
   private closed = false;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly send: (work: StageWork) => Promise<void>,
-    private readonly intervalMs = SIGNAL_INTERVAL_MS,
+    private readonly intervalMs: (ageMs: number) => number = signalIntervalMs,
   ) {}
 
   /** Keeps the newest report; the first goes out at once, later ones at the interval. */
@@ -46,10 +58,13 @@ export class ProgressSignaller {
       .finally(() => {
         this.sending = false;
         if (this.closed) return;
-        this.timer = setTimeout(() => {
-          this.timer = null;
-          this.flush();
-        }, this.intervalMs);
+        this.timer = setTimeout(
+          () => {
+            this.timer = null;
+            this.flush();
+          },
+          this.intervalMs(Date.now() - this.startedAt),
+        );
       });
   }
 }

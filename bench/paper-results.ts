@@ -30,8 +30,23 @@ export interface Machine {
   platform: string;
   cpuModel: string;
   memoryBytes: number;
+  /** The CPU's vector extensions (avx2, avx512f, fma, ...; /proc/cpuinfo): machines of one cpuModel differ in them. */
+  vectorExtensions: string[];
+  /** A 2048 x 2048 float32 matMul on the backend as the mode began, GFLOP/s (bench/measure.ts gemm). */
+  matmulGflops: number | null;
   /** When this bench began waiting for the mode, and when it ended. */
   loadAverage: { start: number[]; end: number[] };
+}
+
+/**
+ * Why two halves' times do not compare, or null when they do: a ratio of times measured on different
+ * CPUs measures the CPUs (in this workplace an AVX2 machine ran these networks 2.5x slower than an AVX-512
+ * one of the same model name). The matMul figure is not compared: it moves with load.
+ */
+export function machineDifference(a: Machine, b: Machine): string | null {
+  const identity = (m: Machine) =>
+    `${m.cores} cores, ${m.arch}, ${m.cpuModel} (${(m.vectorExtensions ?? []).join(' ') || 'vector extensions not recorded'})`;
+  return identity(a) === identity(b) ? null : `${identity(a)} against ${identity(b)}`;
 }
 
 /** Where and when one mode ran. */
@@ -96,6 +111,8 @@ export interface PaperResult {
   searchStageSpeedup: number | null;
   /** snasnet's summed stage wall times over spikenas'; null until both modes are recorded. */
   endToEndSpeedup: number | null;
+  /** Why the speed-ups are null although both modes are recorded (they ran on different machines). */
+  speedupsWithheld: string | null;
   modes: Partial<Record<SearchMode, ModeResult>>;
 }
 
@@ -105,19 +122,24 @@ export interface CompletePaperResult extends PaperResult {
   modes: Record<SearchMode, ModeResult>;
 }
 
+/** Both modes recorded, on one machine. */
 export function isComplete(result: PaperResult): result is CompletePaperResult {
-  return result.modes.spikenas !== undefined && result.modes.snasnet !== undefined;
+  return result.searchStageSpeedup !== null && result.endToEndSpeedup !== null;
 }
 
 /** The record with its speed-ups computed from the modes it holds (null until it holds both). */
 export function withSpeedups(result: PaperResult): PaperResult {
   const { spikenas, snasnet } = result.modes;
-  if (!spikenas || !snasnet) return { ...result, searchStageSpeedup: null, endToEndSpeedup: null };
+  const none = { searchStageSpeedup: null, endToEndSpeedup: null };
+  if (!spikenas || !snasnet) return { ...result, ...none, speedupsWithheld: null };
+  const difference = machineDifference(spikenas.session.machine, snasnet.session.machine);
+  if (difference) return { ...result, ...none, speedupsWithheld: `modes ran on ${difference}` };
   const search = (mode: ModeResult) => mode.stageWallMs['memory-aware-search'] ?? Number.NaN;
   return {
     ...result,
     searchStageSpeedup: search(snasnet) / search(spikenas),
     endToEndSpeedup: snasnet.totalWallMs / spikenas.totalWallMs,
+    speedupsWithheld: null,
   };
 }
 
@@ -251,7 +273,11 @@ function waitingLine(r: PaperResult): string {
       `${(m.totalWallMs / 60_000).toFixed(1)} min`,
   );
   const missing = MODES.filter((mode) => !r.modes[mode]);
-  return `- ${r.budget}, seed ${r.seed} (${r.dataset}): ${held.join('; ') || 'nothing'}; waiting for ${missing.join(' and ')}.`;
+  const waitingFor =
+    missing.length > 0
+      ? `waiting for ${missing.join(' and ')}`
+      : `no speed-ups: the ${r.speedupsWithheld}; one mode is to be run again on the other's machine`;
+  return `- ${r.budget}, seed ${r.seed} (${r.dataset}): ${held.join('; ') || 'nothing'}; ${waitingFor}.`;
 }
 
 /** The markdown the README holds between its paper-results markers. */
@@ -277,7 +303,8 @@ export function renderPaperTable(results: PaperResult[]): string {
     ...new Set(
       sessions.map(
         (s) =>
-          `${s.machine.cores} cores, ${s.machine.arch}, ${gib(s.machine.memoryBytes)}; backend ${s.backend}`,
+          `${s.machine.cores} cores, ${s.machine.arch} ${s.machine.cpuModel} ` +
+          `(${(s.machine.vectorExtensions ?? []).join(' ')}), ${gib(s.machine.memoryBytes)}; backend ${s.backend}`,
       ),
     ),
   ];
@@ -291,7 +318,7 @@ export function renderPaperTable(results: PaperResult[]): string {
     ...(waiting.length > 0
       ? [
           '',
-          'Recorded one mode so far (a later session runs the other):',
+          'Not comparable yet (one mode recorded, or the two on different machines):',
           '',
           ...waiting.sort(order).map(waitingLine),
         ]

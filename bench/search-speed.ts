@@ -32,6 +32,8 @@ import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import { ProgressView } from '../cli/progress-view.js';
 import {
   innermostMessage,
+  outcomeIfClosed,
+  type SearchOutcome,
   startSearch,
   taskQueues,
   temporalConnectConfig,
@@ -62,6 +64,7 @@ import { writeResultJson } from './result-json.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const MEASURE = join(ROOT, 'dist', 'bench', 'measure.js');
 const TEMPORAL_SCRIPT = join(ROOT, 'scripts', 'temporal.sh');
 /** Each worker process computes on one core (see the header). */
 const WORKER_ENV = { TF_NUM_INTRAOP_THREADS: '1', SPIKENAS_THREADS: '1' };
@@ -146,6 +149,7 @@ const emptyRecord: PaperResult = {
   workers: { processes: workerCount, env: WORKER_ENV },
   searchStageSpeedup: null,
   endToEndSpeedup: null,
+  speedupsWithheld: null,
   modes: {},
 };
 let record = emptyRecord;
@@ -286,42 +290,35 @@ async function runMode(
     tty: process.stderr.isTTY === true,
     write: (line) => log(`${mode}: ${line.replace(/^spikenas: /, '')}`),
   });
-  const stop = new AbortController();
-  let done = false;
-  const result = client.withAbortSignal(stop.signal, () => handle.result()) as Promise<SearchSummary>;
-  void result.then(
-    () => {
-      done = true;
-    },
-    () => {
-      done = true;
-    },
-  );
   // A workflow past its search (or one started without the hold) ignores the signal or no longer takes it.
   void gate?.released.then(() => handle.signal(RELEASE_TRAINING_SIGNAL).catch(() => undefined));
-  const following = (async () => {
-    while (!done) {
+  // Polled, not awaited with result(): see outcomeIfClosed.
+  let following = true;
+  const outcome = (async (): Promise<SearchOutcome> => {
+    for (;;) {
+      const closed = await outcomeIfClosed(handle);
+      if (closed) return closed;
+      if (!following) return { error: new Error('no longer followed') };
       const progress = await handle.query<SearchProgress>('progress').catch(() => null);
-      if (progress && !done) view.update(progress);
+      if (progress) view.update(progress);
       if (progress?.finishedStages.includes('memory-aware-search')) gate?.reached();
       await new Promise((r) => setTimeout(r, 2000));
     }
-    gate?.reached();
   })();
   try {
-    const summary = await Promise.race([result, workersDown]);
+    const closed = await Promise.race([outcome, workersDown]);
+    if ('error' in closed) throw closed.error;
     running.delete(workflowId);
     // A followed workflow (a resumed bench) started before this process did.
     const { startTime } = await handle.describe();
-    return { summary, started, startedAt: startTime, elapsedMs: Date.now() - begun };
+    return { summary: closed.summary, started, startedAt: startTime, elapsedMs: Date.now() - begun };
   } catch (error) {
     const described = await handle.describe().catch(() => null);
     if (described && described.status.name !== 'RUNNING') running.delete(workflowId);
     throw new Error(`${mode} search ${workflowId} failed: ${innermostMessage(error)}`, { cause: error });
   } finally {
-    done = true;
-    stop.abort();
-    await following;
+    following = false;
+    gate?.reached();
     view.stop();
   }
 }
@@ -441,7 +438,7 @@ async function main(): Promise<number> {
     await Promise.race([workersReady(workers), workersDown]);
     await withClient(async (client) => {
       const recordMode = async (mode: SearchMode, gate?: TrainingGate) => {
-        const modeStart = loadavg();
+        const modeStart = { load: loadavg(), matmulGflops: measureMatmul() };
         const { summary, started, startedAt, elapsedMs } = await runMode(
           client,
           mode,
@@ -499,15 +496,36 @@ async function main(): Promise<number> {
   }
 }
 
-function describeMachine(loadAtStart: number[]): Machine {
+function describeMachine(start: { load: number[]; matmulGflops: number | null }): Machine {
   return {
     cores: availableParallelism(),
     arch: arch(),
     platform: platform(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryBytes: totalmem(),
-    loadAverage: { start: loadAtStart.map(round2), end: loadavg().map(round2) },
+    vectorExtensions: vectorExtensions(),
+    matmulGflops: start.matmulGflops,
+    loadAverage: { start: start.load.map(round2), end: loadavg().map(round2) },
   };
+}
+
+/** The CPU's SIMD and matrix extensions, as Linux lists them (none elsewhere). */
+function vectorExtensions(): string[] {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1]?.trim().split(/\s+/) ?? [];
+  return flags.filter((flag) => /^(sse4_2|avx|fma|amx)/.test(flag)).sort();
+}
+
+/** The backend's float32 matMul speed now (bench/measure.ts gemm in a process of its own), or null. */
+function measureMatmul(): number | null {
+  const run = spawnSync(process.execPath, [MEASURE, 'gemm'], { encoding: 'utf8', env: process.env });
+  const line = run.stdout?.trim().split('\n').at(-1);
+  try {
+    const gflops = (JSON.parse(line ?? '') as { gemmGflops?: unknown }).gemmGflops;
+    return typeof gflops === 'number' ? round2(gflops) : null;
+  } catch {
+    return null;
+  }
 }
 
 function round2(value: number): number {

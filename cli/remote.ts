@@ -1,7 +1,7 @@
 /** CLI commands that talk to Temporal: start (and wait), status, resume. Each returns the exit code. */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { InputError } from '../common/errors.js';
-import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
+import type { SearchProgress, SearchRequest } from '../workflows/types.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printSummary } from './output.js';
 import { unpolledMessage, unpolledQueues } from './pollers.js';
@@ -9,6 +9,8 @@ import { ProgressView } from './progress-view.js';
 import {
   describeSearch,
   innermostMessage,
+  outcomeIfClosed,
+  type SearchOutcome,
   searchRequestOf,
   startSearch,
   taskQueues,
@@ -87,19 +89,9 @@ export async function waitAndReport(
   const view = new ProgressView({ tty: !flags.json && process.stderr.isTTY === true });
   const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
   const handle = client.workflow.getHandle(workflowId);
-  // The result's long poll is ended before the connection closes: left to its retries, it would throw
-  // from a timer once the channel is shut.
-  const stopWaiting = new AbortController();
-  const outcome = client
-    .withAbortSignal(stopWaiting.signal, () => handle.result())
-    .then(
-      (summary: SearchSummary) => ({ summary }),
-      (error: unknown) => ({ error }),
-    );
   try {
-    return await follow(client, handle, outcome, flags, view, deadline);
+    return await follow(client, handle, flags, view, deadline);
   } finally {
-    stopWaiting.abort();
     view.stop();
   }
 }
@@ -107,7 +99,6 @@ export async function waitAndReport(
 async function follow(
   client: Client,
   handle: WorkflowHandle,
-  outcome: Promise<{ summary: SearchSummary } | { error: unknown }>,
   flags: WaitFlags,
   view: ProgressView,
   deadline: number,
@@ -117,51 +108,68 @@ async function follow(
   let nextPollerCheck = 0;
   const unpolledSaid = new Set<string>();
   for (;;) {
-    const remaining = deadline - Date.now();
-    const settled = await Promise.race([
-      outcome,
-      sleep(Math.min(1000, Math.max(0, remaining))).then(() => null),
-    ]);
-    if (settled) return report(client, workflowId, settled, flags);
-    if (Date.now() >= deadline) {
-      const message = `stopped waiting after ${flags.timeout}; the search goes on`;
-      if (flags.json) console.log(JSON.stringify({ workflowId, status: 'RUNNING', error: message }));
-      else view.log(`spikenas: ${workflowId}: ${message}`);
-      return EXIT.timedOut;
-    }
-    if (Date.now() >= nextPollerCheck) {
-      nextPollerCheck = Date.now() + POLLER_CHECK_MS;
-      const unpolled = await unpolledQueues(client, queues).catch(() => null);
-      if (unpolled) {
-        const now = new Set(unpolled.map((q) => `${q.queue}|${q.kind}`));
-        for (const queue of unpolled)
-          if (!unpolledSaid.has(`${queue.queue}|${queue.kind}`))
-            view.log(`spikenas: ${unpolledMessage(queue)}`);
-        // Said once while it lasts; again if it happens again later.
-        unpolledSaid.clear();
-        for (const key of now) unpolledSaid.add(key);
+    // The round's calls run on a signal of its own, aborted when the round ends: none is left retrying
+    // behind a connection that closes when the command ends, and none waits past the deadline.
+    const round = new AbortController();
+    try {
+      const settled = await bounded(client, round.signal, () => outcomeIfClosed(handle), deadline);
+      if (settled) return report(client, workflowId, settled, flags);
+      if (Date.now() >= deadline) {
+        const message = `stopped waiting after ${flags.timeout}; the search goes on`;
+        if (flags.json) console.log(JSON.stringify({ workflowId, status: 'RUNNING', error: message }));
+        else view.log(`spikenas: ${workflowId}: ${message}`);
+        return EXIT.timedOut;
       }
+      if (Date.now() >= nextPollerCheck) {
+        nextPollerCheck = Date.now() + POLLER_CHECK_MS;
+        const unpolled = await unpolledQueues(client, queues).catch(() => null);
+        if (unpolled) {
+          const now = new Set(unpolled.map((q) => `${q.queue}|${q.kind}`));
+          for (const queue of unpolled)
+            if (!unpolledSaid.has(`${queue.queue}|${queue.kind}`))
+              view.log(`spikenas: ${unpolledMessage(queue)}`);
+          // Said once while it lasts; again if it happens again later.
+          unpolledSaid.clear();
+          for (const key of now) unpolledSaid.add(key);
+        }
+      }
+      // A query waits for a worker to answer: at most 2 s a round.
+      const progress = await bounded(
+        client,
+        round.signal,
+        () => handle.query<SearchProgress>('progress'),
+        Math.min(deadline, Date.now() + 2000),
+      );
+      if (progress) view.update(progress);
+    } finally {
+      round.abort();
     }
-    // A query waits for a worker to answer: never past the deadline, and never left retrying behind a
-    // connection that is closed when the command ends.
-    const unanswered = new AbortController();
-    const progress = await Promise.race([
-      client
-        .withAbortSignal(unanswered.signal, () => handle.query<SearchProgress>('progress'))
-        .catch(() => null),
-      sleep(Math.max(0, Math.min(2000, deadline - Date.now()))).then(() => null),
-    ]);
-    unanswered.abort();
-    if (progress) view.update(progress);
+    await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
   }
 }
 
-async function report(
+/** How long one call of a wait's round may take before the round goes on without its answer. */
+const CALL_LIMIT_MS = 10_000;
+
+/** A call on `signal`: its value, or null on an error or once `until` (at most CALL_LIMIT_MS away) passes. */
+async function bounded<T>(
   client: Client,
-  workflowId: string,
-  settled: { summary: SearchSummary } | { error: unknown },
-  flags: WaitFlags,
-) {
+  signal: AbortSignal,
+  call: () => Promise<T>,
+  until: number,
+): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, Math.min(until - Date.now(), CALL_LIMIT_MS)));
+  });
+  try {
+    return await Promise.race([client.withAbortSignal(signal, call).catch(() => null), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function report(client: Client, workflowId: string, settled: SearchOutcome, flags: WaitFlags) {
   if ('summary' in settled) {
     if (flags.json) console.log(JSON.stringify({ status: 'COMPLETED', ...settled.summary }));
     else printSummary(settled.summary);

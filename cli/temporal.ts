@@ -8,7 +8,9 @@ import {
   Client,
   Connection,
   type WorkflowExecutionStatusName,
+  type WorkflowHandle,
   WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
 } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { QueueNames } from '../workflows/index.js';
@@ -151,6 +153,29 @@ export async function describeSearch(client: Client, workflowId: string): Promis
     );
   }
   return result;
+}
+
+export type SearchOutcome = { summary: SearchSummary } | { error: unknown };
+
+/**
+ * A search's outcome once it has closed; null while it runs, or while the server does not answer (a wait
+ * goes on through a server restart). A waiting command asks this at every refresh rather than awaiting
+ * handle.result(): result() long-polls, one call every 20 s, on the abort signal a wait needs to end its
+ * poll before the connection closes, and @temporalio/client (1.24) adds a listener to that signal per call
+ * and never removes it. Measured: 4 after 60 s, so Node printed a MaxListenersExceededWarning 4 minutes into
+ * every wait, and a night's wait would hold over 2,000.
+ */
+export async function outcomeIfClosed(handle: WorkflowHandle): Promise<SearchOutcome | null> {
+  const description = await handle.describe().catch((error: unknown) => {
+    if (error instanceof WorkflowNotFoundError) return { error };
+    return null;
+  });
+  if (description === null || 'error' in description) return description;
+  if (description.status.name === 'RUNNING') return null;
+  return handle.result().then(
+    (summary: SearchSummary) => ({ summary }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 export async function cancelSearch(client: Client, workflowId: string): Promise<void> {

@@ -19,6 +19,7 @@ import {
   README_START,
   renderPaperTable,
   replaceBetweenMarkers,
+  withSpeedups,
 } from '../bench/paper-results.js';
 import { connectClient } from '../cli/temporal.js';
 import { PROFILES } from '../search/profiles.js';
@@ -105,7 +106,7 @@ describe('bench:search end to end', () => {
       else filled = JSON.parse(run.stdout) as PaperResult;
     }
     // About 2.5 min on 2 cores with other work running (two quick searches); room for a busier machine.
-  }, 600_000);
+  }, 1_200_000);
 
   afterAll(async () => {
     await client?.connection.close();
@@ -134,6 +135,8 @@ describe('bench:search end to end', () => {
       expect(m.session.machine.cores).toBeGreaterThan(0);
       expect(m.session.machine.loadAverage.start).toHaveLength(3);
       expect(m.session.machine.loadAverage.end).toHaveLength(3);
+      expect(Array.isArray(m.session.machine.vectorExtensions)).toBe(true);
+      expect(m.session.machine.matmulGflops).toBeGreaterThan(0);
       expect(m.runId).toBe(`${m.session.runPrefix}-${mode}`);
       expect(m.candidatesScored).toBeGreaterThan(0);
       expect(m.weightBytes).toBeLessThanOrEqual(result.budgetBytes);
@@ -149,6 +152,7 @@ describe('bench:search end to end', () => {
     const search = (m: ModeResult) => m.stageWallMs['memory-aware-search'] as number;
     expect(result.searchStageSpeedup).toBe(search(result.modes.snasnet) / search(result.modes.spikenas));
     expect(result.endToEndSpeedup).toBe(result.modes.snasnet.totalWallMs / result.modes.spikenas.totalWallMs);
+    expect(result.speedupsWithheld).toBeNull();
   });
 
   it('searches one mode after the other, then trains both winners side by side', async () => {
@@ -220,7 +224,7 @@ describe('bench:search end to end', () => {
     expect(result.modes.snasnet.enhancement).toBeUndefined();
   });
 
-  it('makes table rows from complete runs and lists a half run as waiting (copies recorded as paper runs)', async () => {
+  it('makes table rows from complete runs, and lists a half run and one timed on two machines as not comparable (copies recorded as paper runs)', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'spikenas-results-'));
     for (const seed of [3, 4]) {
       const copy = { ...result, profile: 'paper', seed };
@@ -230,7 +234,31 @@ describe('bench:search end to end', () => {
       join(folder, 'paper-synthetic-32KiB-seed5.json'),
       JSON.stringify({ ...half, profile: 'paper', seed: 5 }),
     );
-    expect(readdirSync(folder)).toHaveLength(3);
+    // The same run, its snasnet half as if timed on a CPU with other vector units.
+    const { snasnet } = result.modes;
+    const elsewhere = withSpeedups({
+      ...result,
+      profile: 'paper',
+      seed: 6,
+      modes: {
+        ...result.modes,
+        snasnet: {
+          ...snasnet,
+          session: {
+            ...snasnet.session,
+            machine: {
+              ...snasnet.session.machine,
+              vectorExtensions: [...snasnet.session.machine.vectorExtensions, 'avx512x'],
+            },
+          },
+        },
+      },
+    });
+    expect(elsewhere.searchStageSpeedup).toBeNull();
+    expect(elsewhere.endToEndSpeedup).toBeNull();
+    expect(elsewhere.speedupsWithheld).toMatch(/^modes ran on .* against .*avx512x/);
+    writeFileSync(join(folder, 'paper-synthetic-32KiB-seed6.json'), JSON.stringify(elsewhere));
+    expect(readdirSync(folder)).toHaveLength(4);
     const printed = await runScript(TABLE, ['--results', folder]);
     expect(printed.code).toBe(0);
     const table = printed.stdout;
@@ -241,5 +269,8 @@ describe('bench:search end to end', () => {
     // One header, one separator, two seed rows and the mean row: the half run is not a row.
     expect(table.split('\n').filter((line) => line.startsWith('| '))).toHaveLength(5);
     expect(table).toMatch(/- 32KiB, seed 5 \(synthetic\): spikenas `[0-9 ]+`.*; waiting for snasnet\./);
+    expect(table).toMatch(
+      /- 32KiB, seed 6 \(synthetic\): spikenas .*; snasnet .*; no speed-ups: the modes ran on .*avx512x.*; one mode is to be run again on the other's machine\./,
+    );
   });
 });

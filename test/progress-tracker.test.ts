@@ -4,7 +4,7 @@
  * (dev server, worker, CLI child process) is covered by operator-progress.test.ts.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ProgressSignaller } from '../activities/progress.js';
+import { ProgressSignaller, signalIntervalMs } from '../activities/progress.js';
 import { ETA_MIN_OBSERVED_MS, formatDuration, StageEta } from '../cli/eta.js';
 import { ProgressTracker } from '../workflows/progress.js';
 import { type StageWork, stagesOf } from '../workflows/types.js';
@@ -132,9 +132,12 @@ describe('ProgressSignaller', () => {
   it('sends the first report at once, then the newest one per interval, and nothing after close', async () => {
     vi.useFakeTimers();
     const sent: number[] = [];
-    const signaller = new ProgressSignaller(async (work) => {
-      sent.push(work.done);
-    }, 2_000);
+    const signaller = new ProgressSignaller(
+      async (work) => {
+        sent.push(work.done);
+      },
+      () => 2_000,
+    );
     signaller.push(steps(1));
     for (const done of [2, 3, 4]) signaller.push(steps(done));
     await vi.advanceTimersByTimeAsync(0);
@@ -150,15 +153,41 @@ describe('ProgressSignaller', () => {
   it('keeps going when a signal fails (a cancelled workflow, a restarting server)', async () => {
     vi.useFakeTimers();
     const tried: number[] = [];
-    const signaller = new ProgressSignaller(async (work) => {
-      tried.push(work.done);
-      throw new Error('workflow execution already completed');
-    }, 1_000);
+    const signaller = new ProgressSignaller(
+      async (work) => {
+        tried.push(work.done);
+        throw new Error('workflow execution already completed');
+      },
+      () => 1_000,
+    );
     signaller.push(steps(1));
     await vi.advanceTimersByTimeAsync(0);
     signaller.push(steps(2));
     await vi.advanceTimersByTimeAsync(1_000);
     expect(tried).toEqual([1, 2]);
     signaller.close();
+  });
+
+  it('spaces its signals out as the activity ages, so that a long training keeps a short history', async () => {
+    expect([0, 400_000, 3_600_000, 86_400_000].map(signalIntervalMs)).toEqual([
+      2_000, 2_000, 18_000, 432_000,
+    ]);
+    vi.useFakeTimers();
+    const sentAt: number[] = [];
+    const signaller = new ProgressSignaller(async () => {
+      sentAt.push(Date.now());
+    });
+    // A step every half second, far more often than it may signal.
+    let done = 0;
+    const stepping = setInterval(() => signaller.push(steps(++done, 1e9)), 500);
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    clearInterval(stepping);
+    signaller.close();
+    // 200 in the first 400 s at 2 s, then 200 x ln(3600 / 400) = 439 at 0.5 % of the age.
+    expect(sentAt.length).toBeGreaterThan(600);
+    expect(sentAt.length).toBeLessThan(680);
+    const gaps = sentAt.slice(1).map((t, i) => t - (sentAt[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(2_000);
+    expect(gaps.at(-1)).toBeGreaterThan(17_000);
   });
 });
