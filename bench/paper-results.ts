@@ -266,7 +266,7 @@ function gib(bytes: number): string {
 
 /** A record that holds one mode so far: what it holds and what it waits for. */
 function waitingLine(r: PaperResult): string {
-  const held = (Object.values(r.modes) as ModeResult[]).map(
+  const held = MODES.flatMap((mode) => r.modes[mode] ?? []).map(
     (m) =>
       `${m.mode} \`${m.winner}\`, ${m.weightBytes.toLocaleString('en-US')} B, ${accuracies(m)}, ` +
       `search stage ${((m.stageWallMs['memory-aware-search'] ?? 0) / 1000).toFixed(1)} s, all stages ` +
