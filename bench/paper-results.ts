@@ -45,7 +45,7 @@ export interface Machine {
  */
 export function machineDifference(a: Machine, b: Machine): string | null {
   const identity = (m: Machine) =>
-    `${m.cores} cores, ${m.arch}, ${m.cpuModel} (${(m.vectorExtensions ?? []).join(' ') || 'vector extensions not recorded'})`;
+    `${m.cores} cores, ${m.arch}, ${m.cpuModel} (${m.vectorExtensions.join(' ')})`;
   return identity(a) === identity(b) ? null : `${identity(a)} against ${identity(b)}`;
 }
 
@@ -304,7 +304,7 @@ export function renderPaperTable(results: PaperResult[]): string {
       sessions.map(
         (s) =>
           `${s.machine.cores} cores, ${s.machine.arch} ${s.machine.cpuModel} ` +
-          `(${(s.machine.vectorExtensions ?? []).join(' ')}), ${gib(s.machine.memoryBytes)}; backend ${s.backend}`,
+          `(${s.machine.vectorExtensions.join(' ')}), ${gib(s.machine.memoryBytes)}; backend ${s.backend}`,
       ),
     ),
   ];

@@ -318,6 +318,8 @@ async function runMode(
     throw new Error(`${mode} search ${workflowId} failed: ${innermostMessage(error)}`, { cause: error });
   } finally {
     following = false;
+    // No call of the loop is left retrying behind the connection, which closes after the last mode.
+    await outcome;
     gate?.reached();
     view.stop();
   }
