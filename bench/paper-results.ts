@@ -260,6 +260,21 @@ function meanRow(label: string, runs: CompletePaperResult[]): string {
   ]);
 }
 
+/** A wall time as the table prints it: seconds under 2 minutes, minutes above. */
+function duration(ms: number): string {
+  return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+/** A complete record's stage wall times, mode by mode, in the order the stages ran. */
+function stagesLine(label: string, r: CompletePaperResult): string {
+  const stages = (m: ModeResult) =>
+    Object.entries(m.stageWallMs)
+      .map(([stage, ms]) => `${stage.replaceAll('-', ' ')} ${duration(ms)}`)
+      .join(', ');
+  const modes = MODES.map((mode) => `${mode} ${stages(r.modes[mode])}`);
+  return `- ${label}, seed ${r.seed}: ${modes.join('; ')}.`;
+}
+
 function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(0)} GiB`;
 }
@@ -269,8 +284,7 @@ function waitingLine(r: PaperResult): string {
   const held = MODES.flatMap((mode) => r.modes[mode] ?? []).map(
     (m) =>
       `${m.mode} \`${m.winner}\`, ${m.weightBytes.toLocaleString('en-US')} B, ${accuracies(m)}, ` +
-      `search stage ${((m.stageWallMs['memory-aware-search'] ?? 0) / 1000).toFixed(1)} s, all stages ` +
-      `${(m.totalWallMs / 60_000).toFixed(1)} min`,
+      `search stage ${duration(m.stageWallMs['memory-aware-search'] ?? 0)}, all stages ${duration(m.totalWallMs)}`,
   );
   const missing = MODES.filter((mode) => !r.modes[mode]);
   const waitingFor =
@@ -294,9 +308,11 @@ export function renderPaperTable(results: PaperResult[]): string {
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const lines = [row(HEADER), row(HEADER.map(() => '---'))];
+  const stageLines: string[] = [];
   for (const [label, runs] of groups) {
     for (const r of runs) lines.push(seedRow(label, r));
     if (runs.length > 1) lines.push(meanRow(label, runs));
+    for (const r of runs) stageLines.push(stagesLine(label, r));
   }
   const sessions = results.flatMap((r) => (Object.values(r.modes) as ModeResult[]).map((m) => m.session));
   const machines = [
@@ -314,7 +330,9 @@ export function renderPaperTable(results: PaperResult[]): string {
       `${dates[0]} to ${dates.at(-1)}; accuracies are test accuracy in %; speed-ups are snasnet's wall time ` +
       "over spikenas' (search stage; all stages summed).",
     '',
-    ...(complete.length > 0 ? lines : ['_no run holds both modes yet._']),
+    ...(complete.length > 0
+      ? [...lines, '', 'Stage wall times, each stage its own:', '', ...stageLines]
+      : ['_no run holds both modes yet._']),
     ...(waiting.length > 0
       ? [
           '',

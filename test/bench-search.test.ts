@@ -268,6 +268,15 @@ describe('bench:search end to end', () => {
     expect(table).toContain(result.modes.spikenas.session.backend);
     // One header, one separator, two seed rows and the mean row: the half run is not a row.
     expect(table.split('\n').filter((line) => line.startsWith('| '))).toHaveLength(5);
+    // Each complete record's stage wall times, every stage of both modes; none for the others.
+    const stages = table.split('\n').filter((line) => /^- 32KiB, seed \d: spikenas [a-z]/.test(line));
+    expect(stages.map((line) => line.slice(0, 15))).toEqual(['- 32KiB, seed 3', '- 32KiB, seed 4']);
+    for (const mode of ['spikenas', 'snasnet'] as const) {
+      for (const stage of Object.keys(result.modes[mode].stageWallMs))
+        expect(stages[0]).toMatch(
+          new RegExp(`${mode} [^;]*${stage.replaceAll('-', ' ')} \\d+\\.\\d (s|min)`),
+        );
+    }
     expect(table).toMatch(/- 32KiB, seed 5 \(synthetic\): spikenas `[0-9 ]+`.*; waiting for snasnet\./);
     expect(table).toMatch(
       /- 32KiB, seed 6 \(synthetic\): spikenas .*; snasnet .*; no speed-ups: the modes ran on .*avx512x.*; one mode is to be run again on the other's machine\./,
