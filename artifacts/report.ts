@@ -1,3 +1,4 @@
+import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import { parseArch } from '../search/arch.js';
 import { OP_NAMES } from '../search/arch.types.js';
@@ -73,8 +74,8 @@ export function renderReport(input: SearchReportInput): string {
           winner === null ? '-' : winnerMemoryText(winner, budgetBytes),
         ],
         ['winner test accuracy, final weights', winner === null ? '-' : percent(finalAccuracy(winner))],
-        ['wall time, all stages', duration(totalMs(input.stageWallMs))],
-        ['wall time, memory-aware search stage', duration(search.wallMs)],
+        ['wall time, all stages', formatDuration(totalMs(input.stageWallMs))],
+        ['wall time, memory-aware search stage', formatDuration(search.wallMs)],
         ['started', input.startedAt],
         ['backend', input.backend],
       ],
@@ -137,8 +138,8 @@ export function renderReport(input: SearchReportInput): string {
     table(
       ['stage', 'wall time', 'share'],
       [
-        ...stages.map(([stage, ms]) => [stage, duration(ms), total > 0 ? percent(ms / total) : '-']),
-        ['total', duration(total), ''],
+        ...stages.map(([stage, ms]) => [stage, formatDuration(ms), total > 0 ? percent(ms / total) : '-']),
+        ['total', formatDuration(total), ''],
       ],
     ),
   );
@@ -149,7 +150,7 @@ export function renderReport(input: SearchReportInput): string {
   } else {
     out.push(
       `Mean accuracy gain (with minus without) when the operation is present, over n matched pairs of ` +
-        `sampled cells (seed ${input.impact.seed}, ${duration(input.impact.wallMs)}), with its 95% ` +
+        `sampled cells (seed ${input.impact.seed}, ${formatDuration(input.impact.wallMs)}), with its 95% ` +
         `confidence interval mean ± t(0.975, n - 1) · std / sqrt(n) (Student t; none for n < 2).`,
       '',
     );
@@ -218,7 +219,7 @@ export function renderReport(input: SearchReportInput): string {
     if (winner.training !== undefined) {
       const t = winner.training;
       const on = t.trainOn === 'train+val' ? 'training and validation images' : 'training images';
-      rows.push(['training', `${t.epochs} epochs on ${t.trainImages} ${on}, ${duration(t.wallMs)}`]);
+      rows.push(['training', `${t.epochs} epochs on ${t.trainImages} ${on}, ${formatDuration(t.wallMs)}`]);
     }
     out.push(table(['', ''], rows));
     out.push('', '### Spike rate per layer', '');
@@ -559,12 +560,6 @@ function decisionText(decision: { subject: string; kept: boolean }): string {
 /** An accuracy difference in percentage points, signed. */
 function points(fraction: number): string {
   return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(2)} pp`;
-}
-
-function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${(ms / 60_000).toFixed(1)} min`;
 }
 
 function showValue(value: unknown): string {

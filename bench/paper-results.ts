@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatDuration } from '../common/duration.js';
 import { MODES } from '../config/request.js';
 import type { FirstPass } from '../search/profiles.js';
 import type { SearchMode } from '../workflows/types.js';
@@ -184,7 +185,7 @@ const HEADER = [
   'spikenas test acc 32-bit / quantized',
   'snasnet winner',
   'snasnet test acc 32-bit / quantized',
-  'candidates scored (spikenas / snasnet)',
+  'candidates scored, first pass + full SAHD (spikenas / snasnet)',
   'search-stage speed-up',
   'end-to-end speed-up',
 ];
@@ -195,6 +196,13 @@ function row(cells: string[]): string {
 
 function accuracies(mode: ModeResult): string {
   return `${percent(mode.testAccuracy)} / ${percent(mode.testAccuracyQuantized)} %`;
+}
+
+/** What a mode scored: its first-pass count, when a first pass ran, plus its full-SAHD count. */
+function scored(mode: ModeResult): string {
+  return mode.prefiltered > 0
+    ? `${mode.prefiltered} + ${mode.candidatesScored}`
+    : String(mode.candidatesScored);
 }
 
 function seedRow(label: string, r: CompletePaperResult): string {
@@ -209,7 +217,7 @@ function seedRow(label: string, r: CompletePaperResult): string {
     accuracies(s),
     `\`${b.winner}\``,
     accuracies(b),
-    `${s.candidatesScored} / ${b.candidatesScored}`,
+    `${scored(s)} / ${scored(b)}`,
     times(r.searchStageSpeedup),
     times(r.endToEndSpeedup),
   ]);
@@ -228,11 +236,14 @@ function meanRow(label: string, runs: CompletePaperResult[]): string {
       format,
     )}`;
   const budget = (runs[0] as CompletePaperResult).budgetBytes.toLocaleString('en-US');
-  const scored = (mode: SearchMode) =>
-    spread(
+  const scoredSpread = (mode: SearchMode) => {
+    const full = spread(
       of((r) => r.modes[mode].candidatesScored),
       int,
     );
+    const firstPass = of((r) => r.modes[mode].prefiltered);
+    return firstPass.some((n) => n > 0) ? `${spread(firstPass, int)} + ${full}` : full;
+  };
   return row([
     label,
     `mean ± sd (${runs.length} seeds)`,
@@ -248,7 +259,7 @@ function meanRow(label: string, runs: CompletePaperResult[]): string {
     `${pair('spikenas', 'testAccuracy', 'testAccuracyQuantized', percent)} %`,
     '',
     `${pair('snasnet', 'testAccuracy', 'testAccuracyQuantized', percent)} %`,
-    `${scored('spikenas')} / ${scored('snasnet')}`,
+    `${scoredSpread('spikenas')} / ${scoredSpread('snasnet')}`,
     `${spread(
       of((r) => r.searchStageSpeedup),
       ratio,
@@ -260,19 +271,25 @@ function meanRow(label: string, runs: CompletePaperResult[]): string {
   ]);
 }
 
-/** A wall time as the table prints it: seconds under 2 minutes, minutes above. */
-function duration(ms: number): string {
-  return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
-}
-
 /** A complete record's stage wall times, mode by mode, in the order the stages ran. */
 function stagesLine(label: string, r: CompletePaperResult): string {
   const stages = (m: ModeResult) =>
     Object.entries(m.stageWallMs)
-      .map(([stage, ms]) => `${stage.replaceAll('-', ' ')} ${duration(ms)}`)
+      .map(([stage, ms]) => `${stage.replaceAll('-', ' ')} ${formatDuration(ms)}`)
       .join(', ');
   const modes = MODES.map((mode) => `${mode} ${stages(r.modes[mode])}`);
   return `- ${label}, seed ${r.seed}: ${modes.join('; ')}.`;
+}
+
+/** Which first pass a mode ran and the agreement with full SAHD its study measured. */
+function firstPassLine(mode: SearchMode, pass: FirstPass): string {
+  const what = `- ${mode}: T = ${pass.timesteps} on ${pass.batchSize} images x ${pass.repeats}, ${pass.survivors} survivors`;
+  const e = pass.evidence;
+  if (!e) return `${what}; no measured agreement recorded.`;
+  return (
+    `${what}; on ${e.candidates} unfiltered random candidates its best ${pass.survivors} held ` +
+    `${e.top20Kept} of the full-SAHD top 20, Spearman ${e.spearmanRho.toFixed(3)} (\`${e.study}\`, pass \`${e.pass}\`).`
+  );
 }
 
 function gib(bytes: number): string {
@@ -284,7 +301,7 @@ function waitingLine(r: PaperResult): string {
   const held = MODES.flatMap((mode) => r.modes[mode] ?? []).map(
     (m) =>
       `${m.mode} \`${m.winner}\`, ${m.weightBytes.toLocaleString('en-US')} B, ${accuracies(m)}, ` +
-      `search stage ${duration(m.stageWallMs['memory-aware-search'] ?? 0)}, all stages ${duration(m.totalWallMs)}`,
+      `search stage ${formatDuration(m.stageWallMs['memory-aware-search'] ?? 0)}, all stages ${formatDuration(m.totalWallMs)}`,
   );
   const missing = MODES.filter((mode) => !r.modes[mode]);
   const waitingFor =
@@ -307,6 +324,16 @@ export function renderPaperTable(results: PaperResult[]): string {
     const key = datasets.size > 1 ? `${r.budget} (${r.dataset})` : r.budget;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
+  const firstPasses = [
+    ...new Set(
+      complete.flatMap((r) =>
+        MODES.flatMap((mode) => {
+          const pass = r.modes[mode].firstPass;
+          return pass ? [firstPassLine(mode, pass)] : [];
+        }),
+      ),
+    ),
+  ];
   const lines = [row(HEADER), row(HEADER.map(() => '---'))];
   const stageLines: string[] = [];
   for (const [label, runs] of groups) {
@@ -331,7 +358,17 @@ export function renderPaperTable(results: PaperResult[]): string {
       "over spikenas' (search stage; all stages summed).",
     '',
     ...(complete.length > 0
-      ? [...lines, '', 'Stage wall times, each stage its own:', '', ...stageLines]
+      ? [
+          ...lines,
+          '',
+          'Stage wall times, each stage its own:',
+          '',
+          ...stageLines,
+          '',
+          'First pass, and its agreement with full SAHD as measured by its study:',
+          '',
+          ...(firstPasses.length > 0 ? firstPasses : ['- none ran.']),
+        ]
       : ['_no run holds both modes yet._']),
     ...(waiting.length > 0
       ? [

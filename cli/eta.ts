@@ -35,8 +35,8 @@ export class StageEta {
   }
 }
 
-/** 45s, 3m 05s, 2h 07m. */
-export function formatDuration(ms: number): string {
+/** Time left, as a progress line shows it: 45s, 3m 05s, 2h 07m. */
+export function formatTimeLeft(ms: number): string {
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);

@@ -1,4 +1,5 @@
 /** The summary table the CLI prints when a search has finished. */
+import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import { type SearchSummary, STAGE_NAMES } from '../workflows/types.js';
 
@@ -33,19 +34,15 @@ export function printSummary(summary: SearchSummary): void {
     ],
     [
       'wall time, all stages',
-      seconds(Object.values(summary.stageWallMs).reduce((a, ms) => a + (ms ?? 0), 0)),
+      formatDuration(Object.values(summary.stageWallMs).reduce((a, ms) => a + (ms ?? 0), 0)),
     ],
     ...STAGE_NAMES.filter((stage) => summary.stageWallMs[stage] !== undefined).map(
-      (stage): [string, string] => [`  ${stage}`, seconds(summary.stageWallMs[stage] ?? 0)],
+      (stage): [string, string] => [`  ${stage}`, formatDuration(summary.stageWallMs[stage] ?? 0)],
     ),
     ['report', summary.artifacts.report],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [key, value] of rows) console.log(`${key.padEnd(width)}  ${value}`);
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function pct(fraction: number): string {

@@ -6,7 +6,7 @@
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { SearchProgress } from '../workflows/types.js';
-import { formatDuration, StageEta } from './eta.js';
+import { formatTimeLeft, StageEta } from './eta.js';
 
 /**
  * Without a terminal, a progress line this often. SPIKENAS_PROGRESS_SECONDS overrides it; 0 prints a line
@@ -91,7 +91,7 @@ export class ProgressView {
     const fraction = current.total > 0 ? current.done / current.total : null;
     const left = this.eta.observe(`${progress.stage}|${current.unit}`, fraction, Date.now());
     const count = current.total > 0 ? `${current.done}/${current.total}` : String(current.done);
-    const eta = left === null ? '' : `, about ${formatDuration(left)} left in this stage`;
+    const eta = left === null ? '' : `, about ${formatTimeLeft(left)} left in this stage`;
     return `${progress.stage}: ${count} ${current.unit}${eta}`;
   }
 }

@@ -1,6 +1,7 @@
 /** The Block Kit messages the bot posts about a search: its result, or why it did not finish. */
 import type { KnownBlock } from '@slack/web-api';
 import { type FleetSearch, previousSuccess } from '../artifacts/fleet-history.js';
+import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import type { SearchSummary } from '../workflows/types.js';
 
@@ -118,15 +119,6 @@ function formatMemory(weightBytes: number, budgetBytes: number | null): string {
 /** Accuracies are fractions in [0, 1]. */
 function formatPercent(fraction: number): string {
   return `${(100 * fraction).toFixed(2)}%`;
-}
-
-/** 950 ms, 7.7 s, 3 min 24 s, 2 h 5 min. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 60) return `${minutes} min ${Math.floor((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** http(s) reports become links; s3:// and file:// URIs cannot be opened from Slack, so they are shown as code. */

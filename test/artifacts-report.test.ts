@@ -360,7 +360,7 @@ describe('renderReport', () => {
       '| train-winner',
       '| total',
     ]);
-    expect(md).toContain('| wall time, all stages | 110.8 s |');
+    expect(md).toContain('| wall time, all stages | 1 min 50 s |');
     expect(md).toContain('| wall time, memory-aware search stage |');
     expect(md).not.toContain('search wall time');
   });

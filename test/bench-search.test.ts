@@ -22,7 +22,7 @@ import {
   withSpeedups,
 } from '../bench/paper-results.js';
 import { connectClient } from '../cli/temporal.js';
-import { PROFILES } from '../search/profiles.js';
+import { type FirstPass, type FirstPassEvidence, PROFILES } from '../search/profiles.js';
 import type { SearchMode } from '../workflows/types.js';
 import { runScript } from './support/cli.js';
 import { ensureTemporal, ROOT, useQueues } from './support/temporal.js';
@@ -226,8 +226,16 @@ describe('bench:search end to end', () => {
 
   it('makes table rows from complete runs, and lists a half run and one timed on two machines as not comparable (copies recorded as paper runs)', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'spikenas-results-'));
-    for (const seed of [3, 4]) {
-      const copy = { ...result, profile: 'paper', seed };
+    // Seed 4's copy as if it ran the paper profile's first pass, which carries its study's evidence.
+    const withPass = (firstPass: FirstPass | null) => ({
+      ...result.modes,
+      spikenas: { ...result.modes.spikenas, firstPass },
+    });
+    for (const [seed, pass] of [
+      [3, result.modes.spikenas.firstPass],
+      [4, PROFILES.paper.firstPass],
+    ] as const) {
+      const copy = { ...result, profile: 'paper', seed, modes: withPass(pass) };
       writeFileSync(join(folder, `paper-synthetic-32KiB-seed${seed}.json`), JSON.stringify(copy));
     }
     writeFileSync(
@@ -274,9 +282,30 @@ describe('bench:search end to end', () => {
     for (const mode of ['spikenas', 'snasnet'] as const) {
       for (const stage of Object.keys(result.modes[mode].stageWallMs))
         expect(stages[0]).toMatch(
-          new RegExp(`${mode} [^;]*${stage.replaceAll('-', ' ')} \\d+\\.\\d (s|min)`),
+          new RegExp(
+            `${mode} [^;]*${stage.replaceAll('-', ' ')} (\\d+ ms|\\d+\\.\\d s|\\d+ min \\d+ s|\\d+ h \\d+ min)`,
+          ),
         );
     }
+    // spikenas' cell counts its first-pass scores and its full ones; snasnet's, its full ones.
+    const { spikenas } = result.modes;
+    expect(table).toContain(
+      `| ${spikenas.prefiltered} + ${spikenas.candidatesScored} / ${snasnet.candidatesScored} |`,
+    );
+    // Each first pass that ran, once, with the agreement its study measured or the lack of one.
+    const quickPass = spikenas.firstPass as FirstPass;
+    const paperPass = PROFILES.paper.firstPass as FirstPass;
+    const evidence = paperPass.evidence as FirstPassEvidence;
+    const passes = table.split('\n').filter((line) => line.startsWith('- spikenas: T = '));
+    expect(passes).toEqual([
+      `- spikenas: T = ${quickPass.timesteps} on ${quickPass.batchSize} images x 1, ${quickPass.survivors} survivors; no measured agreement recorded.`,
+      expect.stringContaining(
+        `T = ${paperPass.timesteps} on ${paperPass.batchSize} images x 1, ${paperPass.survivors} survivors; ` +
+          `on ${evidence.candidates} unfiltered random candidates its best ${paperPass.survivors} held ` +
+          `${evidence.top20Kept} of the full-SAHD top 20, Spearman ${evidence.spearmanRho.toFixed(3)}`,
+      ),
+    ]);
+    expect(table).not.toContain('- snasnet: T = ');
     expect(table).toMatch(/- 32KiB, seed 5 \(synthetic\): spikenas `[0-9 ]+`.*; waiting for snasnet\./);
     expect(table).toMatch(
       /- 32KiB, seed 6 \(synthetic\): spikenas .*; snasnet .*; no speed-ups: the modes ran on .*avx512x.*; one mode is to be run again on the other's machine\./,

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProgressSignaller, signalIntervalMs } from '../activities/progress.js';
-import { ETA_MIN_OBSERVED_MS, formatDuration, StageEta } from '../cli/eta.js';
+import { ETA_MIN_OBSERVED_MS, formatTimeLeft, StageEta } from '../cli/eta.js';
 import { ProgressTracker } from '../workflows/progress.js';
 import { type StageWork, stagesOf } from '../workflows/types.js';
 
@@ -120,7 +120,7 @@ describe('StageEta', () => {
   });
 
   it('formats durations for a person', () => {
-    expect([45_000, 185_000, 7_620_000].map(formatDuration)).toEqual(['45s', '3m 05s', '2h 07m']);
+    expect([45_000, 185_000, 7_620_000].map(formatTimeLeft)).toEqual(['45s', '3m 05s', '2h 07m']);
   });
 });
 
