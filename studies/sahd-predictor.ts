@@ -9,6 +9,7 @@
  *   npm run study:predictor -- [--candidates 40] [--retrain 10] [--epochs 2] [--out file.json]
  */
 import { Command } from 'commander';
+import { formatDuration } from '../common/duration.js';
 import { deriveSeed, Rng } from '../common/rng.js';
 import { parseArch } from '../search/arch.js';
 import { countParams } from '../search/memory.js';
@@ -185,7 +186,7 @@ await runStudy(study, options.workers, async (pool) => {
       study.append({ kind: 'train', index, arch, trainSeed, ...outcome });
       const done = study.results.filter((r) => r.kind === 'train').length;
       console.error(
-        `[${done}/${total}] ${arch} seed ${trainSeed}: val ${(outcome.valAccuracy * 100).toFixed(2)}% in ${(outcome.wallMs / 60_000).toFixed(1)} min`,
+        `[${done}/${total}] ${arch} seed ${trainSeed}: val ${(outcome.valAccuracy * 100).toFixed(2)}% in ${formatDuration(outcome.wallMs)}`,
       );
     }),
   );
