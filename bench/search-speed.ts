@@ -475,6 +475,8 @@ async function main(): Promise<number> {
       });
       const runs: Promise<void>[] = [];
       for (const mode of modesToRun) {
+        // A stop terminates the running search, which settles it: then start no other, release no training.
+        if (interrupted) break;
         let reached = () => {};
         const atGate = new Promise<void>((r) => {
           reached = r;
@@ -483,7 +485,7 @@ async function main(): Promise<number> {
         runs.push(run);
         await (together ? Promise.race([atGate, run]) : run);
       }
-      release();
+      if (!interrupted) release();
       await Promise.all(runs);
     });
     process.stdout.write(readFileSync(outFile, 'utf8'));

@@ -4,10 +4,11 @@
  * and the compiled driver runs both modes end to end through the test Temporal server (quick profile,
  * synthetic data), one mode per run as a long paper run is recorded, and writes the JSON the table reads.
  */
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CompletePaperResult,
@@ -65,7 +66,11 @@ describe('bench:search end to end', () => {
   let half: PaperResult;
   let filled: PaperResult;
   let outFile: string;
-  let drive: (out: string, args: string[]) => ReturnType<typeof runScript>;
+  let drive: (
+    out: string,
+    args: string[],
+    onStart?: (child: ChildProcess) => void,
+  ) => ReturnType<typeof runScript>;
   let client: Client;
 
   beforeAll(async () => {
@@ -78,8 +83,9 @@ describe('bench:search end to end', () => {
       ...['--profile', 'quick', '--dataset', 'synthetic', '--budget', '32KiB', '--seed', '3'],
       ...['--artifacts', join(folder, 'artifacts')],
     ];
-    drive = (out, args) =>
+    drive = (out, args, onStart) =>
       runScript(DRIVER, [...request, '--out', out, ...args], {
+        ...(onStart ? { onStart } : {}),
         env: {
           ...process.env,
           TEMPORAL_ADDRESS: address,
@@ -204,6 +210,27 @@ describe('bench:search end to end', () => {
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toContain("--modes: 'random' is not a mode; allowed: spikenas, snasnet");
     expect(readFileSync(outFile, 'utf8')).toBe(before);
+  });
+
+  it('stops on SIGTERM: terminates the running search, starts no other, and says how to resume', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'spikenas-bench-stop-')), 'stopped.json');
+    // Another seed: the first runs' operation impact is cached, and this stop needs a stage in flight.
+    const stopped = await drive(out, ['--seed', '5'], (child) => {
+      let seen = '';
+      child.stderr?.on('data', (chunk) => {
+        seen += chunk;
+        // Mid-activity, so that the workers take seconds to stop; once: a second SIGTERM is an immediate exit.
+        if (seen.includes('% operation-impact') && !child.killed) child.kill('SIGTERM');
+      });
+    });
+    expect(stopped.code).toBe(130);
+    const prefix = /run prefix (\S+)/.exec(stopped.stderr)?.[1];
+    expect(stopped.stderr).toContain(`to resume: the same command with --run-prefix ${prefix}`);
+    expect(stopped.stderr).not.toContain('snasnet: started');
+    expect((await client.workflow.getHandle(`${prefix}-spikenas`).describe()).status.name).toBe('TERMINATED');
+    await expect(client.workflow.getHandle(`${prefix}-snasnet`).describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
   });
 
   it('copies the first pass, its agreement, the enhancement decisions and the impact evidence', () => {

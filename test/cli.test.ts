@@ -140,8 +140,11 @@ describe('start --wait --json against Temporal', () => {
     expect(result.artifacts.report).toMatch(/^file:\/\/.*report\.md$/);
     expect(typeof result.accuracy).toBe('number');
     // status and list know the search too.
-    const status = await cli(['status', result.workflowId, '--json']);
-    expect(JSON.parse(status.stdout).status).toBe('COMPLETED');
+    const status = JSON.parse((await cli(['status', result.workflowId, '--json'])).stdout);
+    expect(status.status).toBe('COMPLETED');
+    // A completed search answers from its result, without a progress query that replays its history.
+    expect(status.summary.winner).toBe(result.winner);
+    expect(status.progress).toBeNull();
     const list = await cli(['list', '--json']);
     expect(JSON.parse(list.stdout).map((r: { workflowId: string }) => r.workflowId)).toContain(
       result.workflowId,
