@@ -73,6 +73,12 @@ export interface ModeResult {
   runId: string;
   /** False when the bench found the workflow already started (a resumed run); its figures are its own. */
   startedByThisRun: boolean;
+  /**
+   * Executions of its workflow ID. More than one when the search was stopped and resumed: a resumed stage's
+   * wall time then counts from its first start (the stop included) or only from its restart, so the
+   * mode's times are no measurement. Absent in records made before it was recorded (2026-12-04).
+   */
+  executions?: number;
   candidatesScored: number;
   counters: Record<string, number>;
   stageWallMs: Record<string, number>;
@@ -112,7 +118,10 @@ export interface PaperResult {
   searchStageSpeedup: number | null;
   /** snasnet's summed stage wall times over spikenas'; null until both modes are recorded. */
   endToEndSpeedup: number | null;
-  /** Why the speed-ups are null although both modes are recorded (they ran on different machines). */
+  /**
+   * Why the speed-ups are null although both modes are recorded (they ran on different machines, or a mode
+   * was resumed after a stop), and what would make them count.
+   */
   speedupsWithheld: string | null;
   modes: Partial<Record<SearchMode, ModeResult>>;
 }
@@ -134,7 +143,17 @@ export function withSpeedups(result: PaperResult): PaperResult {
   const none = { searchStageSpeedup: null, endToEndSpeedup: null };
   if (!spikenas || !snasnet) return { ...result, ...none, speedupsWithheld: null };
   const difference = machineDifference(spikenas.session.machine, snasnet.session.machine);
-  if (difference) return { ...result, ...none, speedupsWithheld: `modes ran on ${difference}` };
+  if (difference) {
+    const speedupsWithheld = `modes ran on ${difference}; one mode is to be run again on the other's machine`;
+    return { ...result, ...none, speedupsWithheld };
+  }
+  const resumed = MODES.filter((mode) => (result.modes[mode]?.executions ?? 1) > 1);
+  if (resumed.length > 0) {
+    const speedupsWithheld =
+      `${resumed.join(' and ')} search was resumed after a stop, so its stage wall times do not time one ` +
+      'uninterrupted run; it is to be run again without a stop';
+    return { ...result, ...none, speedupsWithheld };
+  }
   const search = (mode: ModeResult) => mode.stageWallMs['memory-aware-search'] ?? Number.NaN;
   return {
     ...result,
@@ -305,9 +324,7 @@ function waitingLine(r: PaperResult): string {
   );
   const missing = MODES.filter((mode) => !r.modes[mode]);
   const waitingFor =
-    missing.length > 0
-      ? `waiting for ${missing.join(' and ')}`
-      : `no speed-ups: the ${r.speedupsWithheld}; one mode is to be run again on the other's machine`;
+    missing.length > 0 ? `waiting for ${missing.join(' and ')}` : `no speed-ups: the ${r.speedupsWithheld}`;
   return `- ${r.budget}, seed ${r.seed} (${r.dataset}): ${held.join('; ') || 'nothing'}; ${waitingFor}.`;
 }
 
@@ -373,7 +390,7 @@ export function renderPaperTable(results: PaperResult[]): string {
     ...(waiting.length > 0
       ? [
           '',
-          'Not comparable yet (one mode recorded, or the two on different machines):',
+          'Not comparable yet (one mode recorded, the two on different machines, or one resumed after a stop):',
           '',
           ...waiting.sort(order).map(waitingLine),
         ]

@@ -330,11 +330,20 @@ async function readStage<T>(run: RunArtifacts, name: string): Promise<T | null> 
   return (await run.exists(file)) ? run.getJson<T>(file) : null;
 }
 
+/** Executions of a workflow ID: a search stopped (terminated) and resumed has two. */
+async function executionsOf(client: Client, workflowId: string): Promise<number> {
+  let executions = 0;
+  for await (const _execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+    executions += 1;
+  return executions;
+}
+
 /** The summary's figures plus what the run folder says about the first pass, enhancement and impact. */
 async function figuresOf(
   mode: SearchMode,
   summary: SearchSummary,
   started: boolean,
+  executions: number,
   elapsedMs: number,
   session: Omit<ModeSession, 'trainingHeld'>,
 ): Promise<ModeResult> {
@@ -350,6 +359,7 @@ async function figuresOf(
     session: { ...session, trainingHeld: plan.request.holdTraining === true },
     runId: summary.runId,
     startedByThisRun: started,
+    executions,
     candidatesScored: summary.counters.scored ?? 0,
     counters: summary.counters,
     stageWallMs,
@@ -457,7 +467,8 @@ async function main(): Promise<number> {
           artifacts,
           runPrefix,
         };
-        const figures = await figuresOf(mode, summary, started, elapsedMs, session);
+        const executions = await executionsOf(client, summary.runId);
+        const figures = await figuresOf(mode, summary, started, executions, elapsedMs, session);
         log(
           `${mode}: ${summary.winner}, ${summary.weightBytes} B at ${summary.weightBits} bits, ` +
             `${(summary.accuracy * 100).toFixed(2)} % test accuracy, ${figures.totalWallMs} ms in its stages`,

@@ -144,6 +144,7 @@ describe('bench:search end to end', () => {
       expect(Array.isArray(m.session.machine.vectorExtensions)).toBe(true);
       expect(m.session.machine.matmulGflops).toBeGreaterThan(0);
       expect(m.runId).toBe(`${m.session.runPrefix}-${mode}`);
+      expect(m.executions).toBe(1);
       expect(m.candidatesScored).toBeGreaterThan(0);
       expect(m.weightBytes).toBeLessThanOrEqual(result.budgetBytes);
       expect(m.fitsBudget).toBe(true);
@@ -212,7 +213,7 @@ describe('bench:search end to end', () => {
     expect(readFileSync(outFile, 'utf8')).toBe(before);
   });
 
-  it('stops on SIGTERM: terminates the running search, starts no other, and says how to resume', async () => {
+  it("stops on SIGTERM: terminates the running search, starts no other, says how to resume, and withholds a resumed run's speed-ups", async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'spikenas-bench-stop-')), 'stopped.json');
     // Another seed: the first runs' operation impact is cached, and this stop needs a stage in flight.
     const stopped = await drive(out, ['--seed', '5'], (child) => {
@@ -230,6 +231,20 @@ describe('bench:search end to end', () => {
     expect((await client.workflow.getHandle(`${prefix}-spikenas`).describe()).status.name).toBe('TERMINATED');
     await expect(client.workflow.getHandle(`${prefix}-snasnet`).describe()).rejects.toBeInstanceOf(
       WorkflowNotFoundError,
+    );
+
+    // Resumed as it says, the run completes, but a stopped stage's wall time is no measurement.
+    const resumed = await drive(out, ['--seed', '5', '--run-prefix', prefix as string]);
+    if (resumed.code !== 0)
+      throw new Error(`resumed bench:search exited ${resumed.code}:\n${resumed.stderr}`);
+    const record = JSON.parse(resumed.stdout) as PaperResult;
+    expect(record.modes.spikenas?.executions).toBe(2);
+    expect(record.modes.snasnet?.executions).toBe(1);
+    expect(record.searchStageSpeedup).toBeNull();
+    expect(record.endToEndSpeedup).toBeNull();
+    expect(record.speedupsWithheld).toMatch(/^spikenas search was resumed after a stop/);
+    expect(renderPaperTable([record])).toMatch(
+      /- 32KiB, seed 5 \(synthetic\): .*; no speed-ups: the spikenas search was resumed after a stop, .*; it is to be run again without a stop\./,
     );
   });
 
