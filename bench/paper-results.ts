@@ -137,23 +137,25 @@ export function isComplete(result: PaperResult): result is CompletePaperResult {
   return result.searchStageSpeedup !== null && result.endToEndSpeedup !== null;
 }
 
+/** Why two recorded modes' times do not compare, and what would make them; null when they do. */
+function withheldBecause(spikenas: ModeResult, snasnet: ModeResult): string | null {
+  const difference = machineDifference(spikenas.session.machine, snasnet.session.machine);
+  if (difference) return `modes ran on ${difference}; one mode is to be run again on the other's machine`;
+  const resumed = [spikenas, snasnet].filter((m) => (m.executions ?? 1) > 1).map((m) => m.mode);
+  if (resumed.length === 0) return null;
+  return (
+    `${resumed.join(' and ')} search was resumed after a stop, so its stage wall times do not time one ` +
+    'uninterrupted run; it is to be run again without a stop'
+  );
+}
+
 /** The record with its speed-ups computed from the modes it holds (null until it holds both). */
 export function withSpeedups(result: PaperResult): PaperResult {
   const { spikenas, snasnet } = result.modes;
   const none = { searchStageSpeedup: null, endToEndSpeedup: null };
   if (!spikenas || !snasnet) return { ...result, ...none, speedupsWithheld: null };
-  const difference = machineDifference(spikenas.session.machine, snasnet.session.machine);
-  if (difference) {
-    const speedupsWithheld = `modes ran on ${difference}; one mode is to be run again on the other's machine`;
-    return { ...result, ...none, speedupsWithheld };
-  }
-  const resumed = MODES.filter((mode) => (result.modes[mode]?.executions ?? 1) > 1);
-  if (resumed.length > 0) {
-    const speedupsWithheld =
-      `${resumed.join(' and ')} search was resumed after a stop, so its stage wall times do not time one ` +
-      'uninterrupted run; it is to be run again without a stop';
-    return { ...result, ...none, speedupsWithheld };
-  }
+  const speedupsWithheld = withheldBecause(spikenas, snasnet);
+  if (speedupsWithheld) return { ...result, ...none, speedupsWithheld };
   const search = (mode: ModeResult) => mode.stageWallMs['memory-aware-search'] ?? Number.NaN;
   return {
     ...result,

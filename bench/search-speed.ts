@@ -309,6 +309,8 @@ async function runMode(
     const closed = await Promise.race([outcome, workersDown]);
     if ('error' in closed) throw closed.error;
     running.delete(workflowId);
+    // Only a search that ended well opens the gate: a failed or stopped one lets no further mode start.
+    gate?.reached();
     // A followed workflow (a resumed bench) started before this process did.
     const { startTime } = await handle.describe();
     return { summary: closed.summary, started, startedAt: startTime, elapsedMs: Date.now() - begun };
@@ -320,7 +322,6 @@ async function runMode(
     following = false;
     // No call of the loop is left retrying behind the connection, which closes after the last mode.
     await outcome;
-    gate?.reached();
     view.stop();
   }
 }
@@ -486,8 +487,6 @@ async function main(): Promise<number> {
       });
       const runs: Promise<void>[] = [];
       for (const mode of modesToRun) {
-        // A stop terminates the running search, which settles it: then start no other, release no training.
-        if (interrupted) break;
         let reached = () => {};
         const atGate = new Promise<void>((r) => {
           reached = r;
@@ -496,7 +495,7 @@ async function main(): Promise<number> {
         runs.push(run);
         await (together ? Promise.race([atGate, run]) : run);
       }
-      if (!interrupted) release();
+      release();
       await Promise.all(runs);
     });
     process.stdout.write(readFileSync(outFile, 'utf8'));
