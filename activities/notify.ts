@@ -10,10 +10,11 @@ import { describeSlackError, slackWebClient } from '../slack/web-client.js';
 import type { SearchSummary, SlackDestination } from '../workflows/types.js';
 
 export interface NotifySlackInput {
-  /** The search's run folder: the record of the post is kept there, and a fleet's history read from its store. */
+  /**
+   * The search's run folder: the record of the post is kept there, and a fleet's history read from its
+   * store. Its execution (the workflow's run ID) keys the post: each execution is reported once.
+   */
   run: RunRef;
-  /** Temporal's run ID of the workflow execution that ended: each execution is reported once. */
-  execution: string;
   destination: SlackDestination;
   summary?: SearchSummary;
   failure?: string;
@@ -35,7 +36,7 @@ export interface SlackPost {
  * short of reading the channel's history (a scope the bot does not ask for) closes that window.
  */
 export async function notifySlack(input: NotifySlackInput): Promise<SlackPost> {
-  const record = `slack/posted-${input.execution}.json`;
+  const record = `slack/posted-${input.run.execution}.json`;
   if (input.summary) {
     // A completed search has just written to its store: here the store must work, for the record and the history.
     const run = await openRun(input.run);

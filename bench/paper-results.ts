@@ -144,8 +144,8 @@ function withheldBecause(spikenas: ModeResult, snasnet: ModeResult): string | nu
   const resumed = [spikenas, snasnet].filter((m) => (m.executions ?? 1) > 1).map((m) => m.mode);
   if (resumed.length === 0) return null;
   return (
-    `${resumed.join(' and ')} search was resumed after a stop, so its stage wall times do not time one ` +
-    'uninterrupted run; it is to be run again without a stop'
+    `${resumed.join(' and ')} search was resumed after a stop, and the record names only the machine it ` +
+    'finished on: its first part may have run on another; it is to be run again without a stop'
   );
 }
 

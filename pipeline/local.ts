@@ -20,7 +20,12 @@ export async function runSearchLocally(
   request: SearchRequest,
   options: LocalRunOptions = {},
 ): Promise<SearchSummary> {
-  const run = { artifacts: request.artifacts, runId: options.runId ?? `local-${randomUUID().slice(0, 8)}` };
+  const run = {
+    artifacts: request.artifacts,
+    runId: options.runId ?? `local-${randomUUID().slice(0, 8)}`,
+    // A call that continues an earlier run's folder (options.runId) is a new execution of it.
+    execution: randomUUID(),
+  };
   const tracker = new ProgressTracker(request.mode);
   const changed = () => options.onProgress?.(tracker.progress);
   const context = (stage: StageName, part = 'all'): steps.StepContext => ({

@@ -1,7 +1,12 @@
-/** Names a run's artifacts: the store URI and the run's folder (the workflow ID). */
+/** Names a run's artifacts (the store URI and the run's folder, the workflow ID) and who works on them. */
 export interface RunRef {
   artifacts: string;
   runId: string;
+  /**
+   * The execution of the search doing this work: the workflow's run ID (a resumed search is a new one), or
+   * one per in-process run. Stage wall times count each execution's share (pipeline/stage-clock.ts).
+   */
+  execution: string;
 }
 
 /** What a long step reports while it works; activities turn it into heartbeats, the CLI into a progress bar. */

@@ -145,8 +145,7 @@ describe('notifySlack', () => {
   function failureInput(extra: Partial<NotifySlackInput> = {}): NotifySlackInput {
     runCount += 1;
     return {
-      run: { artifacts, runId: `spikenas-notify-${runCount}` },
-      execution: 'execution-1',
+      run: { artifacts, runId: `spikenas-notify-${runCount}`, execution: 'execution-1' },
       destination: { slackChannel: 'C0FLEET' },
       failure: 'train-winner: out of memory',
       ...extra,
@@ -155,8 +154,7 @@ describe('notifySlack', () => {
 
   it('posts the result with chat.postMessage in the thread it is given', async () => {
     const post = await notifySlack({
-      run: { artifacts, runId: summary.runId },
-      execution: 'execution-1',
+      run: { artifacts, runId: summary.runId, execution: 'execution-1' },
       destination: { slackChannel: 'C0TEAM', slackThreadTs: '1712345678.000100' },
       summary,
     });
@@ -184,7 +182,7 @@ describe('notifySlack', () => {
     expect(await notifySlack(input)).toEqual(first);
     expect(slack.posts()).toHaveLength(1);
     // A resumed search is a new execution under the same workflow ID: its own outcome gets its own message.
-    await notifySlack({ ...input, execution: 'execution-2' });
+    await notifySlack({ ...input, run: { ...input.run, execution: 'execution-2' } });
     expect(slack.posts()).toHaveLength(2);
   });
 
@@ -192,10 +190,14 @@ describe('notifySlack', () => {
     const file = join(artifacts, 'a-regular-file');
     writeFileSync(file, 'not a folder');
     await notifySlack(
-      failureInput({ run: { artifacts: join(file, 'store'), runId: 'spikenas-broken-store' } }),
+      failureInput({
+        run: { artifacts: join(file, 'store'), runId: 'spikenas-broken-store', execution: 'execution-1' },
+      }),
     );
     await notifySlack(
-      failureInput({ run: { artifacts: 'ftp://example.org/x', runId: 'spikenas-no-store' } }),
+      failureInput({
+        run: { artifacts: 'ftp://example.org/x', runId: 'spikenas-no-store', execution: 'execution-1' },
+      }),
     );
     expect(slack.posts().map((call) => String(call.args.text))).toEqual([
       expect.stringContaining('spikenas-broken-store'),

@@ -1,7 +1,8 @@
 /**
  * Durability on a real Temporal dev server: a worker killed with SIGKILL in the middle of scoring, the
  * search finishing on a second worker process with the same winner and scores as an uninterrupted run,
- * having re-scored at most one checkpoint chunk.
+ * having re-scored at most one checkpoint chunk; and a search stopped and resumed later reporting the time
+ * its stages worked, not the pause.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openStore } from '../artifacts/index.js';
 import { RunArtifacts, stageFile } from '../artifacts/run.js';
 import { connectClient, startSearch } from '../cli/temporal.js';
-import { SCORE_CHUNK } from '../pipeline/stages/score.js';
+import type { Span } from '../pipeline/stage-clock.js';
+import type { CandidateStage } from '../pipeline/stages/candidates.js';
+import { SCORE_CHUNK, type ScoreShardStage } from '../pipeline/stages/score.js';
 import type { SearchRequest, SearchSummary } from '../workflows/types.js';
 import {
   ensureTemporal,
@@ -32,6 +35,12 @@ const request: SearchRequest = {
   shards: 1,
   artifacts,
 };
+
+/**
+ * How long the stopped search waits before it is resumed: far longer than what runs before its search stage
+ * (prepare-dataset on synthetic data), so a stage clock that counted the pause could not pass.
+ */
+const PAUSE_MS = 10_000;
 
 let address: string;
 let client: Client;
@@ -129,4 +138,39 @@ it('stops gracefully on SIGTERM mid-activity, and another worker finishes the se
   const resumed = await scoresOf(workflowId);
   expect(resumed.scores).toEqual((await scoresOf(reference.workflowId)).scores);
   expect(resumed.resumedAt === 0 || resumed.resumedAt >= atStop.next).toBe(true);
+});
+
+it("counts each execution's share of a stage when a stopped search is resumed, not the pause between", async () => {
+  // One worker, so that the one killed is the one doing the work.
+  await Promise.all(workers.map((w) => w.stop()));
+  const worker = await startedWorker();
+  const started = Date.now();
+  const { workflowId } = await startSearch(client, request);
+  const firstExecution = (await client.workflow.getHandle(workflowId).describe()).runId;
+  await firstCheckpoint(workflowId);
+  // Killed, the stopped execution keeps no work past this moment.
+  await worker.stop('SIGKILL');
+  const stoppedAt = Date.now();
+  await client.workflow.getHandle(workflowId).terminate('stopped by the test');
+  await startedWorker();
+  await new Promise((r) => setTimeout(r, PAUSE_MS - (Date.now() - stoppedAt)));
+  const resumedAt = Date.now();
+  expect((await startSearch(client, request, { workflowId })).started).toBe(true);
+  const run = new RunArtifacts(await openStore(artifacts), workflowId);
+  while (!(await run.exists(stageFile('memory-aware-search')))) await new Promise((r) => setTimeout(r, 20));
+  const searchDone = Date.now();
+  const summary = (await client.workflow.getHandle(workflowId).result()) as SearchSummary;
+  const secondExecution = (await client.workflow.getHandle(workflowId).describe()).runId;
+
+  const searchWallMs = summary.stageWallMs['memory-aware-search'] as number;
+  // The stopped execution's share ends by stoppedAt, the resumed one's begins after resumedAt.
+  expect(searchWallMs).toBeLessThanOrEqual(stoppedAt - started + (searchDone - resumedAt));
+  const candidates = await run.getJson<CandidateStage>(stageFile('candidates'));
+  const shard = await run.getJson<ScoreShardStage>(stageFile('scores-full-0-of-1'));
+  expect(shard.spans.map((s) => s.execution)).toEqual([firstExecution, secondExecution]);
+  // Both shares count: the stopped one's work up to its newest checkpoint, and the resumed one's.
+  const [stopped, resumed] = shard.spans as [Span, Span];
+  expect(searchWallMs).toBeGreaterThanOrEqual(
+    stopped.to - (candidates.spans[0] as Span).from + (resumed.to - resumed.from),
+  );
 });

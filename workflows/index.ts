@@ -77,7 +77,8 @@ export async function spikeNasSearch(
   queues: QueueNames = { cpu: TASK_QUEUE_CPU_DEFAULT, gpu: TASK_QUEUE_GPU_DEFAULT },
 ): Promise<SearchSummary> {
   const { light, heavy } = activitiesOn(queues);
-  const run: RunRef = { artifacts: request.artifacts, runId: workflowInfo().workflowId };
+  const { workflowId, runId } = workflowInfo();
+  const run: RunRef = { artifacts: request.artifacts, runId: workflowId, execution: runId };
   const tracker = new ProgressTracker(request.mode);
   const progress = tracker.progress;
   setHandler(progressQuery, () => progress);
@@ -181,13 +182,7 @@ async function notify(
 ): Promise<void> {
   if (!request.notify) return;
   try {
-    // The execution's run ID keys the post: each run of this workflow ID reports its own outcome once.
-    await light.notifySlack({
-      run,
-      execution: workflowInfo().runId,
-      destination: request.notify,
-      ...message,
-    });
+    await light.notifySlack({ run, destination: request.notify, ...message });
   } catch {
     // notifySlack has retried already; the result is in the artifact store and in the workflow.
   }

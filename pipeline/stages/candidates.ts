@@ -9,23 +9,23 @@ import {
 import type { EnhancedSpace } from '../../search/stages/types.js';
 import type { NetConfig } from '../../snn/config.js';
 import type { SearchRequest } from '../../workflows/types.js';
-import { openPlannedRun, type RunInput, type Timed } from '../run-context.js';
+import { openPlannedRun, type RunInput } from '../run-context.js';
+import { type Clocked, StepClock } from '../stage-clock.js';
 import type { StepContext } from '../types.js';
 
-/** candidates.json: the generated list every shard indexes into. */
-export interface CandidateStage extends CandidateSet, Timed {
+/** candidates.json: the generated list every shard indexes into; its span begins the stage's wall time. */
+export interface CandidateStage extends CandidateSet, Clocked {
   cellType: NetConfig['cellType'];
   firstPass: boolean;
   /** Included matrices (request.include) that were added to the list. */
   included: string[];
-  startedAt: number;
 }
 
 export async function generateCandidates(input: RunInput, ctx: StepContext = {}) {
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('candidates');
   if (!(await run.exists(file))) {
-    const started = Date.now();
+    const clock = new StepClock(input.run.execution);
     const { request, profile, config } = plan;
     const space =
       request.mode === 'spikenas'
@@ -60,8 +60,7 @@ export async function generateCandidates(input: RunInput, ctx: StepContext = {})
       cellType: space.cellType,
       firstPass,
       included,
-      startedAt: started,
-      wallMs: Date.now() - started,
+      spans: clock.spans(),
     };
     await run.putJson(file, stage);
   }

@@ -29,6 +29,7 @@ import {
   TRAINING_STEPS,
   warnOption,
 } from '../run-context.js';
+import { type Clocked, StepClock, spansOf, wallMsOf } from '../stage-clock.js';
 import type { StepContext } from '../types.js';
 import type { ShardsInput } from './score.js';
 
@@ -39,13 +40,11 @@ export interface ImpactStage extends Timed {
   cacheUri: string;
 }
 
-/** stages/impact-plan.json: when the stage began training, for its wall time. */
-interface ImpactPlanStage {
-  startedAt: number;
-}
+/** stages/impact-plan.json: the plan step's span, where the stage's wall time begins. */
+type ImpactPlanStage = Clocked;
 
 /** stages/impact-<shard>-of-<n>.json: one share's accuracies by training key. */
-export interface ImpactShardStage extends Timed {
+export interface ImpactShardStage extends Clocked {
   accuracies: Record<string, number>;
 }
 
@@ -85,7 +84,7 @@ export async function planImpact(
   const { run, plan } = await openPlannedRun(input.run, ctx);
   if (await run.exists(STAGE))
     return { reused: (await run.getJson<ImpactStage>(STAGE)).reused, trainings: 0 };
-  const started = Date.now();
+  const clock = new StepClock(input.run.execution);
   const { cache, key } = cacheOf(run, plan, ctx);
   const cached = await cache.get<ImpactResult>(key);
   if (cached) {
@@ -93,13 +92,13 @@ export async function planImpact(
       result: cached,
       reused: true,
       cacheUri: cache.uriOf(key),
-      wallMs: Date.now() - started,
+      wallMs: wallMsOf(clock.spans()),
     };
     await run.putJson(STAGE, stage);
     return { reused: true, trainings: 0 };
   }
   // Written once: a retried or resumed stage keeps its first start.
-  if (!(await run.exists(PLAN))) await run.putJson(PLAN, { startedAt: started } satisfies ImpactPlanStage);
+  if (!(await run.exists(PLAN))) await run.putJson(PLAN, { spans: clock.spans() } satisfies ImpactPlanStage);
   return { reused: false, trainings: impactPlanOf(plan).jobs.length };
 }
 
@@ -118,10 +117,10 @@ export async function trainImpactShard(
   const mine = shardCandidates(impactPlanOf(plan).jobs, input.shardCount)[input.shard];
   if (mine === undefined)
     throw new InputError('shard', `${input.shard} is not below shardCount ${input.shardCount}`);
-  const started = Date.now();
+  const resume = await run.readCheckpoint<ImpactResume & Clocked>(name);
+  const clock = new StepClock(input.run.execution, resume?.data.spans);
   const data = await splitFor(plan);
   await initBackend();
-  const resume = await run.readCheckpoint<ImpactResume>(name);
   const { accuracies } = await trainImpactJobs(
     { config: plan.config, data, train: plan.profile.impact.train, jobs: mine },
     {
@@ -129,12 +128,12 @@ export async function trainImpactShard(
       ...(resume ? { resume: resume.data } : {}),
       ...signalOption(ctx),
       onProgress: async (progress) => {
-        await run.writeCheckpoint(name, progress.resume);
+        await run.writeCheckpoint(name, { ...progress.resume, spans: clock.spans() });
       },
       onStep: (progress) => ctx.onProgress?.({ unit: TRAINING_STEPS, ...progress }),
     },
   );
-  await run.putJson(file, { accuracies, wallMs: Date.now() - started } satisfies ImpactShardStage);
+  await run.putJson(file, { accuracies, spans: clock.spans() } satisfies ImpactShardStage);
   return { trained: mine.length };
 }
 
@@ -145,13 +144,15 @@ export async function summariseImpact(
 ): Promise<{ reused: boolean } & Timed> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
   if (await run.exists(STAGE)) return summaryOf(await run.getJson<ImpactStage>(STAGE));
+  const clock = new StepClock(input.run.execution);
   const accuracies: Record<string, number> = {};
+  const spans = spansOf(await run.getJson<ImpactPlanStage>(PLAN));
   for (let shard = 0; shard < input.shardCount; shard++) {
     const stage = await run.getJson<ImpactShardStage>(stageFile(shardName(shard, input.shardCount)));
     Object.assign(accuracies, stage.accuracies);
+    spans.push(...spansOf(stage));
   }
-  const { startedAt } = await run.getJson<ImpactPlanStage>(PLAN);
-  const wallMs = Date.now() - startedAt;
+  const wallMs = wallMsOf([...spans, ...clock.spans()]);
   const result = impactResultOf(impactPlanOf(plan).pairs, accuracies, {
     seed: plan.seeds.impact,
     datasetFingerprint: plan.dataset.fingerprint,

@@ -13,6 +13,7 @@ import type { NetConfig } from '../../snn/config.js';
 import { initBackend } from '../../snn/index.js';
 import { PASS_UNIT } from '../../workflows/types.js';
 import { openPlannedRun, type RunInput, type RunPlan, signalOption, splitFor } from '../run-context.js';
+import { type Clocked, type Span, StepClock, spansOf } from '../stage-clock.js';
 import type { StepContext } from '../types.js';
 import type { CandidateStage } from './candidates.js';
 
@@ -27,18 +28,29 @@ export interface ScoreShardInput extends ShardsInput {
   shard: number;
 }
 
-/** survivors.json: the candidates (indices into candidates.json) the first pass sends on to full SAHD. */
-export interface SurvivorStage {
+/** scores-<pass>-<shard>-of-<n>.json: one shard's scores, in its candidates' order. */
+export interface ScoreShardStage extends Clocked {
+  scores: number[];
+  /** The candidate its last attempt began at: above 0 when it resumed from a checkpoint. */
+  resumedAt: number;
+}
+
+/**
+ * survivors.json: the candidates (indices into candidates.json) the first pass sends on to full SAHD, with
+ * the spans of the first pass's shards and of this step.
+ */
+export interface SurvivorStage extends Clocked {
   indices: number[];
   firstPassScores: number[];
 }
 
 export async function scoreShard(input: ScoreShardInput, ctx: StepContext = {}): Promise<{ scored: number }> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
-  const name = `scores-${input.pass}-${input.shard}-of-${input.shardCount}`;
+  const name = shardName(input.pass, input.shard, input.shardCount);
   const file = stageFile(name);
-  if (await run.exists(file))
-    return { scored: (await run.getJson<{ scores: number[] }>(file)).scores.length };
+  if (await run.exists(file)) return { scored: (await run.getJson<ScoreShardStage>(file)).scores.length };
+  const resume = await run.readCheckpoint<ScoreResume & Clocked>(name);
+  const clock = new StepClock(input.run.execution, resume?.data.spans);
   const candidates = await run.getJson<CandidateStage>(stageFile('candidates'));
   const list = await passCandidates(run, candidates, input.pass);
   const mine = shardCandidates(list, input.shardCount)[input.shard];
@@ -52,7 +64,6 @@ export async function scoreShard(input: ScoreShardInput, ctx: StepContext = {}):
     seed: deriveSeed(plan.seeds.sahdBatches, input.pass),
   });
   await initBackend();
-  const resume = await run.readCheckpoint<ScoreResume>(name);
   const output = await scoreCandidates(
     { candidates: mine.map((c) => c.arch), config, batches, batchSize: scoring.batchSize },
     {
@@ -61,7 +72,7 @@ export async function scoreShard(input: ScoreShardInput, ctx: StepContext = {}):
       ...signalOption(ctx),
       onProgress: async (progress) => {
         if (progress.done % SCORE_CHUNK === 0 || progress.done === progress.total) {
-          await run.writeCheckpoint(name, progress.resume);
+          await run.writeCheckpoint(name, { ...progress.resume, spans: clock.spans() });
         }
         ctx.onProgress?.({ unit: PASS_UNIT[input.pass], done: progress.done, total: progress.total });
       },
@@ -70,8 +81,8 @@ export async function scoreShard(input: ScoreShardInput, ctx: StepContext = {}):
   await run.putJson(file, {
     scores: output.scores,
     resumedAt: resume?.data.next ?? 0,
-    wallMs: output.wallMs,
-  });
+    spans: clock.spans(),
+  } satisfies ScoreShardStage);
   return { scored: output.scores.length };
 }
 
@@ -96,31 +107,37 @@ async function passCandidates(
   return survivors.indices.map((i) => stage.candidates[i] as Candidate);
 }
 
-/** One pass's scores, in candidate order, from all its shards. */
+function shardName(pass: 'first' | 'full', shard: number, shardCount: number): string {
+  return `scores-${pass}-${shard}-of-${shardCount}`;
+}
+
+/** One pass's scores, in candidate order, and the spans of the work, from all its shards. */
 export async function mergedScores(
   run: RunArtifacts,
   pass: 'first' | 'full',
   shardCount: number,
-): Promise<number[]> {
+): Promise<{ scores: number[]; spans: Span[] }> {
   const scores: number[] = [];
+  const spans: Span[] = [];
   for (let shard = 0; shard < shardCount; shard++) {
-    scores.push(
-      ...(await run.getJson<{ scores: number[] }>(stageFile(`scores-${pass}-${shard}-of-${shardCount}`)))
-        .scores,
-    );
+    const stage = await run.getJson<ScoreShardStage>(stageFile(shardName(pass, shard, shardCount)));
+    scores.push(...stage.scores);
+    spans.push(...spansOf(stage));
   }
-  return scores;
+  return { scores, spans };
 }
 
 export async function selectSurvivors(input: ShardsInput, ctx: StepContext = {}): Promise<{ count: number }> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('survivors');
   if (!(await run.exists(file))) {
+    const clock = new StepClock(input.run.execution);
     const candidates = await run.getJson<CandidateStage>(stageFile('candidates'));
-    const firstPassScores = await mergedScores(run, 'first', input.shardCount);
+    const firstPass = await mergedScores(run, 'first', input.shardCount);
     const survivors = plan.profile.firstPass?.survivors ?? candidates.candidates.length;
-    const indices = pickSurvivors(candidates.candidates, firstPassScores, survivors);
-    await run.putJson(file, { indices, firstPassScores } satisfies SurvivorStage);
+    const indices = pickSurvivors(candidates.candidates, firstPass.scores, survivors);
+    const spans = [...firstPass.spans, ...clock.spans()];
+    await run.putJson(file, { indices, firstPassScores: firstPass.scores, spans } satisfies SurvivorStage);
   }
   return { count: (await run.getJson<SurvivorStage>(file)).indices.length };
 }

@@ -10,6 +10,7 @@ import { buildSearchResult } from '../../search/stages/select.js';
 import type { SearchResult } from '../../search/stages/types.js';
 import type { NetConfig } from '../../snn/config.js';
 import { openPlannedRun, type RunPlan } from '../run-context.js';
+import { StepClock, spansOf, wallMsOf } from '../stage-clock.js';
 import type { StepContext } from '../types.js';
 import type { CandidateStage } from './candidates.js';
 import { mergedScores, type ShardsInput, type SurvivorStage } from './score.js';
@@ -26,9 +27,16 @@ export async function selectWinner(input: ShardsInput, ctx: StepContext = {}) {
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('memory-aware-search');
   if (!(await run.exists(file))) {
+    const clock = new StepClock(input.run.execution);
     const stage = await run.getJson<CandidateStage>(stageFile('candidates'));
-    const full = await mergedScores(run, 'full', input.shardCount);
+    const { scores: full, spans: fullSpans } = await mergedScores(run, 'full', input.shardCount);
     const survivors = stage.firstPass ? await run.getJson<SurvivorStage>(stageFile('survivors')) : null;
+    const spans = [
+      ...spansOf(stage),
+      ...(survivors ? spansOf(survivors) : []),
+      ...fullSpans,
+      ...clock.spans(),
+    ];
     const fullScores: (number | null)[] = survivors ? stage.candidates.map(() => null) : full;
     survivors?.indices.forEach((candidate, k) => {
       fullScores[candidate] = full[k] as number;
@@ -39,7 +47,7 @@ export async function selectWinner(input: ShardsInput, ctx: StepContext = {}) {
       config: { ...plan.config, cellType: stage.cellType },
       budgetBytes: plan.request.mode === 'spikenas' ? plan.budgetBytes : null,
       weightBits: plan.request.weightBits,
-      wallMs: Date.now() - stage.startedAt,
+      wallMs: wallMsOf(spans),
       topK: plan.profile.topK,
       generation: stage.counters,
       candidates: stage.candidates,

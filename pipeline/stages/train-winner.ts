@@ -17,11 +17,15 @@ import {
   type Timed,
   TRAINING_STEPS,
 } from '../run-context.js';
+import { type Clocked, StepClock, wallMsOf } from '../stage-clock.js';
 import type { StepContext } from '../types.js';
 import { winnerOf } from './select-winner.js';
 
-/** stages/train-winner.json: the training's summary; the weights are in TRAINED_WEIGHTS. */
-export interface TrainStage extends Omit<TrainResult, 'weights'> {
+/**
+ * stages/train-winner.json: the training's summary; the weights are in TRAINED_WEIGHTS. Its wallMs is the
+ * stage's, from its spans: a resumed training's earlier part counts, the pause before it does not.
+ */
+export interface TrainStage extends Omit<TrainResult, 'weights'>, Clocked {
   epochs: number;
   /** What it trained on; with 'train+val', valAccuracy is measured on trained images. */
   trainOn: WinnerTraining['trainOn'];
@@ -40,9 +44,10 @@ export async function trainWinner(
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('train-winner');
   if (!(await run.exists(file))) {
+    const resume = await run.readCheckpoint<TrainResume & Clocked>('train-winner');
+    const clock = new StepClock(input.run.execution, resume?.data.spans);
     const { arch, config } = await winnerOf(run, plan);
     const backend = await initBackend();
-    const resume = await run.readCheckpoint<TrainResume>('train-winner');
     const { trainOn, ...training } = plan.profile.winner;
     const split = await splitFor(plan);
     const data = trainOn === 'train+val' ? trainOnTrainAndVal(split) : split;
@@ -55,13 +60,16 @@ export async function trainWinner(
       ...(resume ? { resume: resume.data } : {}),
       ...signalOption(ctx),
       onProgress: async (progress) => {
-        await run.writeCheckpoint('train-winner', progress.resume);
+        await run.writeCheckpoint('train-winner', { ...progress.resume, spans: clock.spans() });
       },
     });
     const { weights, ...summary } = result;
     await run.putJson(TRAINED_WEIGHTS, weights);
+    const spans = clock.spans();
     await run.putJson(file, {
       ...summary,
+      wallMs: wallMsOf(spans),
+      spans,
       epochs: training.epochs,
       trainOn,
       trainImages: data.train.count,
