@@ -361,15 +361,6 @@ export function renderPaperTable(results: PaperResult[]): string {
     for (const r of runs) stageLines.push(stagesLine(label, r));
   }
   const sessions = results.flatMap((r) => (Object.values(r.modes) as ModeResult[]).map((m) => m.session));
-  const machines = [
-    ...new Set(
-      sessions.map(
-        (s) =>
-          `${s.machine.cores} cores, ${s.machine.arch} ${s.machine.cpuModel} ` +
-          `(${s.machine.vectorExtensions.join(' ')}), ${gib(s.machine.memoryBytes)}; backend ${s.backend}`,
-      ),
-    ),
-  ];
   const dates = sessions.map((s) => s.date.slice(0, 10)).sort();
   return [
     `${[...datasets].join(', ')}, ${results[0]?.weightBits}-bit weights, ${results[0]?.shards} shards, ` +
@@ -398,8 +389,36 @@ export function renderPaperTable(results: PaperResult[]): string {
         ]
       : []),
     '',
-    `Machine: ${machines.join('; ')}.`,
+    machinesLine([...results].sort(order), (r) =>
+      datasets.size > 1 ? `${r.budget} seed ${r.seed} (${r.dataset})` : `${r.budget} seed ${r.seed}`,
+    ),
   ].join('\n');
+}
+
+function machineText(session: ModeSession): string {
+  const { machine } = session;
+  return (
+    `${machine.cores} cores, ${machine.arch} ${machine.cpuModel} (${machine.vectorExtensions.join(' ')}), ` +
+    `${gib(machine.memoryBytes)}; backend ${session.backend}`
+  );
+}
+
+/** Each machine with the records it ran, or the mode it ran of a record whose modes ran on two. */
+function machinesLine(results: PaperResult[], labelOf: (r: PaperResult) => string): string {
+  const runs = new Map<string, string[]>();
+  for (const r of results) {
+    const modes = MODES.flatMap((mode) => r.modes[mode] ?? []);
+    const split = new Set(modes.map((m) => machineText(m.session))).size > 1;
+    for (const m of modes) {
+      const text = machineText(m.session);
+      const label = split ? `${labelOf(r)} ${m.mode}` : labelOf(r);
+      const labels = runs.get(text) ?? [];
+      if (!labels.includes(label)) labels.push(label);
+      runs.set(text, labels);
+    }
+  }
+  if (runs.size === 1) return `Machine: ${[...runs.keys()][0]}.`;
+  return `Machines: ${[...runs].map(([text, labels]) => `${text} (${labels.join(', ')})`).join('; ')}.`;
 }
 
 /** The README with the text between its paper-results markers replaced. */

@@ -352,5 +352,11 @@ describe('bench:search end to end', () => {
     expect(table).toMatch(
       /- 32KiB, seed 6 \(synthetic\): spikenas .*; snasnet .*; no speed-ups: the modes ran on .*avx512x.*; one mode is to be run again on the other's machine\./,
     );
+    // Which machine ran which record, and which mode where a record's modes ran on two.
+    const machines = table.split('\n').find((line) => line.startsWith('Machine')) as string;
+    expect(machines).toMatch(
+      /^Machines: [^;]*; backend [^;]* \(32KiB seed 3, 32KiB seed 4, 32KiB seed 5, 32KiB seed 6 spikenas\); /,
+    );
+    expect(machines).toMatch(/avx512x\), [^;]*; backend [^;]* \(32KiB seed 6 snasnet\)\.$/);
   });
 });
