@@ -339,8 +339,9 @@ export function renderPaperTable(results: PaperResult[]): string {
   const groups = new Map<string, CompletePaperResult[]>();
   const order = (a: PaperResult, b: PaperResult) =>
     a.dataset.localeCompare(b.dataset) || a.budgetBytes - b.budgetBytes || a.seed - b.seed;
+  const budgetLabel = (r: PaperResult) => (datasets.size > 1 ? `${r.budget} (${r.dataset})` : r.budget);
   for (const r of [...complete].sort(order)) {
-    const key = datasets.size > 1 ? `${r.budget} (${r.dataset})` : r.budget;
+    const key = budgetLabel(r);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const firstPasses = [
@@ -389,9 +390,7 @@ export function renderPaperTable(results: PaperResult[]): string {
         ]
       : []),
     '',
-    machinesLine([...results].sort(order), (r) =>
-      datasets.size > 1 ? `${r.budget} seed ${r.seed} (${r.dataset})` : `${r.budget} seed ${r.seed}`,
-    ),
+    machinesLine([...results].sort(order), (r) => `${budgetLabel(r)} seed ${r.seed}`),
   ].join('\n');
 }
 
@@ -407,11 +406,13 @@ function machineText(session: ModeSession): string {
 function machinesLine(results: PaperResult[], labelOf: (r: PaperResult) => string): string {
   const runs = new Map<string, string[]>();
   for (const r of results) {
-    const modes = MODES.flatMap((mode) => r.modes[mode] ?? []);
-    const split = new Set(modes.map((m) => machineText(m.session))).size > 1;
-    for (const m of modes) {
-      const text = machineText(m.session);
-      const label = split ? `${labelOf(r)} ${m.mode}` : labelOf(r);
+    const placed = MODES.flatMap((mode) => r.modes[mode] ?? []).map((m) => ({
+      mode: m.mode,
+      text: machineText(m.session),
+    }));
+    const split = new Set(placed.map((p) => p.text)).size > 1;
+    for (const { mode, text } of placed) {
+      const label = split ? `${labelOf(r)} ${mode}` : labelOf(r);
       const labels = runs.get(text) ?? [];
       if (!labels.includes(label)) labels.push(label);
       runs.set(text, labels);
