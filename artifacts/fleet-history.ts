@@ -2,10 +2,11 @@
  * A fleet's past searches, read back from what the runs wrote to the artifact store: `spikenas history`
  * prints them and the Slack result message compares a night with the one before.
  */
+import type { WinnerRecord } from '../pipeline/stages/publish.js';
 import type { RunPlan } from '../pipeline/steps.js';
 import type { QuantizationTry } from '../search/stages/quantize.js';
+import { totalStageMs } from '../workflows/types.js';
 import { ArtifactIntegrityError } from './digest.js';
-import type { WinnerSummary } from './report.js';
 import { RUN_FILES, RunArtifacts, type RunManifest, stageFile } from './run.js';
 import { ArtifactNotFoundError, type ArtifactStore } from './store.types.js';
 
@@ -26,8 +27,13 @@ export interface FleetSearch {
   /** At weightBits; accuracyBeforeQuantization is the trained network's, at 32 bits. */
   accuracy: number | null;
   accuracyBeforeQuantization: number | null;
-  /** From the first start to the recorded end; null while unfinished. */
+  /**
+   * From the first start to the recorded end; null while unfinished. It counts what the night took: a resumed
+   * search's pause and any wait for a free worker are in it.
+   */
   wallMs: number | null;
+  /** The stages' own wall times summed (README, "What a search writes"): the work, pauses left out. Completed searches only. */
+  stageMs: number | null;
   /** Why a failed or cancelled search ended. */
   message?: string;
 }
@@ -107,12 +113,13 @@ async function describeRun(run: RunArtifacts, plan: RunPlan, objects: Set<string
     accuracy: null,
     accuracyBeforeQuantization: null,
     wallMs: null,
+    stageMs: null,
   };
   const since = (end: string) => Date.parse(end) - Date.parse(plan.startedAt);
   // The manifest is written last, by a completed search only; a failure recorded before a resume stays behind.
   if (objects.has(RUN_FILES.manifest)) {
     const manifest = await run.getJson<RunManifest>(RUN_FILES.manifest);
-    const winner = await run.getJson<WinnerSummary>(RUN_FILES.winner);
+    const winner = await run.getJson<WinnerRecord>(RUN_FILES.winner);
     // As the search's summary has them: the width the weights are stored at, and the accuracy at it.
     const stored = await run.getJson<QuantizeRecord>(QUANTIZE_FILE);
     const final = stored.tried.find((tried) => tried.bits === stored.weightBits);
@@ -126,6 +133,7 @@ async function describeRun(run: RunArtifacts, plan: RunPlan, objects: Set<string
       accuracy: final?.accuracy ?? winner.accuracyBeforeQuantization,
       accuracyBeforeQuantization: winner.accuracyBeforeQuantization,
       wallMs: since(manifest.publishedAt),
+      stageMs: totalStageMs(winner.stageWallMs),
     };
   }
   if (objects.has(OUTCOME_FILE)) {

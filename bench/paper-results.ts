@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../common/duration.js';
+import type { MachineIdentity } from '../common/machine.js';
 import { MODES } from '../config/request.js';
 import type { FirstPass } from '../search/profiles.js';
 import type { SearchMode } from '../workflows/types.js';
@@ -25,14 +26,7 @@ export interface OpImpactFigure {
   [field: string]: unknown;
 }
 
-export interface Machine {
-  cores: number;
-  arch: string;
-  platform: string;
-  cpuModel: string;
-  memoryBytes: number;
-  /** The CPU's vector extensions (avx2, avx512f, fma, ...; /proc/cpuinfo): machines of one cpuModel differ in them. */
-  vectorExtensions: string[];
+export interface Machine extends MachineIdentity {
   /** A 2048 x 2048 float32 matMul on the backend as the mode began, GFLOP/s (bench/measure.ts gemm). */
   matmulGflops: number | null;
   /** When this bench began waiting for the mode, and when it ended. */

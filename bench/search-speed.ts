@@ -22,7 +22,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,7 @@ import {
   temporalConnectConfig,
   withClient,
 } from '../cli/temporal.js';
+import { machineIdentity } from '../common/machine.js';
 import { tcpAnswers } from '../common/net.js';
 import { parseSize } from '../common/size.js';
 import { MODES, validateSearchRequest } from '../config/request.js';
@@ -512,22 +513,10 @@ async function main(): Promise<number> {
 
 function describeMachine(start: { load: number[]; matmulGflops: number | null }): Machine {
   return {
-    cores: availableParallelism(),
-    arch: arch(),
-    platform: platform(),
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryBytes: totalmem(),
-    vectorExtensions: vectorExtensions(),
+    ...machineIdentity(),
     matmulGflops: start.matmulGflops,
     loadAverage: { start: start.load.map(round2), end: loadavg().map(round2) },
   };
-}
-
-/** The CPU's SIMD and matrix extensions, as Linux lists them (none elsewhere). */
-function vectorExtensions(): string[] {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1]?.trim().split(/\s+/) ?? [];
-  return flags.filter((flag) => /^(sse4_2|avx|fma|amx)/.test(flag)).sort();
 }
 
 /** The backend's float32 matMul speed now (bench/measure.ts gemm in a process of its own), or null. */

@@ -35,7 +35,8 @@ export async function historyFromCli(flags: HistoryFlags): Promise<number> {
     'params',
     'weights / budget',
     'accuracy',
-    'wall time',
+    'elapsed',
+    'stage time',
   ];
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
@@ -64,5 +65,6 @@ function historyRow(search: FleetSearch): string[] {
     `${weights} / ${budget}`,
     search.accuracy === null ? '-' : `${(100 * search.accuracy).toFixed(2)} %`,
     search.wallMs === null ? '-' : formatDuration(search.wallMs),
+    search.stageMs === null ? '-' : formatDuration(search.stageMs),
   ];
 }

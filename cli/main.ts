@@ -242,7 +242,7 @@ program
 program
   .command('history')
   .description(
-    "a fleet's past searches from the artifact store: outcome, winner, memory, accuracy, wall time",
+    "a fleet's past searches from the artifact store: outcome, winner, memory, accuracy, elapsed and stage time",
   )
   .requiredOption('--fleet <name>', 'the fleet, as named in the fleets file')
   .option('--out <dir|uri>', 'artifact store: a folder, file://… or s3://bucket/prefix', DEFAULT_ARTIFACTS)

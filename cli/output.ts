@@ -1,7 +1,7 @@
 /** The summary table the CLI prints when a search has finished. */
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
-import { type SearchSummary, STAGE_NAMES } from '../workflows/types.js';
+import { type SearchSummary, STAGE_NAMES, totalStageMs } from '../workflows/types.js';
 
 export function printSummary(summary: SearchSummary): void {
   const budget = summary.budgetBytes === null ? 'none' : formatSize(summary.budgetBytes);
@@ -32,10 +32,7 @@ export function printSummary(summary: SearchSummary): void {
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
     ],
-    [
-      'wall time, all stages',
-      formatDuration(Object.values(summary.stageWallMs).reduce((a, ms) => a + (ms ?? 0), 0)),
-    ],
+    ['wall time, all stages', formatDuration(totalStageMs(summary.stageWallMs))],
     ...STAGE_NAMES.filter((stage) => summary.stageWallMs[stage] !== undefined).map(
       (stage): [string, string] => [`  ${stage}`, formatDuration(summary.stageWallMs[stage] ?? 0)],
     ),

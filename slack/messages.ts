@@ -3,7 +3,7 @@ import type { KnownBlock } from '@slack/web-api';
 import { type FleetSearch, previousSuccess } from '../artifacts/fleet-history.js';
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
-import type { SearchSummary } from '../workflows/types.js';
+import { type SearchSummary, totalStageMs } from '../workflows/types.js';
 
 /** What chat.postMessage and a response_url both take. */
 export interface SlackMessage {
@@ -25,7 +25,6 @@ export function formatSlackResult(summary: SearchSummary, history?: FleetSearch[
   const memory = formatMemory(summary.weightBytes, summary.budgetBytes);
   const accuracy = `${formatPercent(summary.accuracy)} at ${summary.weightBits}-bit weights`;
   const stages = Object.entries(summary.stageWallMs);
-  const totalMs = stages.reduce((sum, [, ms]) => sum + (ms ?? 0), 0);
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
     {
@@ -45,7 +44,7 @@ export function formatSlackResult(summary: SearchSummary, history?: FleetSearch[
         {
           type: 'mrkdwn',
           text:
-            `*Time* ${formatDuration(totalMs)} in total\n` +
+            `*Time* ${formatDuration(totalStageMs(summary.stageWallMs))} in total\n` +
             stages.map(([stage, ms]) => `${stage} ${formatDuration(ms ?? 0)}`).join('\n'),
         },
       ],

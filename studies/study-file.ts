@@ -7,9 +7,10 @@
  * Ctrl-C or SIGTERM. Only a SIGKILLed study leaves a summary up to a minute old; rerunning it refreshes it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { formatJson, writeJson } from '../bench/result-json.js';
 import { InputError } from '../common/errors.js';
+import { machineIdentity } from '../common/machine.js';
 
 const SUMMARY_INTERVAL_MS = 60_000;
 
@@ -122,9 +123,9 @@ function checkSameSettings<S>(path: string, stored: StudyHeader<S>, header: Stud
 
 /** e.g. "2 cores (Intel Xeon ..., x86_64), 24 GiB; load average 0.3 at start". */
 export function describeMachine(): string {
-  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  const gib = Math.round(totalmem() / 2 ** 30);
-  return `${availableParallelism()} cores (${model}, ${process.arch}), ${gib} GiB; load average ${loadavg()[0]?.toFixed(1)} at start`;
+  const { cores, cpuModel, arch, memoryBytes } = machineIdentity();
+  const gib = Math.round(memoryBytes / 2 ** 30);
+  return `${cores} cores (${cpuModel}, ${arch}), ${gib} GiB; load average ${loadavg()[0]?.toFixed(1)} at start`;
 }
 
 /** The same machine whatever its load: a study resumed on it in another session does not list it again. */

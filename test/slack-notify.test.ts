@@ -53,6 +53,7 @@ const lastNight: FleetSearch = {
   accuracy: 0.8665,
   accuracyBeforeQuantization: 0.87,
   wallMs: 3_900_000,
+  stageMs: 3_850_000,
 };
 
 const blocksText = (message: { blocks?: unknown }) => JSON.stringify(message.blocks);

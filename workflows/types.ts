@@ -64,6 +64,11 @@ export const STAGE_NAMES = [
 
 export type StageName = (typeof STAGE_NAMES)[number];
 
+/** The stages' own wall times summed: the time a search worked, its pauses left out. */
+export function totalStageMs(stageWallMs: Partial<Record<StageName, number>>): number {
+  return Object.values(stageWallMs).reduce((sum: number, ms) => sum + (ms ?? 0), 0);
+}
+
 /** The stages a search of this mode runs, in order. */
 export function stagesOf(mode: SearchMode): StageName[] {
   return STAGE_NAMES.filter(

@@ -1,10 +1,12 @@
 /** publish: the winner record, the report and the Pareto plot, then the run's manifest and summary. */
-import { renderParetoSvg, renderReport, type WinnerSummary } from '../../artifacts/report.js';
+import { renderParetoSvg } from '../../artifacts/pareto-plot.js';
+import { renderReport, type WinnerSummary } from '../../artifacts/report.js';
 import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
 import { parseArch } from '../../search/arch.js';
 import { estimateMemory } from '../../search/memory.js';
 import type { Candidate } from '../../search/stages/candidates.js';
 import type { EnhancedSpace, SearchResult } from '../../search/stages/types.js';
+import type { NetConfig } from '../../snn/config.js';
 import { type SearchSummary, type StageName, stagesOf } from '../../workflows/types.js';
 import { openPlannedRun, type RunInput, type RunPlan, type Timed } from '../run-context.js';
 import type { StepContext } from '../types.js';
@@ -12,6 +14,15 @@ import type { ImpactStage } from './impact.js';
 import type { QuantizeStage } from './quantize.js';
 import type { CandidateLine } from './select-winner.js';
 import type { TrainStage } from './train-winner.js';
+
+/** winner.json: the winner, and what it takes to rebuild and compare it (config, seeds, data, stage times). */
+export interface WinnerRecord extends WinnerSummary {
+  config: NetConfig;
+  seeds: RunPlan['seeds'];
+  datasetFingerprint: string;
+  backend: string;
+  stageWallMs: Partial<Record<StageName, number>>;
+}
 
 export async function publish(input: RunInput, ctx: StepContext = {}): Promise<SearchSummary> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
@@ -50,13 +61,15 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     },
   };
   const backendName = trained.backend;
-  await run.putJson(RUN_FILES.winner, {
+  const winnerRecord: WinnerRecord = {
     ...winner,
     config: { ...plan.config, cellType: search.config.cellType },
     seeds: plan.seeds,
     datasetFingerprint: plan.dataset.fingerprint,
     backend: backendName,
-  });
+    stageWallMs,
+  };
+  await run.putJson(RUN_FILES.winner, winnerRecord);
   const reportInput = {
     runId: input.run.runId,
     startedAt: plan.startedAt,
