@@ -32,7 +32,10 @@ export interface FleetSearch {
    * search's pause and any wait for a free worker are in it.
    */
   wallMs: number | null;
-  /** The stages' own wall times summed (README, "What a search writes"): the work, pauses left out. Completed searches only. */
+  /**
+   * The stages' own wall times summed (README, "What a search writes"): the work, pauses left out. Null unless
+   * the search completed, and for runs published before winner.json carried stage times.
+   */
   stageMs: number | null;
   /** Why a failed or cancelled search ended. */
   message?: string;
@@ -44,6 +47,9 @@ interface QuantizeRecord {
   weightBytes: number;
   tried: QuantizationTry[];
 }
+
+/** winner.json as any version wrote it: stage times came later. */
+type PublishedWinner = Omit<WinnerRecord, 'stageWallMs'> & Partial<Pick<WinnerRecord, 'stageWallMs'>>;
 
 /** stages/outcome.json, written by the recordOutcome step. */
 interface OutcomeRecord {
@@ -119,7 +125,7 @@ async function describeRun(run: RunArtifacts, plan: RunPlan, objects: Set<string
   // The manifest is written last, by a completed search only; a failure recorded before a resume stays behind.
   if (objects.has(RUN_FILES.manifest)) {
     const manifest = await run.getJson<RunManifest>(RUN_FILES.manifest);
-    const winner = await run.getJson<WinnerRecord>(RUN_FILES.winner);
+    const winner = await run.getJson<PublishedWinner>(RUN_FILES.winner);
     // As the search's summary has them: the width the weights are stored at, and the accuracy at it.
     const stored = await run.getJson<QuantizeRecord>(QUANTIZE_FILE);
     const final = stored.tried.find((tried) => tried.bits === stored.weightBits);
@@ -133,7 +139,7 @@ async function describeRun(run: RunArtifacts, plan: RunPlan, objects: Set<string
       accuracy: final?.accuracy ?? winner.accuracyBeforeQuantization,
       accuracyBeforeQuantization: winner.accuracyBeforeQuantization,
       wallMs: since(manifest.publishedAt),
-      stageMs: totalStageMs(winner.stageWallMs),
+      stageMs: winner.stageWallMs === undefined ? null : totalStageMs(winner.stageWallMs),
     };
   }
   if (objects.has(OUTCOME_FILE)) {

@@ -12,8 +12,11 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { FleetSearch } from '../artifacts/fleet-history.js';
+import { openStore } from '../artifacts/index.js';
+import { RUN_FILES, RunArtifacts } from '../artifacts/run.js';
 import { connectClient, searchRequestOf } from '../cli/temporal.js';
 import type { Fleet } from '../config/fleets.js';
+import type { WinnerRecord } from '../pipeline/stages/publish.js';
 import { type BotServer, startBotServer } from '../slack/server.js';
 import type { SearchSummary } from '../workflows/types.js';
 import {
@@ -311,6 +314,25 @@ describe('a search started from Slack', () => {
       budgetBytes: summary.budgetBytes,
       accuracy: summary.accuracy,
     });
+  });
+
+  it('lists a run published before winner.json carried stage times, with no stage time', async () => {
+    const run = new RunArtifacts(await openStore(artifacts), workflowId);
+    const { stageWallMs, ...older } = await run.getJson<WinnerRecord>(RUN_FILES.winner);
+    expect(Object.keys(stageWallMs)).toContain('train-winner');
+    await run.putJson(RUN_FILES.winner, older);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      CLI,
+      'history',
+      '--fleet',
+      fleetName,
+      '--out',
+      artifacts,
+      '--json',
+    ]);
+    const listed = (JSON.parse(stdout) as FleetSearch[]).find((search) => search.workflowId === workflowId);
+    expect(listed).toMatchObject({ outcome: 'completed', winner: older.arch, stageMs: null });
+    expect(listed?.wallMs).toBeGreaterThan(0);
   });
 
   it('says there is nothing to cancel once the search has ended', async () => {
