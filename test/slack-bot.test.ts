@@ -60,6 +60,20 @@ let worker: WorkerProcess;
 let client: Client;
 let cpuQueue: string;
 
+/** The search as `spikenas history --json` lists it from the local artifact folder. */
+async function listedInHistory(id: string): Promise<FleetSearch | undefined> {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    CLI,
+    'history',
+    '--fleet',
+    fleetName,
+    '--out',
+    artifacts,
+    '--json',
+  ]);
+  return (JSON.parse(stdout) as FleetSearch[]).find((search) => search.workflowId === id);
+}
+
 beforeAll(async () => {
   const address = await ensureTemporal();
   process.env.TEMPORAL_ADDRESS = address;
@@ -295,17 +309,8 @@ describe('a search started from Slack', () => {
   );
 
   it('is listed by `spikenas history` from the local artifact folder', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      CLI,
-      'history',
-      '--fleet',
-      fleetName,
-      '--out',
-      artifacts,
-      '--json',
-    ]);
     const summary = (await client.workflow.getHandle(workflowId).result()) as SearchSummary;
-    const listed = (JSON.parse(stdout) as FleetSearch[]).find((search) => search.workflowId === workflowId);
+    const listed = await listedInHistory(workflowId);
     expect(listed).toMatchObject({
       outcome: 'completed',
       winner: summary.winner,
@@ -321,16 +326,7 @@ describe('a search started from Slack', () => {
     const { stageWallMs, ...older } = await run.getJson<WinnerRecord>(RUN_FILES.winner);
     expect(Object.keys(stageWallMs)).toContain('train-winner');
     await run.putJson(RUN_FILES.winner, older);
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      CLI,
-      'history',
-      '--fleet',
-      fleetName,
-      '--out',
-      artifacts,
-      '--json',
-    ]);
-    const listed = (JSON.parse(stdout) as FleetSearch[]).find((search) => search.workflowId === workflowId);
+    const listed = await listedInHistory(workflowId);
     expect(listed).toMatchObject({ outcome: 'completed', winner: older.arch, stageMs: null });
     expect(listed?.wallMs).toBeGreaterThan(0);
   });
