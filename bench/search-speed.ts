@@ -52,6 +52,7 @@ import {
   type SearchProgress,
   type SearchRequest,
   type SearchSummary,
+  totalStageMs,
 } from '../workflows/types.js';
 import {
   type Machine,
@@ -365,7 +366,7 @@ async function figuresOf(
     candidatesScored: summary.counters.scored ?? 0,
     counters: summary.counters,
     stageWallMs,
-    totalWallMs: Object.values(stageWallMs).reduce((a, b) => a + b, 0),
+    totalWallMs: totalStageMs(summary.stageWallMs),
     elapsedMs,
     winner: summary.winner,
     params: summary.params,
