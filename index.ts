@@ -20,7 +20,7 @@ export {
   sampleArch,
   validateArch,
 } from './search/arch.js';
-export { type Arch, OP_NAMES, type OpCode } from './search/arch.types.js';
+export { type Arch, OP_NAMES, type OpCode } from './snn/cell-matrix.js';
 export { countParams, estimateMemory, type MemoryEstimate } from './search/memory.js';
 export { paretoFront } from './search/pareto.js';
 export { PROFILES, resolveProfile } from './search/profiles.js';
@@ -31,6 +31,7 @@ export {
   sahdFromSums,
   sahdKernel,
   sahdScore,
+  scoreSahd,
 } from './search/sahd.js';
 export type * from './search/stages/types.js';
 export type { CellType, NetConfig } from './snn/config.js';
@@ -41,7 +42,6 @@ export {
   PRESETS,
   quantizeWeights,
   resolvePreset,
-  scoreSahd,
   trainNetwork,
 } from './snn/index.js';
 export type { SearchRequest, SearchSummary } from './workflows/types.js';

@@ -1,7 +1,7 @@
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import { parseArch } from '../search/arch.js';
-import { OP_NAMES } from '../search/arch.types.js';
+import { OP_NAMES } from '../snn/cell-matrix.js';
 import type { EnhancedSpace, ImpactResult, ScoredCandidate, SearchResult } from '../search/stages/types.js';
 import { STAGE_NAMES, type StageName, totalStageMs } from '../workflows/types.js';
 

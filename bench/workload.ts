@@ -5,7 +5,7 @@
  */
 import { Rng } from '../common/rng.js';
 import { archEdges, parseArch, pruneArch, sampleArch } from '../search/arch.js';
-import type { Arch } from '../search/arch.types.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import { spatialSizes } from '../search/memory.js';
 import type { BackendInfo } from '../snn/backend.js';
 import type { NetConfig } from '../snn/config.js';

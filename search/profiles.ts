@@ -7,7 +7,7 @@
  * on 2 CPU cores with the wasm backend.
  */
 import { InputError } from '../common/errors.js';
-import type { OpCode } from './arch.types.js';
+import type { OpCode } from '../snn/cell-matrix.js';
 
 /** Short-training options (the subset of snn's TrainOptions a profile fixes). */
 export interface ShortTraining {

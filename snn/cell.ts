@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
-import { type Arch, CELL_NODES, type OpCode } from '../search/arch.types.js';
+import { type Arch, CELL_NODES, type OpCode } from './cell-matrix.js';
 import type { CellType } from './config.js';
 import type { LifNeuron } from './lif.js';
 import { buildCellOp, type CellOp, type ForwardContext, type ParamStore } from './ops.js';

@@ -1,5 +1,7 @@
 export { BACKEND_CHOICES, type BackendInfo, backendInfo, describeBackend, initBackend } from './backend.js';
+export { assertBatchFits } from './batch-fit.js';
 export { archText, Cell } from './cell.js';
+export { type Arch, CELL_NODES, OP_NAMES, type OpCode } from './cell-matrix.js';
 export type { CellType, NetConfig } from './config.js';
 export { type Evaluation, evaluateNetwork, type SpikeRate } from './evaluate.js';
 export {
@@ -34,6 +36,11 @@ export {
   quantizeSymmetric,
   quantizeWeights,
 } from './quantize.js';
-export { sahdDropoutSeed, sahdSumsOf, scoreSahd } from './score.js';
-export { type TrainOptions, type TrainResult, type TrainResume, trainNetwork } from './train.js';
+export {
+  type TrainContext,
+  type TrainOptions,
+  type TrainResult,
+  type TrainResume,
+  trainNetwork,
+} from './train.js';
 export { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
 import { deriveSeed } from '../common/rng.js';
-import { type Arch, CELL_NODES } from '../search/arch.types.js';
+import { type Arch, CELL_NODES } from './cell-matrix.js';
 import { Cell } from './cell.js';
 import { checkpoint } from './checkpoint.js';
 import type { NetConfig } from './config.js';

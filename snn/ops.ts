@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { deriveSeed } from '../common/rng.js';
-import type { OpCode } from '../search/arch.types.js';
+import type { OpCode } from './cell-matrix.js';
 import { fusedBatchNormAvailable, fusedBatchNormTraining } from './kernels/fused-batchnorm.js';
 import { LifNeuron, type SpikeObserver } from './lif.js';
 

@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
 import { deriveSeed, Rng } from '../common/rng.js';
 import type { DataSplit, ImageSet } from '../datasets/types.js';
-import type { Arch } from '../search/arch.types.js';
-import type { StageContext } from '../search/stages/types.js';
+import type { Arch } from './cell-matrix.js';
 import { initBackend } from './backend.js';
 import { assertBatchFits } from './batch-fit.js';
 import type { NetConfig } from './config.js';
@@ -24,6 +23,17 @@ export interface TrainOptions {
   trainSubset?: number;
   /** Called after every step with the steps done and the steps of the whole training (all epochs). */
   onStep?: (done: number, total: number) => void;
+}
+
+/**
+ * What a training needs besides its data and settings: the seed every random choice derives from, the
+ * point an interrupted training continues from, where to hand each epoch's resume point, and an abort signal.
+ */
+export interface TrainContext {
+  seed: number;
+  resume?: TrainResume;
+  onProgress?: (progress: { done: number; total: number; resume: TrainResume }) => void | Promise<void>;
+  signal?: AbortSignal;
 }
 
 /** Where an interrupted training continues: after `epoch` finished epochs. JSON-serialisable. */
@@ -62,7 +72,7 @@ export async function trainNetwork(
   config: NetConfig,
   data: DataSplit,
   options: TrainOptions,
-  ctx: StageContext<TrainResume>,
+  ctx: TrainContext,
 ): Promise<TrainResult> {
   const started = Date.now();
   validateOptions(options);

@@ -9,7 +9,8 @@ import type { DataSplit } from '../datasets/types.js';
 import { parseArch } from '../search/arch.js';
 import { candidateSeed } from '../search/stages/scoring.js';
 import type { NetConfig } from '../snn/config.js';
-import { initBackend, scoreSahd, trainNetwork } from '../snn/index.js';
+import { scoreSahd } from '../search/sahd.js';
+import { initBackend, trainNetwork } from '../snn/index.js';
 
 export interface StudyData {
   dataset: string;

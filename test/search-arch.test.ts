@@ -11,7 +11,7 @@ import {
   spaceSize,
   validateArch,
 } from '../search/arch.js';
-import type { Arch } from '../search/arch.types.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import { estimateMemory } from '../search/memory.js';
 import { resolvePreset } from '../snn/presets.js';
 

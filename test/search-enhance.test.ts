@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OpCode } from '../search/arch.types.js';
+import type { OpCode } from '../snn/cell-matrix.js';
 import { describeRule, enhanceSpace } from '../search/stages/enhance.js';
 import type { ImpactResult, OpImpact } from '../search/stages/types.js';
 

@@ -3,7 +3,7 @@ import { InputError } from '../common/errors.js';
 import { loadDataset } from '../datasets/index.js';
 import { sampleBatches } from '../datasets/split.js';
 import { formatArch } from '../search/arch.js';
-import type { Arch } from '../search/arch.types.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import {
   mergeShards,
   type SahdScorer,

@@ -10,7 +10,7 @@ import { assertBatchFits, largestWasmBatch } from '../snn/batch-fit.js';
 import type { NetConfig } from '../snn/config.js';
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';
-import { scoreSahd } from '../snn/score.js';
+import { scoreSahd } from '../search/sahd.js';
 import { trainNetwork } from '../snn/train.js';
 
 const ARCH = parseArch('0303 0030 2002 0200');

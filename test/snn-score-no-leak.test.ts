@@ -2,12 +2,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
 import { parseArch, pruneArch, sampleArch } from '../search/arch.js';
-import type { Arch } from '../search/arch.types.js';
-import { type SpikeLayer, sahdFromSums, sahdScore } from '../search/sahd.js';
+import type { Arch } from '../snn/cell-matrix.js';
+import {
+  type SpikeLayer,
+  sahdDropoutSeed,
+  sahdFromSums,
+  sahdScore,
+  sahdSumsOf,
+  scoreSahd,
+} from '../search/sahd.js';
 import { initBackend } from '../snn/backend.js';
 import type { NetConfig } from '../snn/config.js';
 import { buildNetwork } from '../snn/network.js';
-import { sahdDropoutSeed, sahdSumsOf, scoreSahd } from '../snn/score.js';
 
 const CONFIG: NetConfig = {
   inputShape: [12, 12, 1],

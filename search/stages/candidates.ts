@@ -18,7 +18,7 @@ import {
   sampleArch,
   spaceSize,
 } from '../arch.js';
-import type { Arch, OpCode } from '../arch.types.js';
+import type { Arch, OpCode } from '../../snn/cell-matrix.js';
 import { estimateMemory, type MemoryEstimate } from '../memory.js';
 
 /** Spaces up to this many raw matrices are enumerated completely instead of sampled. */

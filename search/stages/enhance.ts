@@ -3,8 +3,8 @@
  * evidence by a written, deterministic rule (describeRule). The rule acts only on differences beyond the
  * 95% confidence interval of the mean gain (OpImpact.ci95). Pure.
  */
-import type { OpCode } from '../arch.types.js';
-import { OP_NAMES } from '../arch.types.js';
+import type { OpCode } from '../../snn/cell-matrix.js';
+import { OP_NAMES } from '../../snn/cell-matrix.js';
 import type { EnhancedSpace, ImpactResult, OpImpact } from './types.js';
 
 const CONVS: OpCode[] = [3, 2];

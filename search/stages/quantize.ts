@@ -6,7 +6,7 @@
 import type { ImageSet } from '../../datasets/types.js';
 import type { NetConfig } from '../../snn/config.js';
 import { evaluateNetwork, quantizeWeights, type SerializedWeights } from '../../snn/index.js';
-import type { Arch } from '../arch.types.js';
+import type { Arch } from '../../snn/cell-matrix.js';
 import { estimateMemory } from '../memory.js';
 import type { StageContext } from './types.js';
 

@@ -7,7 +7,7 @@
 import { InputError } from '../../common/errors.js';
 import { deriveSeed } from '../../common/rng.js';
 import type { NetConfig } from '../../snn/config.js';
-import { scoreSahd } from '../../snn/index.js';
+import { scoreSahd } from '../sahd.js';
 import { parseArch } from '../arch.js';
 import type { StageContext } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { CellType, NetConfig } from '../../snn/config.js';
-import type { OpCode } from '../arch.types.js';
+import type { OpCode } from '../../snn/cell-matrix.js';
 import type { FirstPass } from '../profiles.js';
 
 /**
