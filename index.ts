@@ -8,6 +8,8 @@ export { deriveSeed, Rng } from './common/rng.js';
 export { formatSize, parseSize } from './common/size.js';
 export { type Fleet, loadFleets, parseFleets } from './config/fleets.js';
 export { validateSearchRequest } from './config/request.js';
+export type { SearchRequest } from './contract/request.js';
+export type { SearchSummary } from './contract/summary.js';
 export { loadDataset, sampleBatches, splitTrainVal } from './datasets/index.js';
 export type { DataSplit, Dataset, ImageSet } from './datasets/types.js';
 export { runSearchLocally } from './pipeline/local.js';
@@ -20,7 +22,6 @@ export {
   sampleArch,
   validateArch,
 } from './search/arch.js';
-export { type Arch, OP_NAMES, type OpCode } from './snn/cell-matrix.js';
 export { countParams, estimateMemory, type MemoryEstimate } from './search/memory.js';
 export { paretoFront } from './search/pareto.js';
 export { PROFILES, resolveProfile } from './search/profiles.js';
@@ -34,6 +35,7 @@ export {
   scoreSahd,
 } from './search/sahd.js';
 export type * from './search/stages/types.js';
+export { type Arch, OP_NAMES, type OpCode } from './snn/cell-matrix.js';
 export type { CellType, NetConfig } from './snn/config.js';
 export {
   buildNetwork,
@@ -44,4 +46,3 @@ export {
   resolvePreset,
   trainNetwork,
 } from './snn/index.js';
-export type { SearchRequest, SearchSummary } from './workflows/types.js';

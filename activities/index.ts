@@ -4,11 +4,12 @@
  * summaries only.
  */
 import { Context } from '@temporalio/activity';
+import type { StageWork } from '../contract/progress.js';
+import { STAGE_WORK_SIGNAL } from '../contract/temporal.js';
 import * as steps from '../pipeline/steps.js';
 import type { HeavyStepName } from '../pipeline/thread-entry.js';
 import { runInThread } from '../pipeline/threads.js';
 import type { StepContext, StepProgress } from '../pipeline/types.js';
-import { STAGE_WORK_SIGNAL, type StageWork } from '../workflows/types.js';
 import { ProgressSignaller } from './progress.js';
 
 export { notifySlack } from './notify.js';

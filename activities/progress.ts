@@ -4,7 +4,7 @@
  * they happen. Heartbeat details would not do: the workflow cannot read them, and the SDK holds them back
  * for up to 80 % of the heartbeat timeout.
  */
-import type { StageWork } from '../workflows/types.js';
+import type { StageWork } from '../contract/progress.js';
 
 /**
  * How often an activity signals: every signal is a workflow task and a few history events, and a workflow

@@ -2,10 +2,11 @@
  * A fleet's past searches, read back from what the runs wrote to the artifact store: `spikenas history`
  * prints them and the Slack result message compares a night with the one before.
  */
+
+import { totalStageMs } from '../contract/stages.js';
 import type { WinnerRecord } from '../pipeline/stages/publish.js';
 import type { RunPlan } from '../pipeline/steps.js';
 import type { QuantizationTry } from '../search/stages/quantize.js';
-import { totalStageMs } from '../workflows/types.js';
 import { ArtifactIntegrityError } from './digest.js';
 import { RUN_FILES, RunArtifacts, type RunManifest, stageFile } from './run.js';
 import { ArtifactNotFoundError, type ArtifactStore } from './store.types.js';

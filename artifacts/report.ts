@@ -1,9 +1,9 @@
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
+import { STAGE_NAMES, type StageName, totalStageMs } from '../contract/stages.js';
 import { parseArch } from '../search/arch.js';
-import { OP_NAMES } from '../snn/cell-matrix.js';
 import type { EnhancedSpace, ImpactResult, ScoredCandidate, SearchResult } from '../search/stages/types.js';
-import { STAGE_NAMES, type StageName, totalStageMs } from '../workflows/types.js';
+import { OP_NAMES } from '../snn/cell-matrix.js';
 
 /** What the trained (and maybe quantized) winner came to. Accuracies are fractions in [0, 1]. */
 export interface WinnerSummary {

@@ -18,9 +18,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Arch } from '../snn/cell-matrix.js';
 import { estimateMemory } from '../search/memory.js';
 import { BACKEND_CHOICES, type BackendInfo } from '../snn/backend.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import { resolvePreset } from '../snn/presets.js';
 import {
   type ChildLine,

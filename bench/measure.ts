@@ -10,11 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import type { Arch } from '../snn/cell-matrix.js';
+import { scoreSahd } from '../search/sahd.js';
 import { BACKEND_CHOICES, type BackendInfo, initBackend } from '../snn/backend.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';
-import { scoreSahd } from '../search/sahd.js';
 import { DEFAULT_SGD, sgdStep } from '../snn/train.js';
 import {
   type ChildLine,

@@ -5,9 +5,9 @@
  */
 import { Rng } from '../common/rng.js';
 import { archEdges, parseArch, pruneArch, sampleArch } from '../search/arch.js';
-import type { Arch } from '../snn/cell-matrix.js';
 import { spatialSizes } from '../search/memory.js';
 import type { BackendInfo } from '../snn/backend.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';
 
 /** SNASNet's published CIFAR cell (backward: 2->0 and 3->1 are feedback edges). */

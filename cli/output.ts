@@ -1,7 +1,8 @@
 /** The summary table the CLI prints when a search has finished. */
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
-import { type SearchSummary, STAGE_NAMES, totalStageMs } from '../workflows/types.js';
+import { STAGE_NAMES, totalStageMs } from '../contract/stages.js';
+import type { SearchSummary } from '../contract/summary.js';
 
 export function printSummary(summary: SearchSummary): void {
   const budget = summary.budgetBytes === null ? 'none' : formatSize(summary.budgetBytes);

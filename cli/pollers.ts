@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import type { QueueNames } from '../workflows/index.js';
+import type { QueueNames } from '../contract/temporal.js';
 
 // A CommonJS module: its namespaces come through the default export under ESM.
 const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;

@@ -5,7 +5,7 @@
  * never silent for long and never holds bar templates.
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import type { SearchProgress } from '../workflows/types.js';
+import type { SearchProgress } from '../contract/progress.js';
 import { formatTimeLeft, StageEta } from './eta.js';
 
 /**

@@ -1,7 +1,8 @@
 /** CLI commands that talk to Temporal: start (and wait), status, resume. Each returns the exit code. */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { InputError } from '../common/errors.js';
-import type { SearchProgress, SearchRequest } from '../workflows/types.js';
+import type { SearchProgress } from '../contract/progress.js';
+import type { SearchRequest } from '../contract/request.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printSummary } from './output.js';
 import { unpolledMessage, unpolledQueues } from './pollers.js';

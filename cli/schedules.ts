@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Fleet } from '../config/fleets.js';
-import { SEARCH_WORKFLOW, type SearchRequest } from '../workflows/types.js';
+import type { SearchRequest } from '../contract/request.js';
+import { SEARCH_WORKFLOW } from '../contract/temporal.js';
 import { taskQueues } from './temporal.js';
 
 const SCHEDULE_PREFIX = 'spikenas-fleet-';

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { STORE_URI_ALLOWED } from '../artifacts/index.js';
 import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
+import type { SearchRequest } from '../contract/request.js';
 import { DATASET_ALLOWED } from '../datasets/load.js';
 import { parseArch } from '../search/arch.js';
 import { WEIGHT_BITS } from '../search/memory.js';
 import { PROFILE_NAMES } from '../search/profiles.js';
-import type { SearchRequest } from '../workflows/types.js';
 
 export const MODES = ['spikenas', 'snasnet'] as const;
 export const MAX_SHARDS = 64;

@@ -4,8 +4,11 @@
  * or a CI job that needs no durability.
  */
 import { randomUUID } from 'node:crypto';
-import { ProgressTracker } from '../workflows/progress.js';
-import type { SearchProgress, SearchRequest, SearchSummary, StageName } from '../workflows/types.js';
+import type { SearchProgress } from '../contract/progress.js';
+import { ProgressTracker } from '../contract/progress.js';
+import type { SearchRequest } from '../contract/request.js';
+import type { StageName } from '../contract/stages.js';
+import type { SearchSummary } from '../contract/summary.js';
 import * as steps from './steps.js';
 
 export interface LocalRunOptions {

@@ -6,11 +6,11 @@ import { openStore } from '../artifacts/index.js';
 import type { SearchReportInput } from '../artifacts/report.js';
 import { RUN_FILES, RunArtifacts } from '../artifacts/run.js';
 import { InputError } from '../common/errors.js';
+import type { SearchRequest } from '../contract/request.js';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit, Dataset } from '../datasets/types.js';
 import type { SearchProfileSpec } from '../search/profiles.js';
 import type { NetConfig } from '../snn/config.js';
-import type { SearchRequest } from '../workflows/types.js';
 import type { RunRef, StepContext } from './types.js';
 
 /** Everything fixed when a run starts: written once to config.json, read by every later step. */

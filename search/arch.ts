@@ -27,8 +27,8 @@
 
 import { InputError } from '../common/errors.js';
 import type { Rng } from '../common/rng.js';
-import type { CellType } from '../snn/config.js';
 import { type Arch, CELL_NODES, type OpCode } from '../snn/cell-matrix.js';
+import type { CellType } from '../snn/config.js';
 
 const N = CELL_NODES;
 const OUTPUT = N - 1;

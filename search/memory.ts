@@ -15,9 +15,9 @@
  */
 
 import { InputError } from '../common/errors.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';
 import { archEdges } from './arch.js';
-import type { Arch } from '../snn/cell-matrix.js';
 
 /** Weight precisions the memory model and quantization know. */
 export type WeightBits = 32 | 16 | 8 | 4;

@@ -6,7 +6,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
 import { deriveSeed } from '../common/rng.js';
-import { type Arch, assertBatchFits, buildNetwork, initBackend, type NetConfig, type SpikingNetwork } from '../snn/index.js';
+import {
+  type Arch,
+  assertBatchFits,
+  buildNetwork,
+  initBackend,
+  type NetConfig,
+  type SpikingNetwork,
+} from '../snn/index.js';
 
 /**
  * SAHD's kernel summed over a mini-batch's LIF calls, in the form that keeps float32 sums exact enough:

@@ -1,6 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { Fleet } from '../config/fleets.js';
-import type { SearchRequest } from '../workflows/types.js';
+import type { SearchRequest } from '../contract/request.js';
 import type { SearchControl } from './app.js';
 import { describeSlackError } from './web-client.js';
 

@@ -3,7 +3,8 @@ import type { KnownBlock } from '@slack/web-api';
 import { type FleetSearch, previousSuccess } from '../artifacts/fleet-history.js';
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
-import { type SearchSummary, totalStageMs } from '../workflows/types.js';
+import { totalStageMs } from '../contract/stages.js';
+import type { SearchSummary } from '../contract/summary.js';
 
 /** What chat.postMessage and a response_url both take. */
 export interface SlackMessage {

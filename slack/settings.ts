@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../common/errors.js';
 import { type Fleet, loadFleets } from '../config/fleets.js';
 import { MAX_SHARDS } from '../config/request.js';
-import type { SearchRequest } from '../workflows/types.js';
+import type { SearchRequest } from '../contract/request.js';
 import { type SlackAuthConfig, slackAuthFromEnv } from './auth.js';
 
 /** What the bot reads at start, beside Slack's secrets: the fleets, who may use it, and request defaults. */

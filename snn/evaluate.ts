@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageSet } from '../datasets/types.js';
-import type { Arch } from './cell-matrix.js';
 import { initBackend } from './backend.js';
+import type { Arch } from './cell-matrix.js';
 import type { NetConfig } from './config.js';
 import { buildNetwork, type SpikingNetwork } from './network.js';
 import { deserializeWeights, type SerializedWeights } from './weights.js';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
 import { deriveSeed } from '../common/rng.js';
-import { type Arch, CELL_NODES } from './cell-matrix.js';
 import { Cell } from './cell.js';
+import { type Arch, CELL_NODES } from './cell-matrix.js';
 import { checkpoint } from './checkpoint.js';
 import type { NetConfig } from './config.js';
 import { LifNeuron, type SpikeObserver } from './lif.js';

@@ -7,9 +7,9 @@ import { deriveSeed } from '../common/rng.js';
 import { loadDataset, sampleBatches, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit } from '../datasets/types.js';
 import { parseArch } from '../search/arch.js';
+import { scoreSahd } from '../search/sahd.js';
 import { candidateSeed } from '../search/stages/scoring.js';
 import type { NetConfig } from '../snn/config.js';
-import { scoreSahd } from '../search/sahd.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
 
 export interface StudyData {

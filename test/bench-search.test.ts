@@ -23,8 +23,8 @@ import {
   withSpeedups,
 } from '../bench/paper-results.js';
 import { connectClient } from '../cli/temporal.js';
+import type { SearchMode } from '../contract/request.js';
 import { type FirstPass, type FirstPassEvidence, PROFILES } from '../search/profiles.js';
-import type { SearchMode } from '../workflows/types.js';
 import { runScript } from './support/cli.js';
 import { ensureTemporal, ROOT, useQueues } from './support/temporal.js';
 

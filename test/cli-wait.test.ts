@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { EXIT } from '../cli/exit-codes.js';
 import { waitAndReport } from '../cli/remote.js';
 import { connectClient, outcomeIfClosed, startSearch } from '../cli/temporal.js';
-import type { SearchRequest } from '../workflows/types.js';
+import type { SearchRequest } from '../contract/request.js';
 import { ensureTemporal, useQueues } from './support/temporal.js';
 
 const request: SearchRequest = {

@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProgressSignaller, signalIntervalMs } from '../activities/progress.js';
 import { ETA_MIN_OBSERVED_MS, formatTimeLeft, StageEta } from '../cli/eta.js';
-import { ProgressTracker } from '../workflows/progress.js';
-import { type StageWork, stagesOf } from '../workflows/types.js';
+import { ProgressTracker, type StageWork } from '../contract/progress.js';
+import { stagesOf } from '../contract/stages.js';
 
 const steps = (done: number, total = 100): StageWork => ({
   stage: 'operation-impact',

@@ -12,7 +12,7 @@ import { EXIT } from '../cli/exit-codes.js';
 import { listSchedules, scheduleIdOf, syncSchedules } from '../cli/schedules.js';
 import { connectClient } from '../cli/temporal.js';
 import { type Fleet, loadFleets, parseFleets } from '../config/fleets.js';
-import type { SearchRequest } from '../workflows/types.js';
+import type { SearchRequest } from '../contract/request.js';
 import { CLI, ensureTemporal, useQueues } from './support/temporal.js';
 
 const fleet = (name: string, extra: Partial<Fleet> = {}) => ({

@@ -11,8 +11,8 @@ import {
   spaceSize,
   validateArch,
 } from '../search/arch.js';
-import type { Arch } from '../snn/cell-matrix.js';
 import { estimateMemory } from '../search/memory.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import { resolvePreset } from '../snn/presets.js';
 
 const canon = (text: string) => canonicalizeArch(parseArch(text));

@@ -3,7 +3,6 @@ import { InputError } from '../common/errors.js';
 import { loadDataset } from '../datasets/index.js';
 import { sampleBatches } from '../datasets/split.js';
 import { formatArch } from '../search/arch.js';
-import type { Arch } from '../snn/cell-matrix.js';
 import {
   mergeShards,
   type SahdScorer,
@@ -12,6 +11,7 @@ import {
   shardCandidates,
   UNUSABLE_SCORE,
 } from '../search/stages/scoring.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import { initBackend } from '../snn/index.js';
 import { TINY_CONFIG } from './support/configs.js';
 

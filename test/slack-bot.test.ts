@@ -16,9 +16,9 @@ import { openStore } from '../artifacts/index.js';
 import { RUN_FILES, RunArtifacts } from '../artifacts/run.js';
 import { connectClient, searchRequestOf } from '../cli/temporal.js';
 import type { Fleet } from '../config/fleets.js';
+import type { SearchSummary } from '../contract/summary.js';
 import type { WinnerRecord } from '../pipeline/stages/publish.js';
 import { type BotServer, startBotServer } from '../slack/server.js';
-import type { SearchSummary } from '../workflows/types.js';
 import {
   postSlashCommand,
   type ReceivedMessage,

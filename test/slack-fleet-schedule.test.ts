@@ -16,7 +16,8 @@ import { scheduleIdOf, syncSchedules } from '../cli/schedules.js';
 import { connectClient } from '../cli/temporal.js';
 import { formatSize } from '../common/size.js';
 import { loadFleets } from '../config/fleets.js';
-import { type SearchSummary, totalStageMs } from '../workflows/types.js';
+import { totalStageMs } from '../contract/stages.js';
+import type { SearchSummary } from '../contract/summary.js';
 import { freshBucket, s3WorkerEnv } from './support/s3.js';
 import { type SlackApiServer, startSlackApiServer } from './support/slack.js';
 import {

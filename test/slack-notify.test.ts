@@ -11,8 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type NotifySlackInput, notifySlack } from '../activities/notify.js';
 import type { FleetSearch } from '../artifacts/fleet-history.js';
+import type { SearchSummary } from '../contract/summary.js';
 import { formatSlackFailure, formatSlackResult } from '../slack/messages.js';
-import type { SearchSummary } from '../workflows/types.js';
 import { type SlackApiServer, startSlackApiServer } from './support/slack.js';
 
 const summary: SearchSummary = {

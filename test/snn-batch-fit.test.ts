@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
 import { parseArch } from '../search/arch.js';
+import { scoreSahd } from '../search/sahd.js';
 import { activateBackend, type BackendChoice, initBackend } from '../snn/backend.js';
 import { assertBatchFits, largestWasmBatch } from '../snn/batch-fit.js';
 import type { NetConfig } from '../snn/config.js';
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';
-import { scoreSahd } from '../search/sahd.js';
 import { trainNetwork } from '../snn/train.js';
 
 const ARCH = parseArch('0303 0030 2002 0200');

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
 import { pruneArch, sampleArch } from '../search/arch.js';
-import type { Arch } from '../snn/cell-matrix.js';
 import { countParams, estimateMemory } from '../search/memory.js';
 import { initBackend } from '../snn/backend.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import type { CellType, NetConfig } from '../snn/config.js';
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';

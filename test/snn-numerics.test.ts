@@ -8,12 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
 import { parseArch, pruneArch } from '../search/arch.js';
-import type { Arch } from '../snn/cell-matrix.js';
+import { scoreSahd } from '../search/sahd.js';
 import { activateBackend, BACKEND_CHOICES, type BackendChoice, initBackend } from '../snn/backend.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';
 import { atanSurrogateGrad, LIF_THRESHOLD, SURROGATE_ALPHA, spikeOf } from '../snn/lif.js';
 import { buildNetwork } from '../snn/network.js';
-import { scoreSahd } from '../search/sahd.js';
 
 const VS = [-1.5, -0.3, 0, 0.5, 0.9, 1, 1.05, 1.7, 3];
 

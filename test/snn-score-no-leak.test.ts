@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
 import { parseArch, pruneArch, sampleArch } from '../search/arch.js';
-import type { Arch } from '../snn/cell-matrix.js';
 import {
   type SpikeLayer,
   sahdDropoutSeed,
@@ -12,6 +11,7 @@ import {
   scoreSahd,
 } from '../search/sahd.js';
 import { initBackend } from '../snn/backend.js';
+import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';
 import { buildNetwork } from '../snn/network.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { connectClient, startSearch } from '../cli/temporal.js';
-import type { SearchRequest } from '../workflows/types.js';
+import type { SearchRequest } from '../contract/request.js';
 import {
   ensureTemporal,
   spawnWorker,

@@ -12,10 +12,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openStore } from '../artifacts/index.js';
 import { RunArtifacts, stageFile } from '../artifacts/run.js';
 import { connectClient, startSearch } from '../cli/temporal.js';
+import type { SearchRequest } from '../contract/request.js';
+import type { SearchSummary } from '../contract/summary.js';
 import type { Span } from '../pipeline/stage-clock.js';
 import type { CandidateStage } from '../pipeline/stages/candidates.js';
 import { SCORE_CHUNK, type ScoreShardStage } from '../pipeline/stages/score.js';
-import type { SearchRequest, SearchSummary } from '../workflows/types.js';
 import {
   ensureTemporal,
   spawnWorker,

@@ -17,16 +17,14 @@ import {
   searchRequestOf,
   startSearch,
 } from '../cli/temporal.js';
+import type { SearchProgress } from '../contract/progress.js';
+import type { SearchRequest } from '../contract/request.js';
+import type { SearchSummary } from '../contract/summary.js';
+import { SEARCH_WORKFLOW } from '../contract/temporal.js';
 import type { RunPlan } from '../pipeline/run-context.js';
 import type { ImpactShardStage, ImpactStage } from '../pipeline/stages/impact.js';
 import { impactKey, planImpactPairs } from '../search/stages/impact-plan.js';
 import type { SearchResult } from '../search/stages/types.js';
-import {
-  SEARCH_WORKFLOW,
-  type SearchProgress,
-  type SearchRequest,
-  type SearchSummary,
-} from '../workflows/types.js';
 import {
   ensureTemporal,
   spawnWorker,

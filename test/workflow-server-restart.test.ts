@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { connectClient, startSearch } from '../cli/temporal.js';
-import type { SearchProgress, SearchRequest, SearchSummary } from '../workflows/types.js';
+import type { SearchProgress } from '../contract/progress.js';
+import type { SearchRequest } from '../contract/request.js';
+import type { SearchSummary } from '../contract/summary.js';
 import {
   spawnWorker,
   startDevServer,

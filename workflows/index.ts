@@ -14,20 +14,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { RunRef } from '../pipeline/types.js';
-import { ProgressTracker } from './progress.js';
+import { ProgressTracker, type SearchProgress, type StageWork } from '../contract/progress.js';
+import type { SearchRequest } from '../contract/request.js';
+import { PASS_UNIT, type StageName } from '../contract/stages.js';
+import type { SearchSummary } from '../contract/summary.js';
 import {
-  PASS_UNIT,
+  type QueueNames,
   RELEASE_TRAINING_SIGNAL,
-  type SearchProgress,
-  type SearchRequest,
-  type SearchSummary,
   STAGE_WORK_SIGNAL,
-  type StageName,
-  type StageWork,
   TASK_QUEUE_CPU_DEFAULT,
   TASK_QUEUE_GPU_DEFAULT,
-} from './types.js';
+} from '../contract/temporal.js';
+import type { RunRef } from '../pipeline/types.js';
 
 export const progressQuery = defineQuery<SearchProgress>('progress');
 export const stageWorkSignal = defineSignal<[StageWork]>(STAGE_WORK_SIGNAL);
@@ -38,11 +36,6 @@ export const releaseTrainingSignal = defineSignal(RELEASE_TRAINING_SIGNAL);
  * such bucket, access denied, bad or missing credentials, wrong region). They end the search at once.
  */
 const NON_RETRYABLE = ['InputError', 'InfeasibleBudgetError', 'ArtifactStoreAccessError'];
-
-export interface QueueNames {
-  cpu: string;
-  gpu: string;
-}
 
 function activitiesOn(queues: QueueNames) {
   const light = proxyActivities<typeof activities>({

@@ -1,5 +1,6 @@
 /** The memory-aware search's first step: the candidate list every shard indexes into. */
 import { stageFile } from '../../artifacts/run.js';
+import type { SearchRequest } from '../../contract/request.js';
 import { canonicalizeArch, parseArch } from '../../search/arch.js';
 import { estimateMemory } from '../../search/memory.js';
 import {
@@ -8,7 +9,6 @@ import {
 } from '../../search/stages/candidates.js';
 import type { EnhancedSpace } from '../../search/stages/types.js';
 import type { NetConfig } from '../../snn/config.js';
-import type { SearchRequest } from '../../workflows/types.js';
 import { openPlannedRun, type RunInput } from '../run-context.js';
 import { type Clocked, StepClock } from '../stage-clock.js';
 import type { StepContext } from '../types.js';

@@ -5,6 +5,7 @@ import { deriveSeed } from '../../common/rng.js';
 import { parseSize } from '../../common/size.js';
 import { checkBuildable } from '../../config/net-config.js';
 import { validateSearchRequest } from '../../config/request.js';
+import type { SearchRequest } from '../../contract/request.js';
 import { splitTrainVal } from '../../datasets/index.js';
 import type { Dataset } from '../../datasets/types.js';
 import { parseArch } from '../../search/arch.js';
@@ -12,7 +13,6 @@ import { estimateMemory } from '../../search/memory.js';
 import { resolveProfile, type SearchProfileSpec } from '../../search/profiles.js';
 import type { NetConfig } from '../../snn/config.js';
 import { resolvePreset } from '../../snn/index.js';
-import type { SearchRequest } from '../../workflows/types.js';
 import { datasetFor, openRun, type RunInput, type RunPlan } from '../run-context.js';
 import type { StepContext } from '../types.js';
 

@@ -2,12 +2,13 @@
 import { renderParetoSvg } from '../../artifacts/pareto-plot.js';
 import { renderReport, type WinnerSummary } from '../../artifacts/report.js';
 import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import { type StageName, stagesOf } from '../../contract/stages.js';
+import type { SearchSummary } from '../../contract/summary.js';
 import { parseArch } from '../../search/arch.js';
 import { estimateMemory } from '../../search/memory.js';
 import type { Candidate } from '../../search/stages/candidates.js';
 import type { EnhancedSpace, SearchResult } from '../../search/stages/types.js';
 import type { NetConfig } from '../../snn/config.js';
-import { type SearchSummary, type StageName, stagesOf } from '../../workflows/types.js';
 import { openPlannedRun, type RunInput, type RunPlan, type Timed } from '../run-context.js';
 import type { StepContext } from '../types.js';
 import type { ImpactStage } from './impact.js';

@@ -5,13 +5,13 @@
 import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
 import { deriveSeed } from '../../common/rng.js';
+import { PASS_UNIT } from '../../contract/stages.js';
 import { sampleBatches } from '../../datasets/index.js';
 import type { Candidate } from '../../search/stages/candidates.js';
 import { type ScoreResume, scoreCandidates, shardCandidates } from '../../search/stages/scoring.js';
 import { selectSurvivors as pickSurvivors } from '../../search/stages/select.js';
 import type { NetConfig } from '../../snn/config.js';
 import { initBackend } from '../../snn/index.js';
-import { PASS_UNIT } from '../../workflows/types.js';
 import { openPlannedRun, type RunInput, type RunPlan, signalOption, splitFor } from '../run-context.js';
 import { type Clocked, type Span, StepClock, spansOf } from '../stage-clock.js';
 import type { StepContext } from '../types.js';

@@ -8,6 +8,7 @@
 import { InfeasibleBudgetError, InputError } from '../../common/errors.js';
 import { deriveSeed, Rng } from '../../common/rng.js';
 import { formatSize } from '../../common/size.js';
+import type { Arch, OpCode } from '../../snn/cell-matrix.js';
 import type { NetConfig } from '../../snn/config.js';
 import {
   canonicalizeArch,
@@ -18,7 +19,6 @@ import {
   sampleArch,
   spaceSize,
 } from '../arch.js';
-import type { Arch, OpCode } from '../../snn/cell-matrix.js';
 import { estimateMemory, type MemoryEstimate } from '../memory.js';
 
 /** Spaces up to this many raw matrices are enumerated completely instead of sampled. */

@@ -17,9 +17,9 @@
 
 import { InputError } from '../../common/errors.js';
 import { deriveSeed, Rng } from '../../common/rng.js';
+import { OP_NAMES, type OpCode } from '../../snn/cell-matrix.js';
 import type { CellType } from '../../snn/config.js';
 import { canonicalizeArch, parseArch, pruneArch, sampleArch } from '../arch.js';
-import { OP_NAMES, type OpCode } from '../../snn/cell-matrix.js';
 import { tInterval95 } from '../stats/t-interval.js';
 import type { OpImpact } from './types.js';
 

@@ -9,10 +9,10 @@
 
 import { deriveSeed } from '../../common/rng.js';
 import type { DataSplit } from '../../datasets/types.js';
+import type { OpCode } from '../../snn/cell-matrix.js';
 import type { CellType, NetConfig } from '../../snn/config.js';
 import { trainNetwork } from '../../snn/index.js';
 import { parseArch } from '../arch.js';
-import type { OpCode } from '../../snn/cell-matrix.js';
 import type { ShortTraining } from '../profiles.js';
 import { type ImpactPair, impactKey, summariseImpact } from './impact-plan.js';
 import type { ImpactResult, StageContext } from './types.js';

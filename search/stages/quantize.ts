@@ -4,9 +4,9 @@
  * The first width that fits is chosen; every tried width is reported, and so is a miss at every width.
  */
 import type { ImageSet } from '../../datasets/types.js';
+import type { Arch } from '../../snn/cell-matrix.js';
 import type { NetConfig } from '../../snn/config.js';
 import { evaluateNetwork, quantizeWeights, type SerializedWeights } from '../../snn/index.js';
-import type { Arch } from '../../snn/cell-matrix.js';
 import { estimateMemory } from '../memory.js';
 import type { StageContext } from './types.js';
 

@@ -7,8 +7,8 @@
 import { InputError } from '../../common/errors.js';
 import { deriveSeed } from '../../common/rng.js';
 import type { NetConfig } from '../../snn/config.js';
-import { scoreSahd } from '../sahd.js';
 import { parseArch } from '../arch.js';
+import { scoreSahd } from '../sahd.js';
 import type { StageContext } from './types.js';
 
 /** Stored in place of a non-finite score (a singular SAHD kernel): JSON has no -Infinity. */

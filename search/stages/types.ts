@@ -1,5 +1,5 @@
-import type { CellType, NetConfig } from '../../snn/config.js';
 import type { OpCode } from '../../snn/cell-matrix.js';
+import type { CellType, NetConfig } from '../../snn/config.js';
 import type { FirstPass } from '../profiles.js';
 
 /**

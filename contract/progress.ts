@@ -3,14 +3,30 @@
  * percentage over the whole search. Pure and deterministic, so the workflow (fed by its activities'
  * progress signals) and the in-process runner (fed by the steps directly) compute the same figures.
  */
-import {
-  PASS_UNIT,
-  type SearchMode,
-  type SearchProgress,
-  type StageName,
-  type StageWork,
-  stagesOf,
-} from './types.js';
+import type { SearchMode } from './request.js';
+import { PASS_UNIT, type StageName, stagesOf } from './stages.js';
+
+export interface SearchProgress {
+  stage: StageName | 'done' | 'failed' | 'cancelled';
+  /** 0..100 over the whole search. */
+  percent: number;
+  counters: Record<string, number>;
+  finishedStages: StageName[];
+  /** The count inside the running stage, e.g. 1200 of 3840 training steps; null when it has none yet. */
+  current: { unit: string; done: number; total: number } | null;
+}
+
+/** What a step reports from inside a stage (an activity signals it to its workflow). */
+export interface StageWork {
+  stage: StageName;
+  /** Which parallel part this is ('all', or a shard such as 'first-0'); the stage's count sums its parts. */
+  part: string;
+  /** What is counted: 'training steps', 'first-pass candidates', 'full SAHD candidates'. */
+  unit: string;
+  done: number;
+  total: number;
+  counters?: Record<string, number>;
+}
 
 /** Share of the whole search each stage stands for, for the progress percentage (normalised per mode). */
 export const STAGE_WEIGHT: Record<StageName, number> = {

@@ -1,0 +1,24 @@
+/** How a completed search ended: the winner, its memory and accuracy, and where its artifacts are. */
+import type { SearchMode } from './request.js';
+import type { StageName } from './stages.js';
+
+export interface SearchSummary {
+  workflowId: string;
+  runId: string;
+  mode: SearchMode;
+  fleet: string | null;
+  seed: number;
+  backend: string;
+  winner: string;
+  params: number;
+  weightBits: number;
+  weightBytes: number;
+  stateBytes: number;
+  budgetBytes: number | null;
+  sahdScore: number;
+  accuracy: number;
+  accuracyBeforeQuantization: number;
+  counters: Record<string, number>;
+  stageWallMs: Partial<Record<StageName, number>>;
+  artifacts: { root: string; report: string; winner: string; weights: string };
+}
