@@ -34,7 +34,5 @@ export async function openStore(uri: string): Promise<ArtifactStore> {
 export * from './cache.js';
 export * from './digest.js';
 export { checkKey, LocalArtifactStore } from './local-store.js';
-export * from './pareto-plot.js';
-export * from './report.js';
 export * from './run.js';
 export * from './store.types.js';

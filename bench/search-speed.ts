@@ -45,10 +45,10 @@ import { parseSize } from '../common/size.js';
 import { MODES, validateSearchRequest } from '../config/request.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchMode, SearchRequest } from '../contract/request.js';
+import type { RunPlan } from '../contract/run-records.js';
 import { totalStageMs } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
 import { RELEASE_TRAINING_SIGNAL } from '../contract/temporal.js';
-import type { RunPlan } from '../pipeline/run-context.js';
 import { parseWeightBits } from '../search/memory.js';
 import type { SearchResult } from '../search/stages/types.js';
 import {

@@ -1,8 +1,9 @@
 /** `spikenas history --fleet <name>`: the fleet's past searches, read from the artifact store. */
-import { type FleetSearch, readFleetHistory } from '../artifacts/fleet-history.js';
+
 import { openStore } from '../artifacts/index.js';
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
+import { type FleetSearch, readFleetHistory } from '../reports/fleet-history.js';
 import { EXIT } from './exit-codes.js';
 
 export interface HistoryFlags {

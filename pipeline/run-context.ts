@@ -3,29 +3,13 @@
  * run's dataset and split, and the step context's options in the shapes the lower layers take.
  */
 import { openStore } from '../artifacts/index.js';
-import type { SearchReportInput } from '../artifacts/report.js';
 import { RUN_FILES, RunArtifacts } from '../artifacts/run.js';
 import { InputError } from '../common/errors.js';
-import type { SearchRequest } from '../contract/request.js';
+import type { RunPlan } from '../contract/run-records.js';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit, Dataset } from '../datasets/types.js';
 import type { SearchProfileSpec } from '../search/profiles.js';
-import type { NetConfig } from '../snn/config.js';
 import type { RunRef, StepContext } from './types.js';
-
-/** Everything fixed when a run starts: written once to config.json, read by every later step. */
-export interface RunPlan {
-  request: SearchRequest;
-  startedAt: string;
-  profile: SearchProfileSpec;
-  preset: string;
-  config: NetConfig;
-  budgetBytes: number | null;
-  seeds: Record<'split' | 'impact' | 'candidates' | 'sahd' | 'sahdBatches' | 'train', number> & {
-    search: number;
-  };
-  dataset: SearchReportInput['dataset'];
-}
 
 export interface RunInput {
   run: RunRef;

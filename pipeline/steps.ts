@@ -7,7 +7,7 @@
  * stage files in pipeline/stages/, and what all steps share in pipeline/run-context.ts.
  */
 
-export type { RunInput, RunPlan } from './run-context.js';
+export type { RunInput } from './run-context.js';
 export { generateCandidates } from './stages/candidates.js';
 export { enhanceCell } from './stages/enhance.js';
 export {

@@ -1,10 +1,10 @@
 /** The Block Kit messages the bot posts about a search: its result, or why it did not finish. */
 import type { KnownBlock } from '@slack/web-api';
-import { type FleetSearch, previousSuccess } from '../artifacts/fleet-history.js';
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import { totalStageMs } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
+import { type FleetSearch, previousSuccess } from '../reports/fleet-history.js';
 
 /** What chat.postMessage and a response_url both take. */
 export interface SlackMessage {

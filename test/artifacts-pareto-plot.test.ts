@@ -1,6 +1,6 @@
 import { DOMParser, type Element, onWarningStopParsing } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { renderParetoSvg } from '../artifacts/pareto-plot.js';
+import { renderParetoSvg } from '../reports/pareto-plot.js';
 import { UNUSABLE_SCORE } from '../search/stages/scoring.js';
 import type { ScoredCandidate } from '../search/stages/types.js';
 import { candidates, front } from './support/scored-candidates.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderReport, type SearchReportInput, type WinnerSummary } from '../artifacts/report.js';
+import type { WinnerSummary } from '../contract/run-records.js';
+import { renderReport, type SearchReportInput } from '../reports/report.js';
 import { describeRule, enhanceSpace } from '../search/stages/enhance.js';
 import type { ImpactResult, SearchResult } from '../search/stages/types.js';
 import type { NetConfig } from '../snn/config.js';

@@ -11,13 +11,13 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { FleetSearch } from '../artifacts/fleet-history.js';
 import { openStore } from '../artifacts/index.js';
 import { RUN_FILES, RunArtifacts } from '../artifacts/run.js';
 import { connectClient, searchRequestOf } from '../cli/temporal.js';
 import type { Fleet } from '../config/fleets.js';
+import type { WinnerRecord } from '../contract/run-records.js';
 import type { SearchSummary } from '../contract/summary.js';
-import type { WinnerRecord } from '../pipeline/stages/publish.js';
+import type { FleetSearch } from '../reports/fleet-history.js';
 import { type BotServer, startBotServer } from '../slack/server.js';
 import {
   postSlashCommand,

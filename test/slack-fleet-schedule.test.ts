@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FleetSearch } from '../artifacts/fleet-history.js';
 import { scheduleIdOf, syncSchedules } from '../cli/schedules.js';
 import { connectClient } from '../cli/temporal.js';
 import { formatSize } from '../common/size.js';
 import { loadFleets } from '../config/fleets.js';
 import { totalStageMs } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
+import type { FleetSearch } from '../reports/fleet-history.js';
 import { freshBucket, s3WorkerEnv } from './support/s3.js';
 import { type SlackApiServer, startSlackApiServer } from './support/slack.js';
 import {

@@ -10,8 +10,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type NotifySlackInput, notifySlack } from '../activities/notify.js';
-import type { FleetSearch } from '../artifacts/fleet-history.js';
 import type { SearchSummary } from '../contract/summary.js';
+import type { FleetSearch } from '../reports/fleet-history.js';
 import { formatSlackFailure, formatSlackResult } from '../slack/messages.js';
 import { type SlackApiServer, startSlackApiServer } from './support/slack.js';
 

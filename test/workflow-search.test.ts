@@ -19,9 +19,9 @@ import {
 } from '../cli/temporal.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
+import type { RunPlan } from '../contract/run-records.js';
 import type { SearchSummary } from '../contract/summary.js';
 import { SEARCH_WORKFLOW } from '../contract/temporal.js';
-import type { RunPlan } from '../pipeline/run-context.js';
 import type { ImpactShardStage, ImpactStage } from '../pipeline/stages/impact.js';
 import { impactKey, planImpactPairs } from '../search/stages/impact-plan.js';
 import type { SearchResult } from '../search/stages/types.js';

@@ -4,9 +4,11 @@
  * result or counts the trainings; trainImpactShard (heavy) trains one contiguous share of them
  * (stages/impact-<shard>-of-<n>); summariseImpact (light) merges the shares into stages/operation-impact.
  */
+
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
+import type { RunPlan } from '../../contract/run-records.js';
 import {
   type ImpactResume,
   type ImpactSettings,
@@ -22,7 +24,6 @@ import { initBackend } from '../../snn/index.js';
 import {
   openPlannedRun,
   type RunInput,
-  type RunPlan,
   signalOption,
   splitFor,
   type Timed,

@@ -1,4 +1,5 @@
 /** prepare-dataset: checks the request, loads the data, fixes the plan (config.json) of the run. */
+
 import { RUN_FILES, stageFile } from '../../artifacts/run.js';
 import { InfeasibleBudgetError, InputError } from '../../common/errors.js';
 import { deriveSeed } from '../../common/rng.js';
@@ -6,6 +7,7 @@ import { parseSize } from '../../common/size.js';
 import { checkBuildable } from '../../config/net-config.js';
 import { validateSearchRequest } from '../../config/request.js';
 import type { SearchRequest } from '../../contract/request.js';
+import type { RunPlan } from '../../contract/run-records.js';
 import { splitTrainVal } from '../../datasets/index.js';
 import type { Dataset } from '../../datasets/types.js';
 import { parseArch } from '../../search/arch.js';
@@ -13,7 +15,7 @@ import { estimateMemory } from '../../search/memory.js';
 import { resolveProfile, type SearchProfileSpec } from '../../search/profiles.js';
 import type { NetConfig } from '../../snn/config.js';
 import { resolvePreset } from '../../snn/index.js';
-import { datasetFor, openRun, type RunInput, type RunPlan } from '../run-context.js';
+import { datasetFor, openRun, type RunInput } from '../run-context.js';
 import type { StepContext } from '../types.js';
 
 export interface PrepareInput extends RunInput {

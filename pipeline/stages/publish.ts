@@ -1,29 +1,21 @@
 /** publish: the winner record, the report and the Pareto plot, then the run's manifest and summary. */
-import { renderParetoSvg } from '../../artifacts/pareto-plot.js';
-import { renderReport, type WinnerSummary } from '../../artifacts/report.js';
+
 import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import type { RunPlan, WinnerRecord, WinnerSummary } from '../../contract/run-records.js';
 import { type StageName, stagesOf } from '../../contract/stages.js';
 import type { SearchSummary } from '../../contract/summary.js';
+import { renderParetoSvg } from '../../reports/pareto-plot.js';
+import { renderReport } from '../../reports/report.js';
 import { parseArch } from '../../search/arch.js';
 import { estimateMemory } from '../../search/memory.js';
 import type { Candidate } from '../../search/stages/candidates.js';
 import type { EnhancedSpace, SearchResult } from '../../search/stages/types.js';
-import type { NetConfig } from '../../snn/config.js';
-import { openPlannedRun, type RunInput, type RunPlan, type Timed } from '../run-context.js';
+import { openPlannedRun, type RunInput, type Timed } from '../run-context.js';
 import type { StepContext } from '../types.js';
 import type { ImpactStage } from './impact.js';
 import type { QuantizeStage } from './quantize.js';
 import type { CandidateLine } from './select-winner.js';
 import type { TrainStage } from './train-winner.js';
-
-/** winner.json: the winner, and what it takes to rebuild and compare it (config, seeds, data, stage times). */
-export interface WinnerRecord extends WinnerSummary {
-  config: NetConfig;
-  seeds: RunPlan['seeds'];
-  datasetFingerprint: string;
-  backend: string;
-  stageWallMs: Partial<Record<StageName, number>>;
-}
 
 export async function publish(input: RunInput, ctx: StepContext = {}): Promise<SearchSummary> {
   const { run, plan } = await openPlannedRun(input.run, ctx);

@@ -2,9 +2,11 @@
  * The memory-aware search's scoring: SAHD scores per pass and shard (stages/scores-<pass>-<shard>-of-<n>),
  * and, after a cheap first pass, the survivors that go on to full SAHD (stages/survivors).
  */
+
 import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
 import { deriveSeed } from '../../common/rng.js';
+import type { RunPlan } from '../../contract/run-records.js';
 import { PASS_UNIT } from '../../contract/stages.js';
 import { sampleBatches } from '../../datasets/index.js';
 import type { Candidate } from '../../search/stages/candidates.js';
@@ -12,7 +14,7 @@ import { type ScoreResume, scoreCandidates, shardCandidates } from '../../search
 import { selectSurvivors as pickSurvivors } from '../../search/stages/select.js';
 import type { NetConfig } from '../../snn/config.js';
 import { initBackend } from '../../snn/index.js';
-import { openPlannedRun, type RunInput, type RunPlan, signalOption, splitFor } from '../run-context.js';
+import { openPlannedRun, type RunInput, signalOption, splitFor } from '../run-context.js';
 import { type Clocked, type Span, StepClock, spansOf } from '../stage-clock.js';
 import type { StepContext } from '../types.js';
 import type { CandidateStage } from './candidates.js';

@@ -2,14 +2,16 @@
  * The memory-aware search's last step: ranks the scored candidates (stages/memory-aware-search.json) and
  * lists every candidate with its scores (candidates.jsonl). Later stages read the winner from here.
  */
+
 import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import type { RunPlan } from '../../contract/run-records.js';
 import { parseArch } from '../../search/arch.js';
 import type { Candidate } from '../../search/stages/candidates.js';
 import { isUsableScore } from '../../search/stages/scoring.js';
 import { buildSearchResult } from '../../search/stages/select.js';
 import type { SearchResult } from '../../search/stages/types.js';
 import type { NetConfig } from '../../snn/config.js';
-import { openPlannedRun, type RunPlan } from '../run-context.js';
+import { openPlannedRun } from '../run-context.js';
 import { StepClock, spansOf, wallMsOf } from '../stage-clock.js';
 import type { StepContext } from '../types.js';
 import type { CandidateStage } from './candidates.js';

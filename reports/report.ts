@@ -1,29 +1,12 @@
 import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
+import type { DatasetRecord, WinnerSummary } from '../contract/run-records.js';
 import { STAGE_NAMES, type StageName, totalStageMs } from '../contract/stages.js';
 import { parseArch } from '../search/arch.js';
 import type { EnhancedSpace, ImpactResult, ScoredCandidate, SearchResult } from '../search/stages/types.js';
 import { OP_NAMES } from '../snn/cell-matrix.js';
 
 /** What the trained (and maybe quantized) winner came to. Accuracies are fractions in [0, 1]. */
-export interface WinnerSummary {
-  arch: string;
-  params: number;
-  /** Precision the search assumed (SearchResult.weightBits). */
-  weightBits: number;
-  weightBytes: number;
-  /** The weights as stored at weightBits, with their per-channel scales (search/memory.ts). */
-  storedBytes: number;
-  stateBytes: number;
-  score: number;
-  accuracyBeforeQuantization: number;
-  /** Set when the weights were quantized to fit the budget; null when they already fit. */
-  quantization: { weightBits: number; weightBytes: number; accuracy: number } | null;
-  /** Mean fraction of neurons that spike per timestep, per LIF layer, on the test set. */
-  spikeRates: { layer: string; rate: number }[];
-  training?: { epochs: number; wallMs: number; trainOn: 'train' | 'train+val'; trainImages: number };
-}
-
 /** Everything a search report shows; plain data, so a workflow can assemble it from stage results. */
 export interface SearchReportInput {
   runId: string;
@@ -33,16 +16,7 @@ export interface SearchReportInput {
   request: Record<string, unknown>;
   seeds: Record<string, number>;
   backend: string;
-  dataset: {
-    name: string;
-    source: string;
-    fingerprint: string;
-    inputShape: [number, number, number];
-    numClasses: number;
-    trainCount: number;
-    valCount: number | null;
-    testCount: number;
-  };
+  dataset: DatasetRecord;
   stageWallMs: Partial<Record<StageName, number>>;
   search: SearchResult;
   impact: ImpactResult | null;

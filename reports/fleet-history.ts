@@ -3,13 +3,12 @@
  * prints them and the Slack result message compares a night with the one before.
  */
 
+import { ArtifactIntegrityError } from '../artifacts/digest.js';
+import { RUN_FILES, RunArtifacts, type RunManifest, stageFile } from '../artifacts/run.js';
+import { ArtifactNotFoundError, type ArtifactStore } from '../artifacts/store.types.js';
+import type { RunPlan, WinnerRecord } from '../contract/run-records.js';
 import { totalStageMs } from '../contract/stages.js';
-import type { WinnerRecord } from '../pipeline/stages/publish.js';
-import type { RunPlan } from '../pipeline/steps.js';
 import type { QuantizationTry } from '../search/stages/quantize.js';
-import { ArtifactIntegrityError } from './digest.js';
-import { RUN_FILES, RunArtifacts, type RunManifest, stageFile } from './run.js';
-import { ArtifactNotFoundError, type ArtifactStore } from './store.types.js';
 
 /** `unfinished`: no outcome recorded yet, so the search is running or ended without a record (terminated). */
 export type SearchOutcome = 'completed' | 'failed' | 'cancelled' | 'unfinished';

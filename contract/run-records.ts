@@ -1,0 +1,63 @@
+/**
+ * The records of a run folder that readers beyond the pipeline rely on: the plan in config.json (written
+ * when the run starts) and winner.json (written when it is published). The report, fleet history, the CLI
+ * and the exports read them, so their shapes live here, below all of those, rather than with the stage
+ * code that writes them.
+ */
+import type { SearchProfileSpec } from '../search/profiles.js';
+import type { NetConfig } from '../snn/config.js';
+import type { SearchRequest } from './request.js';
+import type { StageName } from './stages.js';
+
+/** The data a run searched and trained on, as config.json records it. */
+export interface DatasetRecord {
+  name: string;
+  source: string;
+  fingerprint: string;
+  inputShape: [number, number, number];
+  numClasses: number;
+  trainCount: number;
+  valCount: number | null;
+  testCount: number;
+}
+
+/** Everything fixed when a run starts: written once to config.json, read by every later step. */
+export interface RunPlan {
+  request: SearchRequest;
+  startedAt: string;
+  profile: SearchProfileSpec;
+  preset: string;
+  config: NetConfig;
+  budgetBytes: number | null;
+  seeds: Record<'split' | 'impact' | 'candidates' | 'sahd' | 'sahdBatches' | 'train', number> & {
+    search: number;
+  };
+  dataset: DatasetRecord;
+}
+
+export interface WinnerSummary {
+  arch: string;
+  params: number;
+  /** Precision the search assumed (SearchResult.weightBits). */
+  weightBits: number;
+  weightBytes: number;
+  /** The weights as stored at weightBits, with their per-channel scales (search/memory.ts). */
+  storedBytes: number;
+  stateBytes: number;
+  score: number;
+  accuracyBeforeQuantization: number;
+  /** Set when the weights were quantized to fit the budget; null when they already fit. */
+  quantization: { weightBits: number; weightBytes: number; accuracy: number } | null;
+  /** Mean fraction of neurons that spike per timestep, per LIF layer, on the test set. */
+  spikeRates: { layer: string; rate: number }[];
+  training?: { epochs: number; wallMs: number; trainOn: 'train' | 'train+val'; trainImages: number };
+}
+
+/** winner.json: the winner, and what it takes to rebuild and compare it (config, seeds, data, stage times). */
+export interface WinnerRecord extends WinnerSummary {
+  config: NetConfig;
+  seeds: RunPlan['seeds'];
+  datasetFingerprint: string;
+  backend: string;
+  stageWallMs: Partial<Record<StageName, number>>;
+}
