@@ -3,12 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { openStore } from '../artifacts/index.js';
 import { RunArtifacts } from '../artifacts/run.js';
 import { ArtifactNotFoundError } from '../artifacts/store.types.js';
+import { describeSlackError, slackWebClient } from '../client/slack-web.js';
 import type { SlackDestination } from '../contract/request.js';
 import type { SearchSummary } from '../contract/summary.js';
 import type { RunRef } from '../pipeline/types.js';
 import { readFleetHistory } from '../reports/fleet-history.js';
-import { formatSlackFailure, formatSlackResult, type SlackMessage } from '../slack/messages.js';
-import { describeSlackError, slackWebClient } from '../slack/web-client.js';
+import { formatSlackFailure, formatSlackResult, type SlackMessage } from '../reports/slack-messages.js';
 
 export interface NotifySlackInput {
   /**

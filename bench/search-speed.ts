@@ -31,14 +31,14 @@ import { openStore } from '../artifacts/index.js';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import { ProgressView } from '../cli/progress-view.js';
 import {
-  innermostMessage,
   outcomeIfClosed,
-  type SearchOutcome,
+  type SettledSearch,
   startSearch,
   taskQueues,
   temporalConnectConfig,
   withClient,
-} from '../cli/temporal.js';
+} from '../client/temporal.js';
+import { innermostMessage } from '../common/errors.js';
 import { machineIdentity } from '../common/machine.js';
 import { tcpAnswers } from '../common/net.js';
 import { parseSize } from '../common/size.js';
@@ -293,7 +293,7 @@ async function runMode(
   void gate?.released.then(() => handle.signal(RELEASE_TRAINING_SIGNAL).catch(() => undefined));
   // Polled, not awaited with result(): see outcomeIfClosed.
   let following = true;
-  const outcome = (async (): Promise<SearchOutcome> => {
+  const outcome = (async (): Promise<SettledSearch> => {
     for (;;) {
       const closed = await outcomeIfClosed(handle);
       if (closed) return closed;

@@ -7,8 +7,9 @@
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { HTTPReceiver, LogLevel } from '@slack/bolt';
-import { createSlackApp, type SearchControl } from '../slack/app.js';
+import { createSlackApp } from '../slack/app.js';
 import { slackAuthFromEnv } from '../slack/auth.js';
+import type { SearchControl } from '../slack/search-control.js';
 import { postSlashCommand, TEST_SIGNING_SECRET } from '../test/support/slack.js';
 
 const REQUESTS = 100;

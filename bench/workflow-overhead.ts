@@ -3,7 +3,7 @@
  * activities was running (the sum of activity times is printed too; shards overlap, so it can exceed the
  * wall time). `node dist/bench/workflow-overhead.js <workflowId>` prints one JSON object.
  */
-import { connectClient } from '../cli/temporal.js';
+import { connectClient } from '../client/temporal.js';
 
 const workflowId = process.argv[2];
 if (!workflowId) throw new Error('usage: workflow-overhead <workflowId>');

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startSearch, temporalConnectConfig, withClient } from '../client/temporal.js';
 import { tcpAnswers } from '../common/net.js';
 import { validateSearchRequest } from '../config/request.js';
 import type { WeightBits } from '../contract/request.js';
@@ -12,7 +13,6 @@ import { heavyThreadCount } from '../pipeline/threads.js';
 import { runWorker } from '../worker/worker.js';
 import { EXIT } from './exit-codes.js';
 import { waitAndReport } from './remote.js';
-import { startSearch, temporalConnectConfig, withClient } from './temporal.js';
 
 const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', import.meta.url));
 

@@ -220,7 +220,7 @@ program
   .command('cancel <workflowId>')
   .description('cancel a search; finished stages and checkpoints stay in the artifact store')
   .action(async (workflowId: string) => {
-    const { cancelSearch, withClient } = await import('./temporal.js');
+    const { cancelSearch, withClient } = await import('../client/temporal.js');
     await withClient((client) => cancelSearch(client, workflowId));
     console.log(`cancel requested for ${workflowId}`);
   });
@@ -231,7 +231,7 @@ program
   .option('--limit <n>', 'how many', integer('limit', 1, 1000), 20)
   .option('--json', 'print JSON')
   .action(async (flags: { limit: number; json?: boolean }) => {
-    const { listSearches, withClient } = await import('./temporal.js');
+    const { listSearches, withClient } = await import('../client/temporal.js');
     const rows = await withClient((client) => listSearches(client, flags.limit));
     if (flags.json) console.log(JSON.stringify(rows));
     else
@@ -278,7 +278,7 @@ schedule
   .action(
     async (flags: { fleets: string; out: string; shards: number; dryRun?: boolean; json?: boolean }) => {
       const fleets = await loadFleets(flags.fleets);
-      const { withClient } = await import('./temporal.js');
+      const { withClient } = await import('../client/temporal.js');
       const { syncSchedules } = await import('./schedules.js');
       const report = await withClient((client) =>
         syncSchedules(client, fleets, {
@@ -298,7 +298,7 @@ schedule
   .description('fleet schedules with their next run times')
   .option('--json', 'print JSON')
   .action(async (flags: { json?: boolean }) => {
-    const { withClient } = await import('./temporal.js');
+    const { withClient } = await import('../client/temporal.js');
     const { listSchedules } = await import('./schedules.js');
     const rows = await withClient(listSchedules);
     if (flags.json) console.log(JSON.stringify(rows));

@@ -1,22 +1,21 @@
 /** CLI commands that talk to Temporal: start (and wait), status, resume. Each returns the exit code. */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { InputError } from '../common/errors.js';
+import {
+  describeSearch,
+  outcomeIfClosed,
+  type SettledSearch,
+  searchRequestOf,
+  startSearch,
+  taskQueues,
+  withClient,
+} from '../client/temporal.js';
+import { InputError, innermostMessage } from '../common/errors.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printSummary } from './output.js';
 import { unpolledMessage, unpolledQueues } from './pollers.js';
 import { ProgressView } from './progress-view.js';
-import {
-  describeSearch,
-  innermostMessage,
-  outcomeIfClosed,
-  type SearchOutcome,
-  searchRequestOf,
-  startSearch,
-  taskQueues,
-  withClient,
-} from './temporal.js';
 
 interface WaitFlags {
   wait?: boolean;
@@ -170,7 +169,7 @@ async function bounded<T>(
   }
 }
 
-async function report(client: Client, workflowId: string, settled: SearchOutcome, flags: WaitFlags) {
+async function report(client: Client, workflowId: string, settled: SettledSearch, flags: WaitFlags) {
   if ('summary' in settled) {
     if (flags.json) console.log(JSON.stringify({ status: 'COMPLETED', ...settled.summary }));
     else printSummary(settled.summary);

@@ -4,30 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
-import type { Fleet } from '../config/fleets.js';
+import { taskQueues } from '../client/temporal.js';
+import { type Fleet, fleetRequest } from '../config/fleets.js';
 import type { SearchRequest } from '../contract/request.js';
 import { SEARCH_WORKFLOW } from '../contract/temporal.js';
-import { taskQueues } from './temporal.js';
 
 const SCHEDULE_PREFIX = 'spikenas-fleet-';
 
 export function scheduleIdOf(fleet: string): string {
   return `${SCHEDULE_PREFIX}${fleet}`;
-}
-
-export function fleetRequest(fleet: Fleet, artifacts: string, shards: number): SearchRequest {
-  return {
-    dataset: fleet.dataset,
-    budget: fleet.budget,
-    mode: 'spikenas',
-    profile: fleet.profile,
-    seed: fleet.seed,
-    weightBits: fleet.weightBits,
-    shards,
-    artifacts,
-    fleet: fleet.name,
-    ...(fleet.slackChannel ? { notify: { slackChannel: fleet.slackChannel } } : {}),
-  };
 }
 
 interface Desired {

@@ -21,3 +21,14 @@ export class InfeasibleBudgetError extends Error {
     this.name = 'InfeasibleBudgetError';
   }
 }
+
+/**
+ * The message at the end of an error's cause chain: Temporal wraps an activity's failure in an
+ * ActivityFailure and that in a WorkflowFailedError, and the innermost message is the one a person needs.
+ * Pure, so the workflow sandbox imports it too.
+ */
+export function innermostMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
+import type { SearchRequest } from '../contract/request.js';
 import { WEIGHT_BITS } from '../search/memory.js';
 import { PROFILE_NAMES } from '../search/profiles.js';
 import { profileSchema, SLACK_CHANNEL_ALLOWED, slackChannelSchema, weightBitsSchema } from './request.js';
@@ -98,4 +99,20 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The nightly search a fleet asks for: spikenas mode, with its budget, bits, data and Slack channel. */
+export function fleetRequest(fleet: Fleet, artifacts: string, shards: number): SearchRequest {
+  return {
+    dataset: fleet.dataset,
+    budget: fleet.budget,
+    mode: 'spikenas',
+    profile: fleet.profile,
+    seed: fleet.seed,
+    weightBits: fleet.weightBits,
+    shards,
+    artifacts,
+    fleet: fleet.name,
+    ...(fleet.slackChannel ? { notify: { slackChannel: fleet.slackChannel } } : {}),
+  };
 }

@@ -1,8 +1,8 @@
 import type { WebClient } from '@slack/web-api';
+import { describeSlackError } from '../client/slack-web.js';
 import type { Fleet } from '../config/fleets.js';
 import type { SearchRequest } from '../contract/request.js';
-import type { SearchControl } from './app.js';
-import { describeSlackError } from './web-client.js';
+import type { SearchControl } from './search-control.js';
 
 export interface AnnouncedSearch {
   request: SearchRequest;

@@ -1,42 +1,16 @@
 import { App, type LogLevel, type Receiver, type RespondArguments, type RespondFn } from '@slack/bolt';
-import { fleetRequest } from '../cli/schedules.js';
+import { slackClientOptions } from '../client/slack-web.js';
 import { InputError } from '../common/errors.js';
-import { type Fleet, findFleet } from '../config/fleets.js';
+import { type Fleet, findFleet, fleetRequest } from '../config/fleets.js';
 import { validateSearchRequest } from '../config/request.js';
-import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
-import type { SearchSummary } from '../contract/summary.js';
+import { formatSlackFailure, formatSlackResult, type SlackMessage } from '../reports/slack-messages.js';
 import { startAnnouncedSearch } from './announced-search.js';
 import { authoriseSlackCaller, type SlackAuthConfig } from './auth.js';
 import { parseSlashCommand, type SlackCommand, USAGE } from './command.js';
-import { formatSlackFailure, formatSlackResult, type SlackMessage } from './messages.js';
-import { slackClientOptions } from './web-client.js';
+import type { SearchControl, SearchDescription } from './search-control.js';
 
 export const SLASH_COMMAND = '/spikenas';
-
-export interface SearchDescription {
-  status: string;
-  progress: SearchProgress | null;
-  summary?: SearchSummary;
-  failure?: string;
-}
-
-/** The few Temporal operations the bot needs; slack/searches.ts binds them to a real client. */
-export interface SearchControl {
-  /**
-   * Starts a search. A plain fleet search gets the fleet's ID for the day in its time zone, as
-   * `spikenas start --fleet` does; `alreadyRunning` says that search is running or has succeeded today.
-   * A `fresh` ID is for searches that change the fleet's budget or dataset.
-   */
-  start(
-    request: SearchRequest,
-    options: { timeZone: string; fresh: boolean },
-  ): Promise<{ workflowId: string; alreadyRunning: boolean }>;
-  /** null when no search has that ID. */
-  describe(workflowId: string): Promise<SearchDescription | null>;
-  /** false when no running search has that ID. */
-  cancel(workflowId: string): Promise<boolean>;
-}
 
 export interface SlackBotDeps {
   /** HTTPReceiver for the server, AwsLambdaReceiver for Lambda; either verifies Slack's signatures. */

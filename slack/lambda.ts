@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsLambdaReceiver, LogLevel } from '@slack/bolt';
-import { connectClient } from '../cli/temporal.js';
+import { connectClient } from '../client/temporal.js';
 import { InputError } from '../common/errors.js';
 import { createSlackApp } from './app.js';
 import { temporalSearches } from './searches.js';

@@ -1,6 +1,6 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { cancelSearch, describeSearch, searchWorkflowId, startSearch } from '../cli/temporal.js';
-import type { SearchControl } from './app.js';
+import { cancelSearch, describeSearch, searchWorkflowId, startSearch } from '../client/temporal.js';
+import type { SearchControl } from './search-control.js';
 
 /** Binds the bot's SearchControl to a Temporal client, with the same workflow IDs the CLI uses. */
 export function temporalSearches(client: Client): SearchControl {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { HTTPReceiver, LogLevel } from '@slack/bolt';
-import { connectClient } from '../cli/temporal.js';
+import { connectClient } from '../client/temporal.js';
 import { createSlackApp } from './app.js';
 import { temporalSearches } from './searches.js';
 import { botSettingsFromEnv, requireEnv } from './settings.js';

@@ -22,7 +22,7 @@ import {
   replaceBetweenMarkers,
   withSpeedups,
 } from '../bench/paper-results.js';
-import { connectClient } from '../cli/temporal.js';
+import { connectClient } from '../client/temporal.js';
 import type { SearchMode } from '../contract/request.js';
 import { type FirstPass, type FirstPassEvidence, PROFILES } from '../search/profiles.js';
 import { runScript } from './support/cli.js';

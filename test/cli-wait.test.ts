@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { EXIT } from '../cli/exit-codes.js';
 import { waitAndReport } from '../cli/remote.js';
-import { connectClient, outcomeIfClosed, startSearch } from '../cli/temporal.js';
+import { connectClient, outcomeIfClosed, startSearch } from '../client/temporal.js';
 import type { SearchRequest } from '../contract/request.js';
 import { ensureTemporal, useQueues } from './support/temporal.js';
 

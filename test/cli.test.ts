@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../cli/exit-codes.js';
-import { connectClient } from '../cli/temporal.js';
+import { connectClient } from '../client/temporal.js';
 import { parseArch } from '../search/arch.js';
 import { estimateMemory } from '../search/memory.js';
 import { resolvePreset } from '../snn/presets.js';

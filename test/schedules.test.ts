@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../cli/exit-codes.js';
 import { listSchedules, scheduleIdOf, syncSchedules } from '../cli/schedules.js';
-import { connectClient } from '../cli/temporal.js';
+import { connectClient } from '../client/temporal.js';
 import { type Fleet, loadFleets, parseFleets } from '../config/fleets.js';
 import type { SearchRequest } from '../contract/request.js';
 import { CLI, ensureTemporal, useQueues } from './support/temporal.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { openStore } from '../artifacts/index.js';
 import { RUN_FILES, RunArtifacts } from '../artifacts/run.js';
-import { connectClient, searchRequestOf } from '../cli/temporal.js';
+import { connectClient, searchRequestOf } from '../client/temporal.js';
 import type { Fleet } from '../config/fleets.js';
 import type { WinnerRecord } from '../contract/run-records.js';
 import type { SearchSummary } from '../contract/summary.js';

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleIdOf, syncSchedules } from '../cli/schedules.js';
-import { connectClient } from '../cli/temporal.js';
+import { connectClient } from '../client/temporal.js';
 import { formatSize } from '../common/size.js';
 import { loadFleets } from '../config/fleets.js';
 import { totalStageMs } from '../contract/stages.js';

@@ -10,7 +10,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { connectClient, searchRequestOf } from '../cli/temporal.js';
+import { connectClient, searchRequestOf } from '../client/temporal.js';
 import {
   type ResponseUrlServer,
   type SlackApiServer,

@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { type NotifySlackInput, notifySlack } from '../activities/notify.js';
 import type { SearchSummary } from '../contract/summary.js';
 import type { FleetSearch } from '../reports/fleet-history.js';
-import { formatSlackFailure, formatSlackResult } from '../slack/messages.js';
+import { formatSlackFailure, formatSlackResult } from '../reports/slack-messages.js';
 import { type SlackApiServer, startSlackApiServer } from './support/slack.js';
 
 const summary: SearchSummary = {

@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openStore } from '../artifacts/index.js';
 import { RunArtifacts, stageFile } from '../artifacts/run.js';
-import { connectClient, startSearch } from '../cli/temporal.js';
+import { connectClient, startSearch } from '../client/temporal.js';
 import type { SearchRequest } from '../contract/request.js';
 import type { SearchSummary } from '../contract/summary.js';
 import type { Span } from '../pipeline/stage-clock.js';

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
-import { cancelSearch, connectClient, searchRequestOf, startSearch } from '../cli/temporal.js';
+import { cancelSearch, connectClient, searchRequestOf, startSearch } from '../client/temporal.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import type { SearchSummary } from '../contract/summary.js';

@@ -16,7 +16,7 @@ import {
   describeSearch,
   searchRequestOf,
   startSearch,
-} from '../cli/temporal.js';
+} from '../client/temporal.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import type { RunPlan } from '../contract/run-records.js';

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { connectClient, startSearch } from '../cli/temporal.js';
+import { connectClient, startSearch } from '../client/temporal.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import type { SearchSummary } from '../contract/summary.js';

@@ -12,7 +12,7 @@ import {
   Worker,
 } from '@temporalio/worker';
 import * as activities from '../activities/index.js';
-import { taskQueues, temporalConnectConfig, unreachable } from '../cli/temporal.js';
+import { taskQueues, temporalConnectConfig, unreachable } from '../client/temporal.js';
 import { closeThreads, heavyThreadCount } from '../pipeline/threads.js';
 import { activityBacklog, backlogMetricLine } from './backlog.js';
 import { WORKFLOW_BUNDLE } from './bundle-path.js';

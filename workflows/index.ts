@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
+import { innermostMessage } from '../common/errors.js';
 import { ProgressTracker, type SearchProgress, type StageWork } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import { PASS_UNIT, type StageName } from '../contract/stages.js';
@@ -151,13 +152,13 @@ export async function spikeNasSearch(
         await light.recordOutcome({
           run,
           outcome: cancelled ? 'cancelled' : 'failed',
-          message: messageOf(error),
+          message: innermostMessage(error),
         });
       } catch {
         // The store may be why the search failed: the search's own error is the one it fails with.
       } finally {
         // A store that cannot take the record (it may be why the search failed) still gets the failure told.
-        await notify(light, run, request, { failure: `${progress.stage}: ${messageOf(error)}` });
+        await notify(light, run, request, { failure: `${progress.stage}: ${innermostMessage(error)}` });
       }
     });
     throw error;
@@ -179,11 +180,4 @@ async function notify(
   } catch {
     // notifySlack has retried already; the result is in the artifact store and in the workflow.
   }
-}
-
-function messageOf(error: unknown): string {
-  let current: unknown = error;
-  // Activity failures wrap the cause; the innermost message is the one a person needs.
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }

@@ -13,6 +13,7 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { innermostMessage } from '../common/errors.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import type { SearchSummary } from '../contract/summary.js';
@@ -154,7 +155,7 @@ export async function describeSearch(client: Client, workflowId: string): Promis
   return result;
 }
 
-export type SearchOutcome = { summary: SearchSummary } | { error: unknown };
+export type SettledSearch = { summary: SearchSummary } | { error: unknown };
 
 /**
  * A search's outcome once it has closed; null while it runs, or while the server does not answer (a wait
@@ -164,7 +165,7 @@ export type SearchOutcome = { summary: SearchSummary } | { error: unknown };
  * and never removes it. Measured: 4 after 60 s, so Node printed a MaxListenersExceededWarning 4 minutes into
  * every wait, and a night's wait would hold over 2,000.
  */
-export async function outcomeIfClosed(handle: WorkflowHandle): Promise<SearchOutcome | null> {
+export async function outcomeIfClosed(handle: WorkflowHandle): Promise<SettledSearch | null> {
   const description = await handle.describe().catch((error: unknown) => {
     if (error instanceof WorkflowNotFoundError) return { error };
     return null;
@@ -202,10 +203,4 @@ export async function listSearches(client: Client, limit = 20) {
     if (rows.length >= limit) break;
   }
   return rows;
-}
-
-export function innermostMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }

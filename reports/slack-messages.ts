@@ -4,7 +4,7 @@ import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import { totalStageMs } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
-import { type FleetSearch, previousSuccess } from '../reports/fleet-history.js';
+import { type FleetSearch, previousSuccess } from './fleet-history.js';
 
 /** What chat.postMessage and a response_url both take. */
 export interface SlackMessage {
