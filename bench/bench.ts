@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { estimateMemory } from '../search/memory.js';
+import { estimateMemory } from '../search/space/memory.js';
 import { BACKEND_CHOICES, type BackendInfo } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import { resolvePreset } from '../snn/presets.js';

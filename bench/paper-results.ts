@@ -10,7 +10,7 @@ import { formatDuration } from '../common/duration.js';
 import type { MachineIdentity } from '../common/machine.js';
 import { MODES } from '../config/request.js';
 import type { SearchMode } from '../contract/request.js';
-import type { FirstPass } from '../search/profiles.js';
+import type { FirstPass } from '../search/strategy/profiles.js';
 
 export const README_START = '<!-- paper-results:start -->';
 export const README_END = '<!-- paper-results:end -->';

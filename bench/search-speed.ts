@@ -49,8 +49,8 @@ import type { RunPlan } from '../contract/run-records.js';
 import { totalStageMs } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
 import { RELEASE_TRAINING_SIGNAL } from '../contract/temporal.js';
-import { parseWeightBits } from '../search/memory.js';
-import type { SearchResult } from '../search/stages/types.js';
+import { parseWeightBits } from '../search/space/memory.js';
+import type { SearchResult } from '../search/strategy/search-result.js';
 import {
   type Machine,
   type ModeResult,

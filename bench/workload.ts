@@ -4,8 +4,8 @@
  * JSON shapes. Nothing here loads tfjs, so the driver stays a light process.
  */
 import { Rng } from '../common/rng.js';
-import { archEdges, parseArch, pruneArch, sampleArch } from '../search/arch.js';
-import { spatialSizes } from '../search/memory.js';
+import { archEdges, parseArch, pruneArch, sampleArch } from '../search/space/arch.js';
+import { spatialSizes } from '../search/space/memory.js';
 import type { BackendInfo } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';

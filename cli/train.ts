@@ -7,7 +7,7 @@ import { deriveSeed } from '../common/rng.js';
 import { loadNetConfig } from '../config/net-config.js';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
 import { toModelArtifacts } from '../pipeline/model-artifacts.js';
-import { canonicalizeArch, parseArch, pruneArch } from '../search/arch.js';
+import { canonicalizeArch, parseArch, pruneArch } from '../search/space/arch.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
 
 export interface TrainFlags {

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
 import type { SearchRequest } from '../contract/request.js';
-import { WEIGHT_BITS } from '../search/memory.js';
-import { PROFILE_NAMES } from '../search/profiles.js';
+import { WEIGHT_BITS } from '../search/space/memory.js';
+import { PROFILE_NAMES } from '../search/strategy/profiles.js';
 import { profileSchema, SLACK_CHANNEL_ALLOWED, slackChannelSchema, weightBitsSchema } from './request.js';
 
 /** One robot fleet and its nightly search. */

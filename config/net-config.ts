@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
-import { spatialSizes } from '../search/memory.js';
+import { spatialSizes } from '../search/space/memory.js';
 import type { NetConfig } from '../snn/config.js';
 import { PRESETS, resolvePreset } from '../snn/presets.js';
 

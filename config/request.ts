@@ -4,9 +4,9 @@ import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
 import type { SearchRequest } from '../contract/request.js';
 import { DATASET_ALLOWED } from '../datasets/load.js';
-import { parseArch } from '../search/arch.js';
-import { WEIGHT_BITS } from '../search/memory.js';
-import { PROFILE_NAMES } from '../search/profiles.js';
+import { parseArch } from '../search/space/arch.js';
+import { WEIGHT_BITS } from '../search/space/memory.js';
+import { PROFILE_NAMES } from '../search/strategy/profiles.js';
 
 export const MODES = ['spikenas', 'snasnet'] as const;
 export const MAX_SHARDS = 64;

@@ -2,7 +2,7 @@
  * What starts a search. It crosses Temporal payloads, so it is small and JSON-serialisable: datasets,
  * tensors and candidate logs never travel in it, only artifact URIs.
  */
-import type { WeightBits } from '../search/memory.js';
+import type { WeightBits } from '../search/space/memory.js';
 
 export type { WeightBits };
 

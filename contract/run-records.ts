@@ -4,7 +4,7 @@
  * and the exports read them, so their shapes live here, below all of those, rather than with the stage
  * code that writes them.
  */
-import type { SearchProfileSpec } from '../search/profiles.js';
+import type { SearchProfileSpec } from '../search/strategy/profiles.js';
 import type { NetConfig } from '../snn/config.js';
 import type { SearchRequest } from './request.js';
 import type { StageName } from './stages.js';

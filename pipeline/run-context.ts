@@ -8,7 +8,7 @@ import { InputError } from '../common/errors.js';
 import type { RunPlan } from '../contract/run-records.js';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit, Dataset } from '../datasets/types.js';
-import type { SearchProfileSpec } from '../search/profiles.js';
+import type { SearchProfileSpec } from '../search/strategy/profiles.js';
 import type { RunRef, StepContext } from './types.js';
 
 export interface RunInput {

@@ -9,17 +9,17 @@
 
 export type { RunInput } from './run-context.js';
 export { generateCandidates } from './stages/candidates.js';
-export { enhanceCell } from './stages/enhance.js';
+export { enhanceCell } from './stages/cell-enhancement.js';
 export {
   type ImpactShardInput,
   planImpact,
   summariseImpact,
   trainImpactShard,
-} from './stages/impact.js';
+} from './stages/operation-impact.js';
 export { type OutcomeInput, recordOutcome } from './stages/outcome.js';
-export { type PrepareInput, prepareRun } from './stages/prepare.js';
+export { type PrepareInput, prepareRun } from './stages/prepare-dataset.js';
 export { publish } from './stages/publish.js';
-export { quantizeEvaluate } from './stages/quantize.js';
+export { quantizeEvaluate } from './stages/quantize-evaluate.js';
 export { type ScoreShardInput, type ShardsInput, scoreShard, selectSurvivors } from './stages/score.js';
 export { selectWinner } from './stages/select-winner.js';
 export { trainWinner } from './stages/train-winner.js';

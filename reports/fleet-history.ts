@@ -8,7 +8,7 @@ import { RUN_FILES, RunArtifacts, type RunManifest, stageFile } from '../artifac
 import { ArtifactNotFoundError, type ArtifactStore } from '../artifacts/store.types.js';
 import type { RunPlan, WinnerRecord } from '../contract/run-records.js';
 import { totalStageMs } from '../contract/stages.js';
-import type { QuantizationTry } from '../search/stages/quantize.js';
+import type { QuantizationTry } from '../search/strategy/quantize-to-fit.js';
 
 /** `unfinished`: no outcome recorded yet, so the search is running or ended without a record (terminated). */
 export type SearchOutcome = 'completed' | 'failed' | 'cancelled' | 'unfinished';

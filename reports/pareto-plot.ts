@@ -1,7 +1,7 @@
 /** The run's Pareto plot (pareto.svg): weight memory against SAHD score, with the front, the budget and the winner. */
 import { formatSize } from '../common/size.js';
-import { isUsableScore } from '../search/stages/scoring.js';
-import type { ScoredCandidate } from '../search/stages/types.js';
+import { isUsableScore } from '../search/predictors/scoring.js';
+import type { ScoredCandidate } from '../search/strategy/search-result.js';
 
 export interface ParetoPlotInput {
   /** Candidates with a full SAHD score (one dot each). Unusable scores are left out and counted. */

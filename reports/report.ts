@@ -2,8 +2,10 @@ import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import type { DatasetRecord, WinnerSummary } from '../contract/run-records.js';
 import { STAGE_NAMES, type StageName, totalStageMs } from '../contract/stages.js';
-import { parseArch } from '../search/arch.js';
-import type { EnhancedSpace, ImpactResult, ScoredCandidate, SearchResult } from '../search/stages/types.js';
+import { parseArch } from '../search/space/arch.js';
+import type { EnhancedSpace } from '../search/strategy/enhance.js';
+import type { ImpactResult } from '../search/strategy/impact.js';
+import type { ScoredCandidate, SearchResult } from '../search/strategy/search-result.js';
 import { OP_NAMES } from '../snn/cell-matrix.js';
 
 /** What the trained (and maybe quantized) winner came to. Accuracies are fractions in [0, 1]. */

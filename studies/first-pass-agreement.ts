@@ -16,7 +16,7 @@ import {
   kendallTau,
   spearman,
   topKRetention,
-} from '../search/rank-stats.js';
+} from '../search/stats/rank-stats.js';
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
 import type { ScoringPass, StudyData } from './jobs.js';
 import {

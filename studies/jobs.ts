@@ -6,9 +6,9 @@
 import { deriveSeed } from '../common/rng.js';
 import { loadDataset, sampleBatches, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit } from '../datasets/types.js';
-import { parseArch } from '../search/arch.js';
-import { scoreSahd } from '../search/sahd.js';
-import { candidateSeed } from '../search/stages/scoring.js';
+import { scoreSahd } from '../search/predictors/sahd.js';
+import { candidateSeed } from '../search/predictors/scoring.js';
+import { parseArch } from '../search/space/arch.js';
 import type { NetConfig } from '../snn/config.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
 

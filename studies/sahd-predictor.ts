@@ -11,9 +11,9 @@
 import { Command } from 'commander';
 import { formatDuration } from '../common/duration.js';
 import { deriveSeed, Rng } from '../common/rng.js';
-import { parseArch } from '../search/arch.js';
-import { countParams } from '../search/memory.js';
-import { bootstrapEstimate, type Estimate, kendallTau, spearman } from '../search/rank-stats.js';
+import { parseArch } from '../search/space/arch.js';
+import { countParams } from '../search/space/memory.js';
+import { bootstrapEstimate, type Estimate, kendallTau, spearman } from '../search/stats/rank-stats.js';
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
 import type { ScoringPass, StudyData, TrainJob, TrainSchedule } from './jobs.js';
 import {

@@ -1,5 +1,5 @@
 import { Rng } from '../common/rng.js';
-import { canonicalizeArch, pruneArch, sampleArch } from '../search/arch.js';
+import { canonicalizeArch, pruneArch, sampleArch } from '../search/space/arch.js';
 
 /**
  * Valid canonical candidates of the full backward space (none plus all four ops), distinct, in draw order,

@@ -1,8 +1,8 @@
 import { DOMParser, type Element, onWarningStopParsing } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import { renderParetoSvg } from '../reports/pareto-plot.js';
-import { UNUSABLE_SCORE } from '../search/stages/scoring.js';
-import type { ScoredCandidate } from '../search/stages/types.js';
+import { UNUSABLE_SCORE } from '../search/predictors/scoring.js';
+import type { ScoredCandidate } from '../search/strategy/search-result.js';
 import { candidates, front } from './support/scored-candidates.js';
 
 function parseSvg(svg: string) {

@@ -24,7 +24,7 @@ import {
 } from '../bench/paper-results.js';
 import { connectClient } from '../client/temporal.js';
 import type { SearchMode } from '../contract/request.js';
-import { type FirstPass, type FirstPassEvidence, PROFILES } from '../search/profiles.js';
+import { type FirstPass, type FirstPassEvidence, PROFILES } from '../search/strategy/profiles.js';
 import { runScript } from './support/cli.js';
 import { ensureTemporal, ROOT, useQueues } from './support/temporal.js';
 

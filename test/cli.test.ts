@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../cli/exit-codes.js';
 import { connectClient } from '../client/temporal.js';
-import { parseArch } from '../search/arch.js';
-import { estimateMemory } from '../search/memory.js';
+import { parseArch } from '../search/space/arch.js';
+import { estimateMemory } from '../search/space/memory.js';
 import { resolvePreset } from '../snn/presets.js';
 import { runCli } from './support/cli.js';
 import {

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { logAbsDet, sahdKernel, sahdScore } from '../search/sahd.js';
+import { logAbsDet, sahdKernel, sahdScore } from '../search/predictors/sahd.js';
 import { ROOT } from './support/temporal.js';
 
 describe('SAHD', () => {

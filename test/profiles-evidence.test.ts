@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROFILE_NAMES, PROFILES } from '../search/profiles.js';
+import { PROFILE_NAMES, PROFILES } from '../search/strategy/profiles.js';
 import { ROOT } from './support/temporal.js';
 
 interface FirstPassStudy {

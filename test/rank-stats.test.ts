@@ -6,7 +6,7 @@ import {
   kendallTau,
   spearman,
   topKRetention,
-} from '../search/rank-stats.js';
+} from '../search/stats/rank-stats.js';
 
 describe('kendallTau', () => {
   it('is 1 and -1 on the same and the reversed order', () => {

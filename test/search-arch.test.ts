@@ -10,8 +10,8 @@ import {
   sampleArch,
   spaceSize,
   validateArch,
-} from '../search/arch.js';
-import { estimateMemory } from '../search/memory.js';
+} from '../search/space/arch.js';
+import { estimateMemory } from '../search/space/memory.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import { resolvePreset } from '../snn/presets.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InfeasibleBudgetError, InputError } from '../common/errors.js';
-import { canonicalizeArch, parseArch } from '../search/arch.js';
-import { estimateMemory } from '../search/memory.js';
-import { PROFILE_NAMES, profilePreset, resolveProfile } from '../search/profiles.js';
-import { type CandidateRequest, generateCandidates } from '../search/stages/candidates.js';
+import { canonicalizeArch, parseArch } from '../search/space/arch.js';
+import { type CandidateRequest, generateCandidates } from '../search/space/candidates.js';
+import { estimateMemory } from '../search/space/memory.js';
+import { PROFILE_NAMES, profilePreset, resolveProfile } from '../search/strategy/profiles.js';
 import { resolvePreset } from '../snn/presets.js';
 
 const config = { ...resolvePreset('fmnist-tiny'), cellType: 'forward' as const };

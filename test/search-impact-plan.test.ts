@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
-import { canonicalizeArch, parseArch } from '../search/arch.js';
+import { canonicalizeArch, parseArch } from '../search/space/arch.js';
+import { studentTCdf, studentTQuantile, tInterval95 } from '../search/stats/t-interval.js';
 import {
   impactKey,
   planImpactPairs,
   summariseImpact,
   withoutFeedback,
   withoutOp,
-} from '../search/stages/impact-plan.js';
-import { studentTCdf, studentTQuantile, tInterval95 } from '../search/stats/t-interval.js';
+} from '../search/strategy/impact-plan.js';
 
 const hasFeedback = (arch: string) =>
   parseArch(arch).some((row, i) => row.some((op, j) => i > j && op !== 0));

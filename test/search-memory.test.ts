@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
-import { parseArch } from '../search/arch.js';
-import { countParams, estimateMemory, parseWeightBits, spatialSizes } from '../search/memory.js';
+import { parseArch } from '../search/space/arch.js';
+import { countParams, estimateMemory, parseWeightBits, spatialSizes } from '../search/space/memory.js';
 import type { NetConfig } from '../snn/config.js';
 import { resolvePreset } from '../snn/presets.js';
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
 import { loadDataset } from '../datasets/index.js';
 import { sampleBatches } from '../datasets/split.js';
-import { formatArch } from '../search/arch.js';
 import {
   mergeShards,
   type SahdScorer,
@@ -10,7 +9,8 @@ import {
   scoreCandidates,
   shardCandidates,
   UNUSABLE_SCORE,
-} from '../search/stages/scoring.js';
+} from '../search/predictors/scoring.js';
+import { formatArch } from '../search/space/arch.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import { initBackend } from '../snn/index.js';
 import { TINY_CONFIG } from './support/configs.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { paretoFront } from '../search/pareto.js';
-import { PROFILES } from '../search/profiles.js';
-import { spearman } from '../search/rank-stats.js';
-import type { Candidate } from '../search/stages/candidates.js';
-import { buildSearchResult, selectSurvivors } from '../search/stages/select.js';
+import type { Candidate } from '../search/space/candidates.js';
+import { spearman } from '../search/stats/rank-stats.js';
+import { paretoFront } from '../search/strategy/pareto.js';
+import { PROFILES } from '../search/strategy/profiles.js';
+import { buildSearchResult, survivorIndices } from '../search/strategy/select.js';
 import { resolvePreset } from '../snn/presets.js';
 
 const point = (arch: string, weightBytes: number, score: number) => ({ arch, weightBytes, score });
@@ -54,10 +54,10 @@ describe('selection', () => {
   const candidates = [candidate('a', 400), candidate('b', 800), candidate('c', 400), candidate('d', 1200)];
 
   it('takes the best first-pass scores as survivors, ties by arch, in candidate order', () => {
-    expect(selectSurvivors(candidates, [1, 3, 3, 0], 2)).toEqual([1, 2]);
-    expect(selectSurvivors(candidates, [2, 3, 3, 0], 3)).toEqual([0, 1, 2]);
-    expect(selectSurvivors(candidates, [5, Number.NaN, 1, 0], 1)).toEqual([0]);
-    expect(() => selectSurvivors(candidates, [1], 1)).toThrow();
+    expect(survivorIndices(candidates, [1, 3, 3, 0], 2)).toEqual([1, 2]);
+    expect(survivorIndices(candidates, [2, 3, 3, 0], 3)).toEqual([0, 1, 2]);
+    expect(survivorIndices(candidates, [5, Number.NaN, 1, 0], 1)).toEqual([0]);
+    expect(() => survivorIndices(candidates, [1], 1)).toThrow();
   });
 
   it('builds top-K, the front, counters and the first-pass agreement', () => {

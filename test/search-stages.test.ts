@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { WorkContext } from '../common/work-context.js';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
 import type { DataSplit } from '../datasets/types.js';
 import { runSearchLocally } from '../pipeline/local.js';
-import { parseArch } from '../search/arch.js';
-import { estimateMemory } from '../search/memory.js';
-import { type ImpactResume, impactJobs, impactResultOf, trainImpactJobs } from '../search/stages/impact.js';
-import { planImpactPairs } from '../search/stages/impact-plan.js';
-import { quantizeForBudget } from '../search/stages/quantize.js';
-import { shardCandidates } from '../search/stages/scoring.js';
-import type { StageContext } from '../search/stages/types.js';
+import { shardCandidates } from '../search/predictors/scoring.js';
+import { parseArch } from '../search/space/arch.js';
+import { estimateMemory } from '../search/space/memory.js';
+import { type ImpactResume, impactJobs, impactResultOf, trainImpactJobs } from '../search/strategy/impact.js';
+import { planImpactPairs } from '../search/strategy/impact-plan.js';
+import { quantizeForBudget } from '../search/strategy/quantize-to-fit.js';
 import { initBackend, trainNetwork } from '../snn/index.js';
 import { TINY_CONFIG } from './support/configs.js';
 
@@ -31,7 +31,7 @@ describe('operation-impact trainings on the real runtime', () => {
   const pairs = planImpactPairs(settings, 8);
   const jobs = impactJobs(pairs);
   const about = { seed: 8, datasetFingerprint: 'synthetic', wallMs: 0 };
-  const train = (list: typeof jobs, ctx: Omit<StageContext<ImpactResume>, 'seed'> = {}) =>
+  const train = (list: typeof jobs, ctx: Omit<WorkContext<ImpactResume>, 'seed'> = {}) =>
     trainImpactJobs({ config: tiny, data, train: shortTraining, jobs: list }, { seed: 8, ...ctx });
   let whole: ImpactResume;
 

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
-import { parseArch } from '../search/arch.js';
-import { scoreSahd } from '../search/sahd.js';
+import { scoreSahd } from '../search/predictors/sahd.js';
+import { parseArch } from '../search/space/arch.js';
 import { activateBackend, type BackendChoice, initBackend } from '../snn/backend.js';
 import { assertBatchFits, largestWasmBatch } from '../snn/batch-fit.js';
 import type { NetConfig } from '../snn/config.js';

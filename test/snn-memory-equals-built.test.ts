@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
-import { pruneArch, sampleArch } from '../search/arch.js';
-import { countParams, estimateMemory } from '../search/memory.js';
+import { pruneArch, sampleArch } from '../search/space/arch.js';
+import { countParams, estimateMemory } from '../search/space/memory.js';
 import { initBackend } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import type { CellType, NetConfig } from '../snn/config.js';

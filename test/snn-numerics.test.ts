@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
-import { parseArch, pruneArch } from '../search/arch.js';
-import { scoreSahd } from '../search/sahd.js';
+import { scoreSahd } from '../search/predictors/sahd.js';
+import { parseArch, pruneArch } from '../search/space/arch.js';
 import { activateBackend, BACKEND_CHOICES, type BackendChoice, initBackend } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';

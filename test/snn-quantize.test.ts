@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
-import { parseArch } from '../search/arch.js';
+import { parseArch } from '../search/space/arch.js';
 import { initBackend } from '../snn/backend.js';
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';

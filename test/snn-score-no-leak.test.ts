@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
-import { parseArch, pruneArch, sampleArch } from '../search/arch.js';
 import {
   type SpikeLayer,
   sahdDropoutSeed,
@@ -9,7 +8,8 @@ import {
   sahdScore,
   sahdSumsOf,
   scoreSahd,
-} from '../search/sahd.js';
+} from '../search/predictors/sahd.js';
+import { parseArch, pruneArch, sampleArch } from '../search/space/arch.js';
 import { initBackend } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';

@@ -3,7 +3,7 @@ import { prepareDataset } from '../datasets/prepare.js';
 import { splitTrainVal } from '../datasets/split.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
 import type { DataSplit } from '../datasets/types.js';
-import { parseArch } from '../search/arch.js';
+import { parseArch } from '../search/space/arch.js';
 import { initBackend } from '../snn/backend.js';
 import type { NetConfig } from '../snn/config.js';
 import { type TrainOptions, type TrainResume, trainNetwork } from '../snn/train.js';

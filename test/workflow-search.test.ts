@@ -22,9 +22,9 @@ import type { SearchRequest } from '../contract/request.js';
 import type { RunPlan } from '../contract/run-records.js';
 import type { SearchSummary } from '../contract/summary.js';
 import { SEARCH_WORKFLOW } from '../contract/temporal.js';
-import type { ImpactShardStage, ImpactStage } from '../pipeline/stages/impact.js';
-import { impactKey, planImpactPairs } from '../search/stages/impact-plan.js';
-import type { SearchResult } from '../search/stages/types.js';
+import type { ImpactShardStage, ImpactStage } from '../pipeline/stages/operation-impact.js';
+import { impactKey, planImpactPairs } from '../search/strategy/impact-plan.js';
+import type { SearchResult } from '../search/strategy/search-result.js';
 import {
   ensureTemporal,
   spawnWorker,

@@ -1,13 +1,13 @@
 /** The memory-aware search's first step: the candidate list every shard indexes into. */
 import { stageFile } from '../../artifacts/run.js';
 import type { SearchRequest } from '../../contract/request.js';
-import { canonicalizeArch, parseArch } from '../../search/arch.js';
-import { estimateMemory } from '../../search/memory.js';
+import { canonicalizeArch, parseArch } from '../../search/space/arch.js';
 import {
   type CandidateSet,
   generateCandidates as generateCandidateSet,
-} from '../../search/stages/candidates.js';
-import type { EnhancedSpace } from '../../search/stages/types.js';
+} from '../../search/space/candidates.js';
+import { estimateMemory } from '../../search/space/memory.js';
+import type { EnhancedSpace } from '../../search/strategy/enhance.js';
 import type { NetConfig } from '../../snn/config.js';
 import { openPlannedRun, type RunInput } from '../run-context.js';
 import { type Clocked, StepClock } from '../stage-clock.js';

@@ -9,9 +9,9 @@ import { deriveSeed } from '../../common/rng.js';
 import type { RunPlan } from '../../contract/run-records.js';
 import { PASS_UNIT } from '../../contract/stages.js';
 import { sampleBatches } from '../../datasets/index.js';
-import type { Candidate } from '../../search/stages/candidates.js';
-import { type ScoreResume, scoreCandidates, shardCandidates } from '../../search/stages/scoring.js';
-import { selectSurvivors as pickSurvivors } from '../../search/stages/select.js';
+import { type ScoreResume, scoreCandidates, shardCandidates } from '../../search/predictors/scoring.js';
+import type { Candidate } from '../../search/space/candidates.js';
+import { survivorIndices } from '../../search/strategy/select.js';
 import type { NetConfig } from '../../snn/config.js';
 import { initBackend } from '../../snn/index.js';
 import { openPlannedRun, type RunInput, signalOption, splitFor } from '../run-context.js';
@@ -137,7 +137,7 @@ export async function selectSurvivors(input: ShardsInput, ctx: StepContext = {})
     const candidates = await run.getJson<CandidateStage>(stageFile('candidates'));
     const firstPass = await mergedScores(run, 'first', input.shardCount);
     const survivors = plan.profile.firstPass?.survivors ?? candidates.candidates.length;
-    const indices = pickSurvivors(candidates.candidates, firstPass.scores, survivors);
+    const indices = survivorIndices(candidates.candidates, firstPass.scores, survivors);
     const spans = [...firstPass.spans, ...clock.spans()];
     await run.putJson(file, { indices, firstPassScores: firstPass.scores, spans } satisfies SurvivorStage);
   }

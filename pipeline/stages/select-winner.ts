@@ -5,11 +5,11 @@
 
 import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
 import type { RunPlan } from '../../contract/run-records.js';
-import { parseArch } from '../../search/arch.js';
-import type { Candidate } from '../../search/stages/candidates.js';
-import { isUsableScore } from '../../search/stages/scoring.js';
-import { buildSearchResult } from '../../search/stages/select.js';
-import type { SearchResult } from '../../search/stages/types.js';
+import { isUsableScore } from '../../search/predictors/scoring.js';
+import { parseArch } from '../../search/space/arch.js';
+import type { Candidate } from '../../search/space/candidates.js';
+import type { SearchResult } from '../../search/strategy/search-result.js';
+import { buildSearchResult } from '../../search/strategy/select.js';
 import type { NetConfig } from '../../snn/config.js';
 import { openPlannedRun } from '../run-context.js';
 import { StepClock, spansOf, wallMsOf } from '../stage-clock.js';

@@ -1,7 +1,7 @@
 /** train-winner: trains the search's winner with BPTT and measures it on the test set. */
 import { stageFile } from '../../artifacts/run.js';
 import { trainOnTrainAndVal } from '../../datasets/index.js';
-import type { WinnerTraining } from '../../search/profiles.js';
+import type { WinnerTraining } from '../../search/strategy/profiles.js';
 import {
   describeBackend,
   initBackend,

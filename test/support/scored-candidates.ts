@@ -1,5 +1,5 @@
 import { Rng } from '../../common/rng.js';
-import type { ScoredCandidate } from '../../search/stages/types.js';
+import type { ScoredCandidate } from '../../search/strategy/search-result.js';
 
 /** Seeded candidates; the front is computed here by the definition (no other is lighter and better). */
 export function candidates(count: number, seed: number): ScoredCandidate[] {

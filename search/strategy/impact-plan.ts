@@ -19,9 +19,9 @@ import { InputError } from '../../common/errors.js';
 import { deriveSeed, Rng } from '../../common/rng.js';
 import { OP_NAMES, type OpCode } from '../../snn/cell-matrix.js';
 import type { CellType } from '../../snn/config.js';
-import { canonicalizeArch, parseArch, pruneArch, sampleArch } from '../arch.js';
+import { canonicalizeArch, parseArch, pruneArch, sampleArch } from '../space/arch.js';
 import { tInterval95 } from '../stats/t-interval.js';
-import type { OpImpact } from './types.js';
+import type { OpImpact } from './impact.js';
 
 const ALL_OPS: OpCode[] = [1, 2, 3, 4];
 /** Draws per wanted sample before an operation settles for fewer samples. */

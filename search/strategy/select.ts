@@ -3,12 +3,12 @@
  * (top-K, Pareto front, counters, agreement of the first pass with full SAHD).
  */
 import type { NetConfig } from '../../snn/config.js';
-import { paretoFront } from '../pareto.js';
-import type { FirstPass } from '../profiles.js';
-import { spearman } from '../rank-stats.js';
-import type { Candidate, CandidateCounters } from './candidates.js';
-import { isUsableScore } from './scoring.js';
-import type { ScoredCandidate, SearchResult } from './types.js';
+import { isUsableScore } from '../predictors/scoring.js';
+import type { Candidate, CandidateCounters } from '../space/candidates.js';
+import { spearman } from '../stats/rank-stats.js';
+import { paretoFront } from './pareto.js';
+import type { FirstPass } from './profiles.js';
+import type { ScoredCandidate, SearchResult } from './search-result.js';
 
 export interface SelectInput {
   seed: number;
@@ -31,7 +31,7 @@ export interface SelectInput {
  * Indices of the `survivors` best first-pass scores (ties: arch string ascending), in candidate order.
  * NaN ranks last.
  */
-export function selectSurvivors(
+export function survivorIndices(
   candidates: readonly Candidate[],
   firstPassScores: readonly number[],
   survivors: number,

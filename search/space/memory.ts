@@ -14,9 +14,9 @@
  * Every non-zero matrix entry is built, so callers pass pruned (canonical) matrices.
  */
 
-import { InputError } from '../common/errors.js';
-import type { Arch } from '../snn/cell-matrix.js';
-import type { NetConfig } from '../snn/config.js';
+import { InputError } from '../../common/errors.js';
+import type { Arch } from '../../snn/cell-matrix.js';
+import type { NetConfig } from '../../snn/config.js';
 import { archEdges } from './arch.js';
 
 /** Weight precisions the memory model and quantization know. */

@@ -5,7 +5,7 @@
  */
 import { stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
-import { type QuantizeResult, quantizeForBudget } from '../../search/stages/quantize.js';
+import { type QuantizeResult, quantizeForBudget } from '../../search/strategy/quantize-to-fit.js';
 import { initBackend, type SerializedWeights } from '../../snn/index.js';
 import { toModelArtifacts } from '../model-artifacts.js';
 import { openPlannedRun, type RunInput, signalOption, splitFor, type Timed } from '../run-context.js';

@@ -3,12 +3,13 @@
  * 4-bit weights (per-channel symmetric, snn's quantizeWeights), evaluating test accuracy after each try.
  * The first width that fits is chosen; every tried width is reported, and so is a miss at every width.
  */
+
+import type { WorkContext } from '../../common/work-context.js';
 import type { ImageSet } from '../../datasets/types.js';
 import type { Arch } from '../../snn/cell-matrix.js';
 import type { NetConfig } from '../../snn/config.js';
 import { evaluateNetwork, quantizeWeights, type SerializedWeights } from '../../snn/index.js';
-import { estimateMemory } from '../memory.js';
-import type { StageContext } from './types.js';
+import { estimateMemory } from '../space/memory.js';
 
 /** Widths tried, in order: full precision first, then the quantized ones snn supports. */
 export const QUANTIZATION_ORDER = [32, 8, 4] as const;
@@ -43,7 +44,7 @@ export interface QuantizeResult {
 
 export async function quantizeForBudget(
   input: QuantizeInput,
-  ctx: Pick<StageContext<never>, 'signal'> = {},
+  ctx: Pick<WorkContext<never>, 'signal'> = {},
 ): Promise<QuantizeResult> {
   const tried: QuantizationTry[] = [];
   const bytes32 = estimateMemory(input.arch, input.config, { weightBits: 32 }).weightBytes;

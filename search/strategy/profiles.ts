@@ -6,8 +6,8 @@
  * memory-aware search, winner training) on Fashion-MNIST with the tiny preset finishes in about 10 minutes
  * on 2 CPU cores with the wasm backend.
  */
-import { InputError } from '../common/errors.js';
-import type { OpCode } from '../snn/cell-matrix.js';
+import { InputError } from '../../common/errors.js';
+import type { OpCode } from '../../snn/cell-matrix.js';
 
 /** Short-training options (the subset of snn's TrainOptions a profile fixes). */
 export interface ShortTraining {

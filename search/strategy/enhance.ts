@@ -5,7 +5,8 @@
  */
 import type { OpCode } from '../../snn/cell-matrix.js';
 import { OP_NAMES } from '../../snn/cell-matrix.js';
-import type { EnhancedSpace, ImpactResult, OpImpact } from './types.js';
+import type { CellType } from '../../snn/config.js';
+import type { ImpactResult, OpImpact } from './impact.js';
 
 const CONVS: OpCode[] = [3, 2];
 const SKIP: OpCode = 1;
@@ -88,4 +89,13 @@ function evidenceText(evidence: OpImpact): string {
 function points(fraction: number): string {
   const value = (fraction * 100).toFixed(2);
   return fraction >= 0 ? `+${value}` : value;
+}
+
+/** The enhanced search space and why it was chosen. */
+export interface EnhancedSpace {
+  ops: OpCode[];
+  cellType: CellType;
+  /** The written rule, verbatim, so a report can show it beside the evidence. */
+  rule: string;
+  decisions: { subject: string; kept: boolean; reason: string }[];
 }

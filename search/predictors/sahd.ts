@@ -4,8 +4,8 @@
  * through its spike observer and accumulates the kernel on the backend, so the network never knows SAHD exists.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../common/errors.js';
-import { deriveSeed } from '../common/rng.js';
+import { InputError } from '../../common/errors.js';
+import { deriveSeed } from '../../common/rng.js';
 import {
   type Arch,
   assertBatchFits,
@@ -13,7 +13,7 @@ import {
   initBackend,
   type NetConfig,
   type SpikingNetwork,
-} from '../snn/index.js';
+} from '../../snn/index.js';
 
 /**
  * SAHD's kernel summed over a mini-batch's LIF calls, in the form that keeps float32 sums exact enough:

@@ -1,10 +1,10 @@
 /** cell-enhancement (spikenas mode): the operations and cell type the search keeps, from their impact. */
 import { stageFile } from '../../artifacts/run.js';
-import { enhanceSpace } from '../../search/stages/enhance.js';
-import type { EnhancedSpace } from '../../search/stages/types.js';
+import type { EnhancedSpace } from '../../search/strategy/enhance.js';
+import { enhanceSpace } from '../../search/strategy/enhance.js';
 import { openPlannedRun, type RunInput, type Timed } from '../run-context.js';
 import type { StepContext } from '../types.js';
-import type { ImpactStage } from './impact.js';
+import type { ImpactStage } from './operation-impact.js';
 
 export async function enhanceCell(input: RunInput, ctx: StepContext = {}): Promise<EnhancedSpace> {
   const { run } = await openPlannedRun(input.run, ctx);

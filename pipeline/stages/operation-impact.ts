@@ -9,6 +9,8 @@ import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
 import type { RunPlan } from '../../contract/run-records.js';
+import { shardCandidates } from '../../search/predictors/scoring.js';
+import type { ImpactResult } from '../../search/strategy/impact.js';
 import {
   type ImpactResume,
   type ImpactSettings,
@@ -16,10 +18,8 @@ import {
   impactJobs,
   impactResultOf,
   trainImpactJobs,
-} from '../../search/stages/impact.js';
-import { planImpactPairs } from '../../search/stages/impact-plan.js';
-import { shardCandidates } from '../../search/stages/scoring.js';
-import type { ImpactResult } from '../../search/stages/types.js';
+} from '../../search/strategy/impact.js';
+import { planImpactPairs } from '../../search/strategy/impact-plan.js';
 import { initBackend } from '../../snn/index.js';
 import {
   openPlannedRun,

@@ -18,8 +18,8 @@ import {
   pruneArch,
   sampleArch,
   spaceSize,
-} from '../arch.js';
-import { estimateMemory, type MemoryEstimate } from '../memory.js';
+} from './arch.js';
+import { estimateMemory, type MemoryEstimate } from './memory.js';
 
 /** Spaces up to this many raw matrices are enumerated completely instead of sampled. */
 export const ENUMERATION_LIMIT = 20_000;

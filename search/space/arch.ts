@@ -25,10 +25,10 @@
  * the ops themselves (e.g. two stacked avgpools) are not used.
  */
 
-import { InputError } from '../common/errors.js';
-import type { Rng } from '../common/rng.js';
-import { type Arch, CELL_NODES, type OpCode } from '../snn/cell-matrix.js';
-import type { CellType } from '../snn/config.js';
+import { InputError } from '../../common/errors.js';
+import type { Rng } from '../../common/rng.js';
+import { type Arch, CELL_NODES, type OpCode } from '../../snn/cell-matrix.js';
+import type { CellType } from '../../snn/config.js';
 
 const N = CELL_NODES;
 const OUTPUT = N - 1;

@@ -3,7 +3,7 @@
  * tau-b), a seeded bootstrap interval for either, and how many of one ranking's top k another keeps.
  * NaN and undefined values rank lowest, as everywhere in the search.
  */
-import { Rng } from '../common/rng.js';
+import { Rng } from '../../common/rng.js';
 
 /**
  * Spearman rank correlation (Pearson on ranks, ties get their average rank). null when fewer than two

@@ -6,10 +6,10 @@
 
 import { InputError } from '../../common/errors.js';
 import { deriveSeed } from '../../common/rng.js';
+import type { WorkContext } from '../../common/work-context.js';
 import type { NetConfig } from '../../snn/config.js';
-import { parseArch } from '../arch.js';
-import { scoreSahd } from '../sahd.js';
-import type { StageContext } from './types.js';
+import { parseArch } from '../space/arch.js';
+import { scoreSahd } from './sahd.js';
 
 /** Stored in place of a non-finite score (a singular SAHD kernel): JSON has no -Infinity. */
 export const UNUSABLE_SCORE = -Number.MAX_VALUE;
@@ -49,7 +49,7 @@ export function candidateSeed(seed: number, arch: string): number {
 
 export async function scoreCandidates(
   input: ScoreInput,
-  ctx: StageContext<ScoreResume>,
+  ctx: WorkContext<ScoreResume>,
   scorer: SahdScorer = scoreSahd,
 ): Promise<ScoreOutput> {
   const started = Date.now();

@@ -8,14 +8,14 @@
  */
 
 import { deriveSeed } from '../../common/rng.js';
+import type { WorkContext } from '../../common/work-context.js';
 import type { DataSplit } from '../../datasets/types.js';
 import type { OpCode } from '../../snn/cell-matrix.js';
 import type { CellType, NetConfig } from '../../snn/config.js';
 import { trainNetwork } from '../../snn/index.js';
-import { parseArch } from '../arch.js';
-import type { ShortTraining } from '../profiles.js';
+import { parseArch } from '../space/arch.js';
 import { type ImpactPair, impactKey, summariseImpact } from './impact-plan.js';
-import type { ImpactResult, StageContext } from './types.js';
+import type { ShortTraining } from './profiles.js';
 
 /** What the analysis measures: the same settings and seed give the same pairs and trainings. */
 export interface ImpactSettings {
@@ -57,7 +57,7 @@ export function impactJobs(pairs: readonly ImpactPair[]): ImpactJob[] {
  */
 export async function trainImpactJobs(
   input: { config: NetConfig; data: DataSplit; train: ShortTraining; jobs: readonly ImpactJob[] },
-  ctx: StageContext<ImpactResume>,
+  ctx: WorkContext<ImpactResume>,
 ): Promise<ImpactResume> {
   const accuracies: Record<string, number> = {};
   for (const job of input.jobs) {
@@ -139,4 +139,28 @@ export function impactCacheKey(settings: ImpactSettings & { datasetFingerprint: 
     train,
     seed,
   });
+}
+
+/** Per-operation evidence of operation-impact analysis. */
+export interface OpImpact {
+  op: OpCode | 'feedback';
+  name: string;
+  /** Mean of (accuracy with the op) - (accuracy without it) over the sampled cells. */
+  meanDelta: number;
+  /** Sample standard deviation of those differences. */
+  std: number;
+  n: number;
+  /**
+   * 95% Student-t confidence interval of meanDelta: meanDelta ± t(0.975, n - 1) · std / sqrt(n)
+   * (search/stats/t-interval.ts); null for n < 2 (no interval, so no evidence to act on).
+   */
+  ci95: { low: number; high: number } | null;
+  samples: { withArch: string; withoutArch: string; accWith: number; accWithout: number }[];
+}
+
+export interface ImpactResult {
+  seed: number;
+  datasetFingerprint: string;
+  impacts: OpImpact[];
+  wallMs: number;
 }
