@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { HTTPReceiver, LogLevel } from '@slack/bolt';
 import { createSlackApp, type SearchControl } from '../slack/app.js';
 import { slackAuthFromEnv } from '../slack/auth.js';
-import { postSlashCommand, TEST_SIGNING_SECRET } from '../test/support/slack.js';
+import { postSlashCommand, TEST_SIGNING_SECRET } from './slack-request.js';
 
 const REQUESTS = 100;
 const WARMUP = 10;
