@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Arch } from '../search/arch.types.js';
 import { estimateMemory } from '../search/memory.js';
+import { sampleCandidates } from '../search/sample.js';
 import { BACKEND_CHOICES, type BackendInfo } from '../snn/backend.js';
 import { resolvePreset } from '../snn/presets.js';
 import {
@@ -33,7 +34,6 @@ import {
   SAHD_REPEATS,
   SAHD_SAMPLE_SEED,
   SNASNET_CELL,
-  sampleCandidates,
   snasnetCell,
   TRAIN_FLOPS_PER_FORWARD,
   WASM_DEFAULT_PRESETS,
@@ -334,7 +334,7 @@ async function benchBackend(backend: string, presets: string[]): Promise<Backend
 /** The memory model's estimate rate (pure JS, in this process). */
 function memoryEstimatesPerSecond(): number {
   const config = resolvePreset('fmnist-tiny');
-  const archs: Arch[] = sampleCandidates(5, 2000);
+  const archs: Arch[] = sampleCandidates(5, 2000, { distinct: false });
   const started = performance.now();
   let rounds = 0;
   while (performance.now() - started < 500) {
