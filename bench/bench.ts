@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { sampleCandidates } from '../search/sample.js';
 import { estimateMemory } from '../search/space/memory.js';
 import { BACKEND_CHOICES, type BackendInfo } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
@@ -33,7 +34,6 @@ import {
   SAHD_REPEATS,
   SAHD_SAMPLE_SEED,
   SNASNET_CELL,
-  sampleCandidates,
   snasnetCell,
   TRAIN_FLOPS_PER_FORWARD,
   WASM_DEFAULT_PRESETS,
@@ -334,7 +334,7 @@ async function benchBackend(backend: string, presets: string[]): Promise<Backend
 /** The memory model's estimate rate (pure JS, in this process). */
 function memoryEstimatesPerSecond(): number {
   const config = resolvePreset('fmnist-tiny');
-  const archs: Arch[] = sampleCandidates(5, 2000);
+  const archs: Arch[] = sampleCandidates(5, 2000, { distinct: false });
   const started = performance.now();
   let rounds = 0;
   while (performance.now() - started < 500) {

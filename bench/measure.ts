@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { scoreSahd } from '../search/predictors/sahd.js';
+import { sampleCandidates } from '../search/sample.js';
 import { BACKEND_CHOICES, type BackendInfo, initBackend } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import { buildNetwork } from '../snn/network.js';
@@ -27,7 +28,6 @@ import {
   SAHD_BATCH,
   SAHD_REPEATS,
   SAHD_SAMPLE_SEED,
-  sampleCandidates,
   snasnetCell,
 } from './workload.js';
 
@@ -133,7 +133,7 @@ async function sahd(
   warmupBatch: number,
 ): Promise<ChildResult> {
   const config = resolvePreset(preset);
-  const archs = sampleCandidates(SAHD_SAMPLE_SEED, count);
+  const archs = sampleCandidates(SAHD_SAMPLE_SEED, count, { distinct: false });
   const batches = Array.from({ length: SAHD_REPEATS }, (_, k) =>
     randomImages(IMAGE_SEED + k, SAHD_BATCH, config),
   );

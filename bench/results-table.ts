@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadPaperResults, renderPaperTable, replaceBetweenMarkers } from './paper-results.js';
+import { loadPaperResults } from './paper-results.js';
+import { renderPaperTable, replaceBetweenMarkers } from './paper-table.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

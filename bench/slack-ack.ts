@@ -10,7 +10,7 @@ import { HTTPReceiver, LogLevel } from '@slack/bolt';
 import { createSlackApp } from '../slack/app.js';
 import { slackAuthFromEnv } from '../slack/auth.js';
 import type { SearchControl } from '../slack/search-control.js';
-import { postSlashCommand, TEST_SIGNING_SECRET } from '../test/support/slack.js';
+import { postSlashCommand, TEST_SIGNING_SECRET } from './slack-request.js';
 
 const REQUESTS = 100;
 const WARMUP = 10;

@@ -1,10 +1,10 @@
 /**
  * What `npm run bench` measures, shared by the driver (bench.ts) and the measuring child (measure.ts):
- * the presets and batches, SNASNet's published cell, the seeded candidate sample, the FLOP count and the
+ * the presets and batches, SNASNet's published cell, the candidate sample's seeds, the FLOP count and the
  * JSON shapes. Nothing here loads tfjs, so the driver stays a light process.
  */
 import { Rng } from '../common/rng.js';
-import { archEdges, parseArch, pruneArch, sampleArch } from '../search/space/arch.js';
+import { archEdges, parseArch } from '../search/space/arch.js';
 import { spatialSizes } from '../search/space/memory.js';
 import type { BackendInfo } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
@@ -40,17 +40,6 @@ export const PLANS: PresetPlan[] = [
 
 /** Presets the default run also measures on wasm (its 4 GiB heap cannot hold SNASNet's CIFAR network). */
 export const WASM_DEFAULT_PRESETS = ['fmnist-tiny', 'fmnist-small'];
-
-/** The first `count` valid candidates of a seeded sample, drawn and pruned as the search does. */
-export function sampleCandidates(seed: number, count: number): Arch[] {
-  const rng = new Rng(seed);
-  const out: Arch[] = [];
-  while (out.length < count) {
-    const pruned = pruneArch(sampleArch(rng, [1, 2, 3, 4], 'backward'));
-    if (pruned) out.push(pruned);
-  }
-  return out;
-}
 
 export function snasnetCell(): Arch {
   return parseArch(SNASNET_CELL, 'backward');

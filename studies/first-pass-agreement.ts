@@ -10,6 +10,8 @@
  */
 import { Command } from 'commander';
 import { deriveSeed } from '../common/rng.js';
+import { sampleCandidates } from '../search/sample.js';
+import { formatArch } from '../search/space/arch.js';
 import {
   bootstrapEstimate,
   type Estimate,
@@ -28,7 +30,6 @@ import {
   studyOut,
 } from './options.js';
 import { runStudy } from './run-study.js';
-import { sampleCandidates } from './sample.js';
 import { StudyFile } from './study-file.js';
 
 /** The full-SAHD ranking's top this many is what a pass must keep. */
@@ -112,7 +113,9 @@ const settings: Settings = {
 };
 const passes: [string, ScoringPass][] = [['full', settings.full], ...Object.entries(settings.passes)];
 const out = studyOut('first-pass', options);
-const candidates = sampleCandidates(settings.candidates, deriveSeed(settings.seed, 'first-pass/candidates'));
+const candidates = sampleCandidates(deriveSeed(settings.seed, 'first-pass/candidates'), settings.candidates, {
+  distinct: true,
+}).map(formatArch);
 const backend = describeBackend(await initBackend());
 const study = new StudyFile<Settings, Result, Summary>(
   out,

@@ -11,7 +11,8 @@
 import { Command } from 'commander';
 import { formatDuration } from '../common/duration.js';
 import { deriveSeed, Rng } from '../common/rng.js';
-import { parseArch } from '../search/space/arch.js';
+import { sampleCandidates } from '../search/sample.js';
+import { formatArch, parseArch } from '../search/space/arch.js';
 import { countParams } from '../search/space/memory.js';
 import { bootstrapEstimate, type Estimate, kendallTau, spearman } from '../search/stats/rank-stats.js';
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
@@ -25,7 +26,6 @@ import {
   studyOut,
 } from './options.js';
 import { runStudy } from './run-study.js';
-import { sampleCandidates } from './sample.js';
 import { StudyFile } from './study-file.js';
 
 interface Settings {
@@ -119,7 +119,9 @@ const settings: Settings = {
 };
 const out = studyOut('sahd-predictor', options);
 const config = resolvePreset(settings.preset);
-const candidates = sampleCandidates(settings.candidates, deriveSeed(settings.seed, 'predictor/candidates'));
+const candidates = sampleCandidates(deriveSeed(settings.seed, 'predictor/candidates'), settings.candidates, {
+  distinct: true,
+}).map(formatArch);
 
 const backend = describeBackend(await initBackend());
 const study = new StudyFile<Settings, Result, Summary>(

@@ -14,14 +14,16 @@ import {
   type CompletePaperResult,
   loadPaperResults,
   type ModeResult,
-  NO_RUNS,
   type PaperResult,
+  withSpeedups,
+} from '../bench/paper-results.js';
+import {
+  NO_RUNS,
   README_END,
   README_START,
   renderPaperTable,
   replaceBetweenMarkers,
-  withSpeedups,
-} from '../bench/paper-results.js';
+} from '../bench/paper-table.js';
 import { connectClient } from '../client/temporal.js';
 import type { SearchMode } from '../contract/request.js';
 import { type FirstPass, type FirstPassEvidence, PROFILES } from '../search/strategy/profiles.js';

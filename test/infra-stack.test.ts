@@ -6,15 +6,11 @@ import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_TAG as STORE_CHECKPOINT_TAG } from '../artifacts/s3-store.js';
-import {
-  CHECKPOINT_TAG,
-  DEFAULT_SETTINGS,
-  METRIC_GPU_BACKLOG,
-  METRIC_WORKFLOWS_FAILED,
-  SLACK_SECRET_KEYS,
-  SpikeNasStack,
-  TEMPORAL_SECRET_KEYS,
-} from '../infra/stack.js';
+import { METRIC_GPU_BACKLOG, METRIC_WORKFLOWS_FAILED } from '../common/metrics.js';
+import { CHECKPOINT_TAG } from '../infra/artifact-bucket.js';
+import { SLACK_SECRET_KEYS, TEMPORAL_SECRET_KEYS } from '../infra/connection-secrets.js';
+import { DEFAULT_SETTINGS } from '../infra/settings.js';
+import { SpikeNasStack } from '../infra/stack.js';
 
 let assetDir: string;
 let template: Template;

@@ -4,6 +4,7 @@
  */
 import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
+import { METRIC_GPU_BACKLOG, metricLine } from '../common/metrics.js';
 
 // A CommonJS module: its namespaces come through the default export under ESM.
 const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
@@ -23,20 +24,7 @@ export async function activityBacklog(
   return Number(response.stats?.approximateBacklogCount ?? 0);
 }
 
-/** One log line that CloudWatch reads as the SpikeNAS/GpuTaskQueueBacklog gauge (infra/stack.ts). */
+/** One log line that CloudWatch reads as the GPU backlog gauge the GPU workers scale on (common/metrics.ts). */
 export function backlogMetricLine(queue: string, backlog: number, now = Date.now()): string {
-  return JSON.stringify({
-    _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [
-        {
-          Namespace: 'SpikeNAS',
-          Dimensions: [[]],
-          Metrics: [{ Name: 'GpuTaskQueueBacklog', Unit: 'Count' }],
-        },
-      ],
-    },
-    GpuTaskQueueBacklog: backlog,
-    taskQueue: queue,
-  });
+  return metricLine(METRIC_GPU_BACKLOG, backlog, { taskQueue: queue }, now);
 }

@@ -1,5 +1,6 @@
 /** stages/outcome.json: how a run ended that failed or was cancelled (the workflow records it). */
 import { stageFile } from '../../artifacts/run.js';
+import { METRIC_WORKFLOWS_FAILED, metricLine } from '../../common/metrics.js';
 import { openRun, type RunInput } from '../run-context.js';
 import type { StepContext } from '../types.js';
 
@@ -16,23 +17,7 @@ export async function recordOutcome(input: OutcomeInput, ctx: StepContext = {}):
     at: new Date().toISOString(),
   });
   if (input.outcome === 'failed') {
-    // CloudWatch embedded metric format: on AWS this log line is the SpikeNAS/WorkflowsFailed metric the
-    // stack alarms on (infra/stack.ts); elsewhere it is one JSON log line.
-    console.log(
-      JSON.stringify({
-        _aws: {
-          Timestamp: Date.now(),
-          CloudWatchMetrics: [
-            {
-              Namespace: 'SpikeNAS',
-              Dimensions: [[]],
-              Metrics: [{ Name: 'WorkflowsFailed', Unit: 'Count' }],
-            },
-          ],
-        },
-        WorkflowsFailed: 1,
-        runId: input.run.runId,
-      }),
-    );
+    // On AWS this log line is the metric the stack alarms on (common/metrics.ts).
+    console.log(metricLine(METRIC_WORKFLOWS_FAILED, 1, { runId: input.run.runId }));
   }
 }
