@@ -34,7 +34,7 @@ export {
 } from './search/space/arch.js';
 export { countParams, estimateMemory, type MemoryEstimate } from './search/space/memory.js';
 export type * from './search/strategy/enhance.js';
-export type * from './search/strategy/impact.js';
+export type * from './search/strategy/impact-plan.js';
 export { paretoFront } from './search/strategy/pareto.js';
 export { PROFILES, resolveProfile } from './search/strategy/profiles.js';
 export type * from './search/strategy/search-result.js';

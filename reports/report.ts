@@ -4,7 +4,7 @@ import type { DatasetRecord, WinnerSummary } from '../contract/run-records.js';
 import { STAGE_NAMES, type StageName, totalStageMs } from '../contract/stages.js';
 import { parseArch } from '../search/space/arch.js';
 import type { EnhancedSpace } from '../search/strategy/enhance.js';
-import type { ImpactResult } from '../search/strategy/impact.js';
+import type { ImpactResult } from '../search/strategy/impact-plan.js';
 import type { ScoredCandidate, SearchResult } from '../search/strategy/search-result.js';
 import { OP_NAMES } from '../snn/cell-matrix.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { WinnerSummary } from '../contract/run-records.js';
 import { renderReport, type SearchReportInput } from '../reports/report.js';
 import { describeRule, enhanceSpace } from '../search/strategy/enhance.js';
-import type { ImpactResult } from '../search/strategy/impact.js';
+import type { ImpactResult } from '../search/strategy/impact-plan.js';
 import type { SearchResult } from '../search/strategy/search-result.js';
 import type { NetConfig } from '../snn/config.js';
 import { candidates, front } from './support/scored-candidates.js';

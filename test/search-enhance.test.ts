@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeRule, enhanceSpace } from '../search/strategy/enhance.js';
-import type { ImpactResult, OpImpact } from '../search/strategy/impact.js';
+import type { ImpactResult, OpImpact } from '../search/strategy/impact-plan.js';
 import type { OpCode } from '../snn/cell-matrix.js';
 
 /** Evidence with a given 95% interval (the rule reads ci95; the interval's arithmetic is tested elsewhere). */

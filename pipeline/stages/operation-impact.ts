@@ -10,7 +10,6 @@ import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
 import type { RunPlan } from '../../contract/run-records.js';
 import { shardCandidates } from '../../search/predictors/scoring.js';
-import type { ImpactResult } from '../../search/strategy/impact.js';
 import {
   type ImpactResume,
   type ImpactSettings,
@@ -19,6 +18,7 @@ import {
   impactResultOf,
   trainImpactJobs,
 } from '../../search/strategy/impact.js';
+import type { ImpactResult } from '../../search/strategy/impact-plan.js';
 import { planImpactPairs } from '../../search/strategy/impact-plan.js';
 import { initBackend } from '../../snn/index.js';
 import {

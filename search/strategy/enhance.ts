@@ -6,7 +6,7 @@
 import type { OpCode } from '../../snn/cell-matrix.js';
 import { OP_NAMES } from '../../snn/cell-matrix.js';
 import type { CellType } from '../../snn/config.js';
-import type { ImpactResult, OpImpact } from './impact.js';
+import type { ImpactResult, OpImpact } from './impact-plan.js';
 
 const CONVS: OpCode[] = [3, 2];
 const SKIP: OpCode = 1;

@@ -21,7 +21,6 @@ import { OP_NAMES, type OpCode } from '../../snn/cell-matrix.js';
 import type { CellType } from '../../snn/config.js';
 import { canonicalizeArch, parseArch, pruneArch, sampleArch } from '../space/arch.js';
 import { tInterval95 } from '../stats/t-interval.js';
-import type { OpImpact } from './impact.js';
 
 const ALL_OPS: OpCode[] = [1, 2, 3, 4];
 /** Draws per wanted sample before an operation settles for fewer samples. */
@@ -140,4 +139,28 @@ export function summariseImpact(
     ci95: tInterval95(meanDelta, std, n),
     samples,
   };
+}
+
+/** Per-operation evidence of operation-impact analysis. */
+export interface OpImpact {
+  op: OpCode | 'feedback';
+  name: string;
+  /** Mean of (accuracy with the op) - (accuracy without it) over the sampled cells. */
+  meanDelta: number;
+  /** Sample standard deviation of those differences. */
+  std: number;
+  n: number;
+  /**
+   * 95% Student-t confidence interval of meanDelta: meanDelta ± t(0.975, n - 1) · std / sqrt(n)
+   * (search/stats/t-interval.ts); null for n < 2 (no interval, so no evidence to act on).
+   */
+  ci95: { low: number; high: number } | null;
+  samples: { withArch: string; withoutArch: string; accWith: number; accWithout: number }[];
+}
+
+export interface ImpactResult {
+  seed: number;
+  datasetFingerprint: string;
+  impacts: OpImpact[];
+  wallMs: number;
 }

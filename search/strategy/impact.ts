@@ -14,7 +14,7 @@ import type { OpCode } from '../../snn/cell-matrix.js';
 import type { CellType, NetConfig } from '../../snn/config.js';
 import { trainNetwork } from '../../snn/index.js';
 import { parseArch } from '../space/arch.js';
-import { type ImpactPair, impactKey, summariseImpact } from './impact-plan.js';
+import { type ImpactPair, type ImpactResult, impactKey, summariseImpact } from './impact-plan.js';
 import type { ShortTraining } from './profiles.js';
 
 /** What the analysis measures: the same settings and seed give the same pairs and trainings. */
@@ -139,28 +139,4 @@ export function impactCacheKey(settings: ImpactSettings & { datasetFingerprint: 
     train,
     seed,
   });
-}
-
-/** Per-operation evidence of operation-impact analysis. */
-export interface OpImpact {
-  op: OpCode | 'feedback';
-  name: string;
-  /** Mean of (accuracy with the op) - (accuracy without it) over the sampled cells. */
-  meanDelta: number;
-  /** Sample standard deviation of those differences. */
-  std: number;
-  n: number;
-  /**
-   * 95% Student-t confidence interval of meanDelta: meanDelta ± t(0.975, n - 1) · std / sqrt(n)
-   * (search/stats/t-interval.ts); null for n < 2 (no interval, so no evidence to act on).
-   */
-  ci95: { low: number; high: number } | null;
-  samples: { withArch: string; withoutArch: string; accWith: number; accWithout: number }[];
-}
-
-export interface ImpactResult {
-  seed: number;
-  datasetFingerprint: string;
-  impacts: OpImpact[];
-  wallMs: number;
 }
