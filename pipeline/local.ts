@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { SearchProgress } from '../contract/progress.js';
 import { ProgressTracker } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
-import type { StageName } from '../contract/stages.js';
+import { type StageName, stagesOf } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
 import * as steps from './steps.js';
 
@@ -48,9 +48,10 @@ export async function runSearchLocally(
     return result;
   };
 
-  await stage('prepare-dataset', () => steps.prepareRun({ run, request }, context('prepare-dataset')));
-  if (request.mode === 'spikenas') {
-    await stage('operation-impact', async () => {
+  let summary: SearchSummary | undefined;
+  const runners: Record<StageName, () => Promise<unknown>> = {
+    'prepare-dataset': () => steps.prepareRun({ run, request }, context('prepare-dataset')),
+    'operation-impact': async () => {
       const impact = 'operation-impact';
       const planned = await steps.planImpact({ run }, context(impact));
       if (planned.reused) return;
@@ -60,28 +61,33 @@ export async function runSearchLocally(
         await steps.trainImpactShard({ run, shard, shardCount }, context(impact, `impact-${shard}`));
       }
       await steps.summariseImpact({ run, shardCount }, context(impact));
-    });
-    await stage('cell-enhancement', () => steps.enhanceCell({ run }, context('cell-enhancement')));
-  }
-  await stage('memory-aware-search', async () => {
-    const search = 'memory-aware-search';
-    const generated = await steps.generateCandidates({ run }, context(search));
-    Object.assign(tracker.progress.counters, generated.counters);
-    const whole = { shard: 0, shardCount: 1 };
-    let fullCount = generated.candidates;
-    if (generated.firstPass) {
-      tracker.beginPass('first', generated.candidates, true);
-      await steps.scoreShard({ run, pass: 'first', ...whole }, context(search, 'first-0'));
-      fullCount = (await steps.selectSurvivors({ run, shardCount: 1 }, context(search))).count;
-    }
-    tracker.beginPass('full', fullCount, generated.firstPass);
-    await steps.scoreShard({ run, pass: 'full', ...whole }, context(search, 'full-0'));
-    const winner = await steps.selectWinner({ run, shardCount: 1 }, context(search));
-    Object.assign(tracker.progress.counters, winner.counters);
-  });
-  await stage('train-winner', () => steps.trainWinner({ run }, context('train-winner')));
-  await stage('quantize-evaluate', () => steps.quantizeEvaluate({ run }, context('quantize-evaluate')));
-  const summary = await stage('publish', () => steps.publish({ run }, context('publish')));
+    },
+    'cell-enhancement': () => steps.enhanceCell({ run }, context('cell-enhancement')),
+    'memory-aware-search': async () => {
+      const search = 'memory-aware-search';
+      const generated = await steps.generateCandidates({ run }, context(search));
+      Object.assign(tracker.progress.counters, generated.counters);
+      const whole = { shard: 0, shardCount: 1 };
+      let fullCount = generated.candidates;
+      if (generated.firstPass) {
+        tracker.beginPass('first', generated.candidates, true);
+        await steps.scoreShard({ run, pass: 'first', ...whole }, context(search, 'first-0'));
+        fullCount = (await steps.selectSurvivors({ run, shardCount: 1 }, context(search))).count;
+      }
+      tracker.beginPass('full', fullCount, generated.firstPass);
+      await steps.scoreShard({ run, pass: 'full', ...whole }, context(search, 'full-0'));
+      const winner = await steps.selectWinner({ run, shardCount: 1 }, context(search));
+      Object.assign(tracker.progress.counters, winner.counters);
+    },
+    'train-winner': () => steps.trainWinner({ run }, context('train-winner')),
+    'quantize-evaluate': () => steps.quantizeEvaluate({ run }, context('quantize-evaluate')),
+    publish: async () => {
+      summary = await steps.publish({ run }, context('publish'));
+    },
+  };
+  // The workflow runs the same stages, in the same order, from the same plan.
+  for (const name of stagesOf(request.mode)) await stage(name, runners[name]);
+  if (summary === undefined) throw new Error('the search published no summary');
   tracker.end('done');
   changed();
   return summary;

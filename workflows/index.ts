@@ -17,7 +17,7 @@ import type * as activities from '../activities/index.js';
 import { innermostMessage } from '../common/errors.js';
 import { ProgressTracker, type SearchProgress, type StageWork } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
-import { PASS_UNIT, type StageName } from '../contract/stages.js';
+import { PASS_UNIT, type StageName, stagesOf } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
 import {
   type QueueNames,
@@ -101,47 +101,54 @@ export async function spikeNasSearch(
     await light.summariseImpact({ run, shardCount });
   };
 
-  let summary: SearchSummary;
-  try {
-    await stage('prepare-dataset', () => light.prepareRun({ run, request }));
-    if (request.mode === 'spikenas') {
-      await stage('operation-impact', operationImpact);
-      await stage('cell-enhancement', () => light.enhanceCell({ run }));
+  const memoryAwareSearch = async () => {
+    const generated = await light.generateCandidates({ run });
+    Object.assign(progress.counters, generated.counters);
+    // Fan out over shards of the candidate list; more workers on the GPU queue means more run at once.
+    const scoreAll = async (pass: 'first' | 'full', total: number) => {
+      const shardCount = Math.max(1, Math.min(request.shards, total));
+      tracker.beginPass(pass, total, generated.firstPass);
+      await Promise.all(
+        Array.from({ length: shardCount }, async (_, shard) => {
+          const done = await heavy.scoreShard({ run, pass, shard, shardCount });
+          // The shard's final count, whether or not its last signal arrived.
+          tracker.report({
+            stage: 'memory-aware-search',
+            part: `${pass}-${shard}`,
+            unit: PASS_UNIT[pass],
+            done: done.scored,
+            total: done.scored,
+          });
+        }),
+      );
+      return shardCount;
+    };
+    let fullCount = generated.candidates;
+    if (generated.firstPass) {
+      const shardCount = await scoreAll('first', generated.candidates);
+      fullCount = (await light.selectSurvivors({ run, shardCount })).count;
     }
-    const search = await stage('memory-aware-search', async () => {
-      const generated = await light.generateCandidates({ run });
-      Object.assign(progress.counters, generated.counters);
-      // Fan out over shards of the candidate list; more workers on the GPU queue means more run at once.
-      const scoreAll = async (pass: 'first' | 'full', total: number) => {
-        const shardCount = Math.max(1, Math.min(request.shards, total));
-        tracker.beginPass(pass, total, generated.firstPass);
-        await Promise.all(
-          Array.from({ length: shardCount }, async (_, shard) => {
-            const done = await heavy.scoreShard({ run, pass, shard, shardCount });
-            // The shard's final count, whether or not its last signal arrived.
-            tracker.report({
-              stage: 'memory-aware-search',
-              part: `${pass}-${shard}`,
-              unit: PASS_UNIT[pass],
-              done: done.scored,
-              total: done.scored,
-            });
-          }),
-        );
-        return shardCount;
-      };
-      let fullCount = generated.candidates;
-      if (generated.firstPass) {
-        const shardCount = await scoreAll('first', generated.candidates);
-        fullCount = (await light.selectSurvivors({ run, shardCount })).count;
-      }
-      return light.selectWinner({ run, shardCount: await scoreAll('full', fullCount) });
-    });
+    const search = await light.selectWinner({ run, shardCount: await scoreAll('full', fullCount) });
     Object.assign(progress.counters, search.counters);
-    if (request.holdTraining) await condition(() => trainingReleased);
-    await stage('train-winner', () => heavy.trainWinner({ run }));
-    await stage('quantize-evaluate', () => heavy.quantizeEvaluate({ run }));
-    summary = await stage('publish', () => light.publish({ run }));
+  };
+
+  let summary: SearchSummary | undefined;
+  const runners: Record<StageName, () => Promise<unknown>> = {
+    'prepare-dataset': () => light.prepareRun({ run, request }),
+    'operation-impact': operationImpact,
+    'cell-enhancement': () => light.enhanceCell({ run }),
+    'memory-aware-search': memoryAwareSearch,
+    'train-winner': async () => {
+      if (request.holdTraining) await condition(() => trainingReleased);
+      await heavy.trainWinner({ run });
+    },
+    'quantize-evaluate': () => heavy.quantizeEvaluate({ run }),
+    publish: async () => {
+      summary = await light.publish({ run });
+    },
+  };
+  try {
+    for (const name of stagesOf(request.mode)) await stage(name, runners[name]);
     tracker.end('done');
   } catch (error) {
     const cancelled = isCancellation(error);
@@ -163,6 +170,7 @@ export async function spikeNasSearch(
     });
     throw error;
   }
+  if (summary === undefined) throw new Error('the search published no summary');
   await notify(light, run, request, { summary });
   return summary;
 }
