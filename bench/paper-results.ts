@@ -83,7 +83,7 @@ export interface ModeResult {
   testAccuracy: number;
   /** Test accuracy (fraction) of the weights as stored (quantized to weightBits). */
   testAccuracyQuantized: number;
-  /** The first pass that ran, with its measured agreement (search/profiles.ts), or null. */
+  /** The first pass that ran, with its measured agreement (search/strategy/profiles.ts), or null. */
   firstPass: FirstPass | null;
   prefiltered: number;
   prefilterAgreement: number | null;

@@ -41,7 +41,7 @@ export interface WinnerSummary {
   /** Precision the search assumed (SearchResult.weightBits). */
   weightBits: number;
   weightBytes: number;
-  /** The weights as stored at weightBits, with their per-channel scales (search/memory.ts). */
+  /** The weights as stored at weightBits, with their per-channel scales (search/space/memory.ts). */
   storedBytes: number;
   stateBytes: number;
   score: number;
