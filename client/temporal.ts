@@ -17,8 +17,12 @@ import { innermostMessage } from '../common/errors.js';
 import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import type { SearchSummary } from '../contract/summary.js';
-import type { QueueNames } from '../contract/temporal.js';
-import { SEARCH_WORKFLOW, TASK_QUEUE_CPU_DEFAULT, TASK_QUEUE_GPU_DEFAULT } from '../contract/temporal.js';
+import {
+  type QueueNames,
+  SEARCH_WORKFLOW,
+  TASK_QUEUE_CPU_DEFAULT,
+  TASK_QUEUE_GPU_DEFAULT,
+} from '../contract/temporal.js';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 

@@ -4,8 +4,7 @@
  * or a CI job that needs no durability.
  */
 import { randomUUID } from 'node:crypto';
-import type { SearchProgress } from '../contract/progress.js';
-import { ProgressTracker } from '../contract/progress.js';
+import { ProgressTracker, type SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import { type StageName, stagesOf } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';

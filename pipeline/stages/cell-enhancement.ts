@@ -1,7 +1,6 @@
 /** cell-enhancement (spikenas mode): the operations and cell type the search keeps, from their impact. */
 import { stageFile } from '../../artifacts/run.js';
-import type { EnhancedSpace } from '../../search/strategy/enhance.js';
-import { enhanceSpace } from '../../search/strategy/enhance.js';
+import { type EnhancedSpace, enhanceSpace } from '../../search/strategy/enhance.js';
 import { openPlannedRun, type RunInput, type Timed } from '../run-context.js';
 import type { StepContext } from '../types.js';
 import type { ImpactStage } from './operation-impact.js';

@@ -18,8 +18,7 @@ import {
   impactResultOf,
   trainImpactJobs,
 } from '../../search/strategy/impact.js';
-import type { ImpactResult } from '../../search/strategy/impact-plan.js';
-import { planImpactPairs } from '../../search/strategy/impact-plan.js';
+import { type ImpactResult, planImpactPairs } from '../../search/strategy/impact-plan.js';
 import { initBackend } from '../../snn/index.js';
 import {
   openPlannedRun,

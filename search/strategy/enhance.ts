@@ -3,8 +3,7 @@
  * evidence by a written, deterministic rule (describeRule). The rule acts only on differences beyond the
  * 95% confidence interval of the mean gain (OpImpact.ci95). Pure.
  */
-import type { OpCode } from '../../snn/cell-matrix.js';
-import { OP_NAMES } from '../../snn/cell-matrix.js';
+import { OP_NAMES, type OpCode } from '../../snn/cell-matrix.js';
 import type { CellType } from '../../snn/config.js';
 import type { ImpactResult, OpImpact } from './impact-plan.js';
 
