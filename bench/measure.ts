@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { scoreSahd } from '../search/predictors/sahd.js';
-import { sampleCandidates } from '../search/sample.js';
+import { sampleCandidates } from '../search/space/sample.js';
 import { BACKEND_CHOICES, type BackendInfo, initBackend } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import { buildNetwork } from '../snn/network.js';

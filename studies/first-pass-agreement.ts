@@ -10,8 +10,8 @@
  */
 import { Command } from 'commander';
 import { deriveSeed } from '../common/rng.js';
-import { sampleCandidates } from '../search/sample.js';
 import { formatArch } from '../search/space/arch.js';
+import { sampleCandidates } from '../search/space/sample.js';
 import {
   bootstrapEstimate,
   type Estimate,

@@ -11,9 +11,9 @@
 import { Command } from 'commander';
 import { formatDuration } from '../common/duration.js';
 import { deriveSeed, Rng } from '../common/rng.js';
-import { sampleCandidates } from '../search/sample.js';
 import { formatArch, parseArch } from '../search/space/arch.js';
 import { countParams } from '../search/space/memory.js';
+import { sampleCandidates } from '../search/space/sample.js';
 import { bootstrapEstimate, type Estimate, kendallTau, spearman } from '../search/stats/rank-stats.js';
 import { describeBackend, initBackend, resolvePreset } from '../snn/index.js';
 import type { ScoringPass, StudyData, TrainJob, TrainSchedule } from './jobs.js';

@@ -3,9 +3,9 @@
  * filters: the candidates the studies rank and the benchmark's fixed workload. Drawn as the search draws
  * them: sampleArch, and an invalid draw (pruned to nothing) is drawn again.
  */
-import { Rng } from '../common/rng.js';
-import type { Arch } from '../snn/cell-matrix.js';
-import { canonicalizeArch, parseArch, pruneArch, sampleArch } from './space/arch.js';
+import { Rng } from '../../common/rng.js';
+import type { Arch } from '../../snn/cell-matrix.js';
+import { canonicalizeArch, parseArch, pruneArch, sampleArch } from './arch.js';
 
 /**
  * The first `count` valid candidates drawn with `seed`, in draw order. `distinct`: each computation once,
