@@ -128,7 +128,7 @@ export class Cell {
         // While stepping, a node's LIF state is that of the first of its LIF layers, kept across steps.
         const spikesOf = oncePerNode((i, value) => {
           const [first, ...twins] = this.nodeLifs[i] as LifNeuron[];
-          return (first as LifNeuron).step(value, ctx.observe, twins) as tf.Tensor4D;
+          return (first as LifNeuron).advance(value, ctx.observe, twins) as tf.Tensor4D;
         });
         const nodes = this.nodeValues(x as tf.Tensor4D, fed, ctx, 1, spikesOf);
         outputs.push(nodes[CELL_NODES - 1] as tf.Tensor4D);

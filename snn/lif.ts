@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedLif, fusedLifAvailable, type LifConstants } from './kernels/lif-native.js';
 
 /** spikingjelly LIFNode defaults used by SNASNet (see the method doc). */
 export const LIF_TAU = 4 / 3;
@@ -69,13 +70,22 @@ const resetFired: (v: tf.Tensor, spikes: tf.Tensor) => tf.Tensor = tf.customGrad
 /** Called with each LIF call's spikes (batch x per-sample shape); used for spike rates and SAHD. */
 export type SpikeObserver = (layer: string, spikes: tf.Tensor) => void;
 
+const CONSTANTS: LifConstants = {
+  decay: 1 - 1 / LIF_TAU,
+  scale: 1 / LIF_TAU,
+  threshold: LIF_THRESHOLD,
+  zscale: (Math.PI / 2) * SURROGATE_ALPHA,
+  halfSlope: SURROGATE_ALPHA / 2,
+};
+
 /** One Select kernel: tf.where would first broadcast (copy) each of its three operands. */
 function select(condition: tf.Tensor, ifTrue: tf.Tensor, ifFalse: tf.Tensor): tf.Tensor {
   return tf.engine().runKernel('Select', { condition, t: ifTrue, e: ifFalse }) as tf.Tensor;
 }
 
 /**
- * A LIF layer's whole scan over T timesteps as one differentiable op, from rest: x holds the T inputs
+ * A LIF layer's whole scan over T timesteps as one differentiable op, from rest (one kernel each way where
+ * the fused op runs, see kernels/lif-native.ts; composed of tfjs ops elsewhere): x holds the T inputs
  * stacked t-major ([T*B, ...]), and so do the spikes it returns. The input is scaled by 1/tau once for
  * all T, so a step is a multiply-add, a threshold and a reset (a Select); these are the reference
  * step's operations in the same order, so the spikes are the same. The backward pass is BPTT in closed
@@ -84,6 +94,7 @@ function select(condition: tf.Tensor, ifTrue: tf.Tensor, ifFalse: tf.Tensor): tf
  * potentials and the spikes.
  */
 function spikeTrain(x: tf.Tensor, steps: number): tf.Tensor {
+  if (fusedLifAvailable()) return fusedLif(x, null, steps, CONSTANTS).spikes;
   const decay = 1 - 1 / LIF_TAU;
   const scan = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -99,18 +110,21 @@ function spikeTrain(x: tf.Tensor, steps: number): tf.Tensor {
       fired.push(fire);
       if (t + 1 < steps) h = tf.add(tf.mul(select(fire, zeros, h), decay), drive[t + 1] as tf.Tensor);
     }
-    const potentials = steps === 1 ? h : tf.concat(charged);
     const spikes = tf.cast(steps === 1 ? (fired[0] as tf.Tensor) : tf.concat(fired), 'float32');
-    save([potentials, spikes]);
+    // Stacked in the backward pass only: inference and scoring never need them.
+    save([spikes, ...charged]);
     return {
       value: spikes,
       gradFunc: (dy, saved) => {
-        const [savedH, savedS] = saved as [tf.Tensor, tf.Tensor];
-        // The surrogate as spikeOf's gradient computes it, for all T at once.
-        const z = tf.mul(tf.sub(savedH, LIF_THRESHOLD), (Math.PI / 2) * SURROGATE_ALPHA);
-        const direct = tf.div(tf.mul(dy as tf.Tensor, SURROGATE_ALPHA / 2), tf.add(tf.square(z), 1));
+        const [savedS, ...savedH] = saved as tf.Tensor[];
+        // The surrogate as spikeOf's gradient computes it, for all T at once (alpha / 2 is 1 for ATan's 2).
+        const h = steps === 1 ? (savedH[0] as tf.Tensor) : tf.concat(savedH);
+        const z = tf.mul(tf.sub(h, LIF_THRESHOLD), (Math.PI / 2) * SURROGATE_ALPHA);
+        const scaled =
+          SURROGATE_ALPHA === 2 ? (dy as tf.Tensor) : tf.mul(dy as tf.Tensor, SURROGATE_ALPHA / 2);
+        const direct = tf.div(scaled, tf.add(tf.square(z), 1));
         if (steps === 1) return [tf.mul(direct, 1 / LIF_TAU)];
-        const carried = tf.mul(tf.sub(1, savedS), decay);
+        const carried = tf.mul(tf.sub(1, savedS as tf.Tensor), decay);
         const directs = tf.split(direct, steps);
         const carries = tf.split(carried, steps);
         const g: tf.Tensor[] = new Array(steps);
@@ -166,6 +180,20 @@ export class LifNeuron {
     const spikes = spikeOf(charged);
     this.v?.dispose();
     this.v = tf.keep(resetFired(charged, spikes));
+    if (observe) for (const lif of [this, ...twins]) observe(lif.name, spikes);
+    return spikes;
+  }
+
+  /**
+   * step() with the fused LIF kernel where the backend has it (one kernel each way instead of about ten),
+   * for the time-batched path's cells that step through time; the same numbers.
+   */
+  advance(x: tf.Tensor, observe?: SpikeObserver, twins: readonly LifNeuron[] = []): tf.Tensor {
+    if (!fusedLifAvailable()) return this.step(x, observe, twins);
+    this.checkInput(x);
+    const { spikes, v } = fusedLif(x, this.v, 1, CONSTANTS);
+    this.v?.dispose();
+    this.v = tf.keep(v);
     if (observe) for (const lif of [this, ...twins]) observe(lif.name, spikes);
     return spikes;
   }

@@ -98,8 +98,16 @@ export class BatchNorm {
    * the timesteps' momentum updates one after another.
    */
   apply(x: tf.Tensor4D, ctx: ForwardContext, steps = 1): tf.Tensor4D {
-    if (!ctx.training)
-      return tf.batchNorm4d(x, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPSILON);
+    if (!ctx.training) {
+      // The kernel tf.batchNorm4d calls, without the reshape that op adds after it.
+      return tf
+        .engine()
+        .runKernel(
+          'FusedBatchNorm',
+          { x, mean: this.runningMean, variance: this.runningVar, offset: this.beta, scale: this.gamma },
+          { varianceEpsilon: BN_EPSILON },
+        ) as tf.Tensor4D;
+    }
     if (fusedBatchNormAvailable()) {
       return fusedBatchNormTraining(x, this.gamma, this.beta, BN_EPSILON, steps, {
         mean: this.runningMean,
