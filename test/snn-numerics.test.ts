@@ -12,7 +12,8 @@ import type { Arch } from '../search/arch.types.js';
 import { sahdFromSums } from '../search/sahd.js';
 import { activateBackend, BACKEND_CHOICES, type BackendChoice, initBackend } from '../snn/backend.js';
 import type { NetConfig } from '../snn/config.js';
-import { atanSurrogateGrad, LIF_THRESHOLD, SURROGATE_ALPHA, spikeOf } from '../snn/lif.js';
+import { fusedLifAvailable } from '../snn/kernels/lif-native.js';
+import { atanSurrogateGrad, LIF_THRESHOLD, LifNeuron, SURROGATE_ALPHA, spikeOf } from '../snn/lif.js';
 import { buildNetwork, type ForwardOptions, type SpikingNetwork } from '../snn/network.js';
 import { sahdSumsOf, scoreSahd } from '../snn/score.js';
 
@@ -78,6 +79,49 @@ describe('LIF spike surrogate gradient, on every backend', () => {
         expect(grads[i]).toBeCloseTo((i + 1) * fd, 4);
         expect(grads[i]).toBeCloseTo((i + 1) * atanSurrogateGrad(v), 5);
       });
+    });
+  }
+});
+
+describe('a LIF layer over T timesteps, on every backend', () => {
+  const steps = 4;
+  const batch = 3;
+  const neurons = 7;
+  // Inputs around the threshold, so that neurons fire, reset and fire again.
+  const x = randomArray(21, steps * batch * neurons, 2.5);
+  const r = randomArray(22, steps * batch * neurons);
+
+  /** Spikes and the gradient of sum(spikes * r) by x, of one way to run the layer over all steps. */
+  function lifResults(run: (lif: LifNeuron, input: tf.Tensor) => tf.Tensor): Float32Array[] {
+    return tf.tidy(() => {
+      const lif = new LifNeuron('layer', [neurons]);
+      const input = tf.tensor2d(x, [steps * batch, neurons]);
+      const weights = tf.tensor2d(r, [steps * batch, neurons]);
+      const spikes = run(lif, input).dataSync() as Float32Array;
+      const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(run(lif, a), weights)))(input);
+      return [spikes, grad.dataSync() as Float32Array];
+    });
+  }
+  const perStep = (method: 'step' | 'advance') => (lif: LifNeuron, input: tf.Tensor) => {
+    const out = tf.concat(tf.split(input, steps).map((xt) => lif[method](xt)));
+    lif.reset();
+    return out;
+  };
+
+  for (const backend of BACKEND_CHOICES) {
+    it(`${backend}: multiStep and advance give step()'s spikes and gradients`, async () => {
+      await activateBackend(backend);
+      // The fused op is what the tensorflow backend runs here; scripts/tensorflow.sh builds it.
+      expect(fusedLifAvailable()).toBe(backend === 'tensorflow');
+      const reference = lifResults(perStep('step'));
+      expect(reference[0]?.some((v) => v === 1)).toBe(true);
+      for (const results of [
+        lifResults((lif, input) => lif.multiStep(input, steps)),
+        lifResults(perStep('advance')),
+      ]) {
+        expect(Array.from(results[0] as Float32Array)).toEqual(Array.from(reference[0] as Float32Array));
+        expect(maxRelativeError(results[1] as Float32Array, reference[1] as Float32Array)).toBeLessThan(1e-6);
+      }
     });
   }
 });
