@@ -254,7 +254,7 @@ class Snasnet implements SpikingNetwork {
    * All timesteps at once (spikingjelly's multi-step mode): every layer without state from step to
    * step runs once on the T timesteps stacked t-major as [T*B, ...], BatchNorm with each timestep's
    * own statistics; LIF layers scan over T; a cell with feedback steps through time inside itself.
-   * Holds every timestep's activations at once, hence only below the BPTT memory rule. Returns the
+   * Holds every timestep's activations at once, hence only when timeBatchedBytes() fits. Returns the
    * sum over T of the outputs [batch, classes x pop].
    */
   private timeBatched(stem: tf.Tensor4D, ctx: ForwardContext, dropMask: tf.Tensor2D | null): tf.Tensor2D {
@@ -322,6 +322,7 @@ class Snasnet implements SpikingNetwork {
    * step, at the head; scoring takes 5).
    */
   private timeBatchedBytes(batch: number): number {
+    // Whether a gradient computation is recording this pass (engine state tfjs' typings mark private).
     const engine = tf.engine() as unknown as { state: { gradientDepth: number } };
     if (engine.state.gradientDepth > 0) return this.bpttBytes(batch);
     return batch * this.countNeurons() * 4 * 5 * this.config.timesteps;
