@@ -139,19 +139,19 @@ build_addon() {
   mkdir -p "$(dirname "$cached")" && cp "$package_dir/$module/tfjs_binding.node" "$cached"
 }
 
-# spikenas' fused LIF op (snn/kernels/lif-op.c) beside the CPU addon, where snn/kernels/lif-native.ts
+# spikenas' native ops (snn/kernels/native-ops.c) beside the CPU addon, where snn/kernels/native-ops.ts
 # loads it; rebuilt when the source is newer. Without it the LIF layers run as composite ops.
-build_lif_op() {
-  local source="$root/snn/kernels/lif-op.c" out="$package_dir/lib/spikenas-lif.node"
+build_native_ops() {
+  local source="$root/snn/kernels/native-ops.c" out="$package_dir/lib/spikenas-ops.node"
   [ -f "$out" ] && [ "$out" -nt "$source" ] && return 0
-  command -v cc >/dev/null || { say "no C compiler: LIF layers run as composite ops"; return 0; }
+  command -v cc >/dev/null || { say "no C compiler: LIF layers and time-batched BatchNorm run as composite ops"; return 0; }
   # -ffp-contract=off: no fused multiply-adds, so the op rounds exactly as the composite ops do.
   if logged cc -O3 -std=c11 -ffp-contract=off -fPIC -shared -I"$package_dir/deps/include" "$source" \
-    -o "$out.partial" -L"$package_dir/deps/lib" -ltensorflow -ltensorflow_framework \
+    -o "$out.partial" -L"$package_dir/deps/lib" -ltensorflow -ltensorflow_framework -lm \
     -Wl,-rpath,'$ORIGIN/../deps/lib'; then
-    mv "$out.partial" "$out" && say "built the fused LIF op into $out"
+    mv "$out.partial" "$out" && say "built spikenas' native ops into $out"
   else
-    say "the fused LIF op did not build (see $log): LIF layers run as composite ops"
+    say "spikenas' native ops did not build (see $log): LIF layers and time-batched BatchNorm run as composite ops"
   fi
 }
 
@@ -179,7 +179,7 @@ case "$command" in
       say "the native $flavour backend is not available; spikenas falls back to wasm. Details: $log"
       [ "${SPIKENAS_TF_STRICT:-0}" = 1 ] && exit 1
     elif [ "$flavour" = cpu ]; then
-      build_lif_op
+      build_native_ops
     fi
     ;;
   check) binding_loads ;;

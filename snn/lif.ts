@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedLif, fusedLifAvailable, type LifConstants } from './kernels/lif-native.js';
+import { fusedLif, type LifConstants, nativeOpsAvailable } from './kernels/native-ops.js';
 
 /** spikingjelly LIFNode defaults used by SNASNet (see the method doc). */
 export const LIF_TAU = 4 / 3;
@@ -94,7 +94,7 @@ function select(condition: tf.Tensor, ifTrue: tf.Tensor, ifFalse: tf.Tensor): tf
  * potentials and the spikes.
  */
 function spikeTrain(x: tf.Tensor, steps: number): tf.Tensor {
-  if (fusedLifAvailable()) return fusedLif(x, null, steps, CONSTANTS).spikes;
+  if (nativeOpsAvailable()) return fusedLif(x, null, steps, CONSTANTS).spikes;
   const decay = 1 - 1 / LIF_TAU;
   const scan = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -189,7 +189,7 @@ export class LifNeuron {
    * for the time-batched path's cells that step through time; the same numbers.
    */
   advance(x: tf.Tensor, observe?: SpikeObserver, twins: readonly LifNeuron[] = []): tf.Tensor {
-    if (!fusedLifAvailable()) return this.step(x, observe, twins);
+    if (!nativeOpsAvailable()) return this.step(x, observe, twins);
     this.checkInput(x);
     const { spikes, v } = fusedLif(x, this.v, 1, CONSTANTS);
     this.v?.dispose();

@@ -6,6 +6,7 @@
  * is per kernel. tfjs exposes only the inference form of the op, so this calls it through the binding.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { batchNormSteps, nativeOpsAvailable } from './native-ops.js';
 
 interface OpAttr {
   name: string;
@@ -52,9 +53,9 @@ function attrs(backend: TensorflowBackend, epsilon: number, extra: OpAttr[]): Op
 
 /**
  * Batch-statistics BatchNorm of NHWC `x` with its exact gradient for x, gamma and beta. `x` holds
- * `steps` timesteps stacked t-major ([T*B, H, W, C]), each normalised with its own statistics: one
- * FusedBatchNormV3 per timestep, whose running statistics feed the next one's, so they take T
- * successive updates as T separate calls would. The running statistics follow PyTorch:
+ * `steps` timesteps stacked t-major ([T*B, H, W, C]), each normalised with its own statistics: spikenas'
+ * native op where it is built, else one FusedBatchNormV3 per timestep, whose running statistics feed
+ * the next one's, so they take T successive updates as T separate calls would. The running statistics follow PyTorch:
  * new = (1 - momentum) old + momentum batch, with the unbiased batch variance (TensorFlow's
  * exponential_avg_factor is PyTorch's momentum).
  */
@@ -66,6 +67,7 @@ export function fusedBatchNormTraining(
   steps: number,
   running: RunningStats,
 ): tf.Tensor4D {
+  if (steps > 1 && nativeOpsAvailable()) return batchNormSteps(x, gamma, beta, epsilon, steps, running);
   const backend = tf.backend() as unknown as TensorflowBackend;
   const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];

@@ -1,15 +1,19 @@
 /**
- * The fused LIF op (lif-op.c) on the tensorflow backend: a LIF layer's whole scan over T timesteps, or
- * one timestep with its carried potential, in one TensorFlow kernel each way, where the composite scan
- * takes a few kernels per timestep and the per-kernel cost is what small networks pay. scripts/
- * tensorflow.sh builds it beside tfjs-node's addon; without it (or on wasm, cpu and the GPU package)
- * the composite ops in snn/lif.ts run, which compute the same float operations in the same order.
+ * spikenas' native ops (native-ops.c) on the tensorflow backend, one TensorFlow kernel each way where
+ * the composite form takes a few per timestep, and the per-kernel cost is what small networks pay:
+ * - the fused LIF: a LIF layer's whole scan over T timesteps, or one timestep with its carried
+ *   potential; the same float operations in the same order as the composite scan in snn/lif.ts;
+ * - BatchNorm of a time-batched stack with per-timestep statistics (TensorFlow's fused BatchNorm takes
+ *   one call per timestep plus a split and a concat each way).
+ * scripts/tensorflow.sh builds them beside tfjs-node's addon; without them (or on wasm, cpu and the GPU
+ * package) the composite forms run.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo } from '../backend.js';
+import type { RunningStats } from './fused-batchnorm.js';
 
 /** The LIF constants the op takes as attributes (as float32, as the composite ops' scalars are). */
 export interface LifConstants {
@@ -46,8 +50,8 @@ const require = createRequire(import.meta.url);
 const PACKAGE = '@tensorflow/tfjs-node';
 let loaded: boolean | undefined;
 
-/** Whether the fused op runs here: the tensorflow backend of tfjs-node (CPU) with the op built. */
-export function fusedLifAvailable(): boolean {
+/** Whether the native ops run here: the tensorflow backend of tfjs-node (CPU) with the ops built. */
+export function nativeOpsAvailable(): boolean {
   if (tf.getBackend() !== 'tensorflow' || !nonGpuPackage()) return false;
   loaded ??= load();
   return loaded;
@@ -67,7 +71,7 @@ function load(): boolean {
   const file = path.join(
     path.dirname(require.resolve(`${PACKAGE}/package.json`)),
     'lib',
-    'spikenas-lif.node',
+    'spikenas-ops.node',
   );
   if (!existsSync(file)) return false;
   process.dlopen({ exports: {} }, file);
@@ -122,4 +126,46 @@ export function fusedLif(
     inputs,
   });
   return { spikes: spikes as tf.Tensor, v: last as tf.Tensor };
+}
+
+/**
+ * Batch-statistics BatchNorm of `steps` timesteps stacked t-major ([T*B, H, W, C]), each with its own
+ * statistics over B, H and W, with its exact gradient for x, gamma and beta; the running statistics
+ * take the T momentum updates in order (PyTorch's, unbiased variance).
+ */
+export function batchNormSteps(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  steps: number,
+  running: RunningStats,
+): tf.Tensor4D {
+  const backend = tf.backend() as unknown as TensorflowBackend;
+  const { TF_ATTR_INT: int, TF_ATTR_FLOAT: float } = backend.binding;
+  const opAttrs = [
+    { name: 'steps', type: int, value: steps },
+    { name: 'epsilon', type: float, value: epsilon },
+    { name: 'momentum', type: float, value: running.momentum },
+  ];
+  const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, mean, variance, batchMean, batchInvStd] = backend.executeMultipleOutputs(
+      'SpikenasBatchNorm',
+      opAttrs,
+      [input, g, b, running.mean, running.variance],
+      5,
+    ) as tf.Tensor[];
+    if (running.update) {
+      running.mean.assign(mean as tf.Tensor);
+      running.variance.assign(variance as tf.Tensor);
+    }
+    save([input, g, batchMean as tf.Tensor, batchInvStd as tf.Tensor]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy, saved) =>
+        backend.executeMultipleOutputs('SpikenasBatchNormGrad', opAttrs, [dy as tf.Tensor, ...saved], 3),
+    };
+  });
+  return forward(x, gamma, beta) as tf.Tensor4D;
 }

@@ -1,4 +1,7 @@
 /*
+ * spikenas' native ops for the tensorflow backend (CPU): the LIF scan, and BatchNorm with per-timestep
+ * statistics on a time-batched stack (SpikenasBatchNorm, below).
+ *
  * A LIF layer's scan over T timesteps as one TensorFlow op, forward and surrogate backward, for the
  * tensorflow backend (CPU): spikingjelly's fused CuPy neurons, in C against TensorFlow's C API. The
  * composite scan in snn/lif.ts is the reference and the path on every other backend; this computes the
@@ -11,8 +14,9 @@
  * g_t = dspikes_t * sigma'(h_t) + (1 - s_t) gv, gv <- g_t decay, dx_t = g_t scale; sigma' is the ATan
  * surrogate (slope / 2) / (1 + (zscale (h - threshold))^2), detached reset as spikingjelly's.
  *
- * Loaded into Node as an N-API module whose loading registers the ops (snn/kernels/lif-native.ts).
+ * Loaded into Node as an N-API module whose loading registers the ops (snn/kernels/native-ops.ts).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -66,8 +70,6 @@ static void *lif_create(TF_OpKernelConstruction *ctx) {
   TF_DeleteStatus(status);
   return a;
 }
-
-static void lif_delete(void *kernel) { free(kernel); }
 
 static void fail(TF_OpKernelContext *ctx, const char *message) {
   TF_Status *status = TF_NewStatus();
@@ -205,45 +207,213 @@ done:
   TF_DeleteStatus(status);
 }
 
+typedef struct {
+  int64_t steps;
+  float epsilon, momentum;
+} BnAttrs;
+
+static void *bn_create(TF_OpKernelConstruction *ctx) {
+  BnAttrs *a = calloc(1, sizeof *a);
+  TF_Status *status = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrInt64(ctx, "steps", &a->steps, status);
+  if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(ctx, "epsilon", &a->epsilon, status);
+  if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(ctx, "momentum", &a->momentum, status);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  return a;
+}
+
+/* Channels (last dimension) and values per channel and timestep of a [T*B, ..., C] input. */
+static int bn_sizes(TF_OpKernelContext *ctx, const TF_Tensor *x, int64_t steps, int64_t *channels, int64_t *n) {
+  int rank = TF_NumDims(x);
+  if (TF_TensorType(x) != TF_FLOAT || rank < 2 || rank > 8 || TF_Dim(x, 0) % steps != 0) {
+    fail(ctx, "SpikenasBatchNorm: input must be float32 of rank 2..8 with a first dimension divisible by steps");
+    return 0;
+  }
+  *channels = TF_Dim(x, rank - 1);
+  *n = TF_TensorElementCount(x) / steps / *channels;
+  return 1;
+}
+
+static TF_Tensor *allocate_vector(TF_OpKernelContext *ctx, int index, int64_t size, TF_Status *status) {
+  return TF_AllocateOutput(ctx, index, TF_FLOAT, &size, 1, (size_t)size * sizeof(float), status);
+}
+
+/*
+ * SpikenasBatchNorm(x [T*B, ..., C], gamma, beta, running mean, running variance) -> y, new running mean,
+ * new running variance, and per timestep and channel the batch mean and 1/sqrt(var + eps) [T*C] for the
+ * gradient. Each timestep is normalised with its own statistics over B and the spatial positions; the
+ * running statistics take the T momentum updates in order, PyTorch's (unbiased variance).
+ */
+static void bn_compute(void *kernel, TF_OpKernelContext *ctx) {
+  const BnAttrs *a = kernel;
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *in[5] = {NULL, NULL, NULL, NULL, NULL}, *out[5] = {NULL, NULL, NULL, NULL, NULL};
+  double *sum = NULL;
+  for (int i = 0; i < 5 && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, i, &in[i], status);
+  int64_t channels, n;
+  if (TF_GetCode(status) != TF_OK || !bn_sizes(ctx, in[0], a->steps, &channels, &n)) goto done;
+  for (int i = 1; i < 5; i++) {
+    if (TF_TensorElementCount(in[i]) != channels) {
+      fail(ctx, "SpikenasBatchNorm: gamma, beta, mean and variance need one value per channel");
+      goto done;
+    }
+  }
+  out[0] = allocate(ctx, 0, in[0], 1, status);
+  for (int i = 1; i < 3 && TF_GetCode(status) == TF_OK; i++) out[i] = allocate_vector(ctx, i, channels, status);
+  for (int i = 3; i < 5 && TF_GetCode(status) == TF_OK; i++) out[i] = allocate_vector(ctx, i, a->steps * channels, status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+    goto done;
+  }
+  const float *x = TF_TensorData(in[0]), *gamma = TF_TensorData(in[1]), *beta = TF_TensorData(in[2]);
+  float *y = TF_TensorData(out[0]), *rm = TF_TensorData(out[1]), *rv = TF_TensorData(out[2]);
+  float *mean = TF_TensorData(out[3]), *invstd = TF_TensorData(out[4]);
+  for (int64_t c = 0; c < channels; c++) {
+    rm[c] = ((const float *)TF_TensorData(in[3]))[c];
+    rv[c] = ((const float *)TF_TensorData(in[4]))[c];
+  }
+  sum = malloc((size_t)channels * sizeof(double));
+  for (int64_t t = 0; t < a->steps; t++) {
+    const float *xt = x + t * n * channels;
+    float *yt = y + t * n * channels, *mt = mean + t * channels, *st = invstd + t * channels;
+    for (int64_t c = 0; c < channels; c++) sum[c] = 0;
+    for (int64_t k = 0; k < n; k++)
+      for (int64_t c = 0; c < channels; c++) sum[c] += xt[k * channels + c];
+    for (int64_t c = 0; c < channels; c++) mt[c] = (float)(sum[c] / (double)n);
+    for (int64_t c = 0; c < channels; c++) sum[c] = 0;
+    for (int64_t k = 0; k < n; k++)
+      for (int64_t c = 0; c < channels; c++) {
+        double d = (double)xt[k * channels + c] - mt[c];
+        sum[c] += d * d;
+      }
+    for (int64_t c = 0; c < channels; c++) {
+      float variance = (float)(sum[c] / (double)n);
+      st[c] = (float)(1.0 / sqrt((double)variance + a->epsilon));
+      float unbiased = (float)(sum[c] / (double)(n > 1 ? n - 1 : 1));
+      rm[c] = (1.0f - a->momentum) * rm[c] + a->momentum * mt[c];
+      rv[c] = (1.0f - a->momentum) * rv[c] + a->momentum * unbiased;
+    }
+    for (int64_t k = 0; k < n; k++)
+      for (int64_t c = 0; c < channels; c++) {
+        int64_t i = k * channels + c;
+        yt[i] = (xt[i] - mt[c]) * st[c] * gamma[c] + beta[c];
+      }
+  }
+done:
+  free(sum);
+  for (int i = 0; i < 5; i++) {
+    TF_DeleteTensor(in[i]);
+    TF_DeleteTensor(out[i]);
+  }
+  TF_DeleteStatus(status);
+}
+
+/*
+ * SpikenasBatchNormGrad(dy, x, gamma, mean, invstd) -> dx, dgamma, dbeta: per timestep and channel,
+ * with xhat = (x - mean) invstd over its n values, dx = gamma invstd (dy - sum(dy) / n - xhat
+ * sum(dy xhat) / n); dgamma and dbeta sum sum(dy xhat) and sum(dy) over the timesteps.
+ */
+static void bn_grad_compute(void *kernel, TF_OpKernelContext *ctx) {
+  const BnAttrs *a = kernel;
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *in[5] = {NULL, NULL, NULL, NULL, NULL}, *out[3] = {NULL, NULL, NULL};
+  double *sdy = NULL, *sdyx = NULL;
+  for (int i = 0; i < 5 && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, i, &in[i], status);
+  int64_t channels, n;
+  if (TF_GetCode(status) != TF_OK || !bn_sizes(ctx, in[1], a->steps, &channels, &n)) goto done;
+  out[0] = allocate(ctx, 0, in[1], 1, status);
+  for (int i = 1; i < 3 && TF_GetCode(status) == TF_OK; i++) out[i] = allocate_vector(ctx, i, channels, status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+    goto done;
+  }
+  const float *dy = TF_TensorData(in[0]), *x = TF_TensorData(in[1]), *gamma = TF_TensorData(in[2]);
+  const float *mean = TF_TensorData(in[3]), *invstd = TF_TensorData(in[4]);
+  float *dx = TF_TensorData(out[0]), *dgamma = TF_TensorData(out[1]), *dbeta = TF_TensorData(out[2]);
+  sdy = malloc((size_t)channels * sizeof(double));
+  sdyx = malloc((size_t)channels * sizeof(double));
+  double *tg = calloc((size_t)channels * 2, sizeof(double));
+  for (int64_t t = 0; t < a->steps; t++) {
+    const float *dyt = dy + t * n * channels, *xt = x + t * n * channels;
+    const float *mt = mean + t * channels, *st = invstd + t * channels;
+    float *dxt = dx + t * n * channels;
+    for (int64_t c = 0; c < channels; c++) sdy[c] = sdyx[c] = 0;
+    for (int64_t k = 0; k < n; k++)
+      for (int64_t c = 0; c < channels; c++) {
+        int64_t i = k * channels + c;
+        sdy[c] += dyt[i];
+        sdyx[c] += (double)dyt[i] * ((xt[i] - mt[c]) * st[c]);
+      }
+    for (int64_t c = 0; c < channels; c++) {
+      tg[c] += sdyx[c];
+      tg[channels + c] += sdy[c];
+    }
+    for (int64_t k = 0; k < n; k++)
+      for (int64_t c = 0; c < channels; c++) {
+        int64_t i = k * channels + c;
+        float xhat = (xt[i] - mt[c]) * st[c];
+        dxt[i] = gamma[c] * st[c] * (dyt[i] - (float)(sdy[c] / n) - xhat * (float)(sdyx[c] / n));
+      }
+  }
+  for (int64_t c = 0; c < channels; c++) {
+    dgamma[c] = (float)tg[c];
+    dbeta[c] = (float)tg[channels + c];
+  }
+  free(tg);
+done:
+  free(sdy);
+  free(sdyx);
+  for (int i = 0; i < 5; i++) TF_DeleteTensor(in[i]);
+  for (int i = 0; i < 3; i++) TF_DeleteTensor(out[i]);
+  TF_DeleteStatus(status);
+}
+
 /* Eager execution never needs the output shapes in advance. */
 static void unknown_shapes(TF_ShapeInferenceContext *ctx, TF_Status *status) {
   TF_ShapeInferenceContextSetUnknownShape(ctx, status);
 }
 
-static void add_attrs(TF_OpDefinitionBuilder *b) {
-  TF_OpDefinitionBuilderAddAttr(b, "steps: int >= 1");
-  TF_OpDefinitionBuilderAddAttr(b, "decay: float");
-  TF_OpDefinitionBuilderAddAttr(b, "scale: float");
-  TF_OpDefinitionBuilderAddAttr(b, "threshold: float");
-  TF_OpDefinitionBuilderAddAttr(b, "zscale: float = 0");
-  TF_OpDefinitionBuilderAddAttr(b, "half_slope: float = 0");
-}
+static const char *LIF_ATTRS[] = {"steps: int >= 1", "decay: float", "scale: float", "threshold: float",
+                                   "zscale: float = 0", "half_slope: float = 0"};
+static const char *BN_ATTRS[] = {"steps: int >= 1", "epsilon: float", "momentum: float = 0"};
 
 static int registered = 0;
 
 static void register_op(const char *name, const char **inputs, int n_in, const char **outputs, int n_out,
+                        const char **attrs, int n_attrs, void *(*create)(TF_OpKernelConstruction *),
                         void (*compute)(void *, TF_OpKernelContext *), TF_Status *status) {
   TF_OpDefinitionBuilder *b = TF_NewOpDefinitionBuilder(name);
   for (int i = 0; i < n_in; i++) TF_OpDefinitionBuilderAddInput(b, inputs[i]);
   for (int i = 0; i < n_out; i++) TF_OpDefinitionBuilderAddOutput(b, outputs[i]);
-  add_attrs(b);
+  for (int i = 0; i < n_attrs; i++) TF_OpDefinitionBuilderAddAttr(b, attrs[i]);
   TF_OpDefinitionBuilderSetShapeInferenceFunction(b, unknown_shapes);
   TF_RegisterOpDefinition(b, status);
   if (TF_GetCode(status) != TF_OK) return;
-  TF_KernelBuilder *k = TF_NewKernelBuilder(name, "CPU", lif_create, compute, lif_delete);
+  TF_KernelBuilder *k = TF_NewKernelBuilder(name, "CPU", create, compute, free);
   TF_RegisterKernelBuilder(name, k, status);
 }
 
-/* Registers both ops once; 0 on success. */
+/* Registers the ops once; 0 on success. */
 static int register_ops(void) {
   if (registered) return 0;
   TF_Status *status = TF_NewStatus();
-  const char *fwd_in[] = {"x: float", "v0: float"};
-  const char *fwd_out[] = {"spikes: float", "charged: float", "v_last: float"};
-  const char *bwd_in[] = {"dspikes: float", "dv_last: float", "charged: float", "spikes: float"};
-  const char *bwd_out[] = {"dx: float", "dv0: float"};
-  register_op("SpikenasLif", fwd_in, 2, fwd_out, 3, lif_compute, status);
-  if (TF_GetCode(status) == TF_OK) register_op("SpikenasLifGrad", bwd_in, 4, bwd_out, 2, lif_grad_compute, status);
+  const char *lif_in[] = {"x: float", "v0: float"};
+  const char *lif_out[] = {"spikes: float", "charged: float", "v_last: float"};
+  const char *lif_grad_in[] = {"dspikes: float", "dv_last: float", "charged: float", "spikes: float"};
+  const char *lif_grad_out[] = {"dx: float", "dv0: float"};
+  const char *bn_in[] = {"x: float", "gamma: float", "beta: float", "mean: float", "variance: float"};
+  const char *bn_out[] = {"y: float", "new_mean: float", "new_variance: float", "batch_mean: float",
+                          "batch_invstd: float"};
+  const char *bn_grad_in[] = {"dy: float", "x: float", "gamma: float", "batch_mean: float", "batch_invstd: float"};
+  const char *bn_grad_out[] = {"dx: float", "dgamma: float", "dbeta: float"};
+  register_op("SpikenasLif", lif_in, 2, lif_out, 3, LIF_ATTRS, 6, lif_create, lif_compute, status);
+  if (TF_GetCode(status) == TF_OK)
+    register_op("SpikenasLifGrad", lif_grad_in, 4, lif_grad_out, 2, LIF_ATTRS, 6, lif_create, lif_grad_compute, status);
+  if (TF_GetCode(status) == TF_OK)
+    register_op("SpikenasBatchNorm", bn_in, 5, bn_out, 5, BN_ATTRS, 3, bn_create, bn_compute, status);
+  if (TF_GetCode(status) == TF_OK)
+    register_op("SpikenasBatchNormGrad", bn_grad_in, 5, bn_grad_out, 3, BN_ATTRS, 3, bn_create, bn_grad_compute, status);
   int ok = TF_GetCode(status) == TF_OK;
   TF_DeleteStatus(status);
   registered = ok;
