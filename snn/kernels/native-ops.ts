@@ -74,8 +74,15 @@ function load(): boolean {
     'spikenas-ops.node',
   );
   if (!existsSync(file)) return false;
-  process.dlopen({ exports: {} }, file);
-  return true;
+  try {
+    process.dlopen({ exports: {} }, file);
+    return true;
+  } catch (error) {
+    process.stderr.write(
+      `spikenas: ${file} did not load, composite ops instead: ${(error as Error).message}\n`,
+    );
+    return false;
+  }
 }
 
 function attrs(backend: TensorflowBackend, steps: number, c: LifConstants): OpAttr[] {
