@@ -139,6 +139,22 @@ build_addon() {
   mkdir -p "$(dirname "$cached")" && cp "$package_dir/$module/tfjs_binding.node" "$cached"
 }
 
+# spikenas' native ops (snn/kernels/native-ops.c) beside the CPU addon, where snn/kernels/native-ops.ts
+# loads it; rebuilt when the source is newer. Without it the LIF layers run as composite ops.
+build_native_ops() {
+  local source="$root/snn/kernels/native-ops.c" out="$package_dir/lib/spikenas-ops.node"
+  [ -f "$out" ] && [ "$out" -nt "$source" ] && return 0
+  command -v cc >/dev/null || { say "no C compiler: LIF layers and time-batched BatchNorm run as composite ops"; return 0; }
+  # -ffp-contract=off: no fused multiply-adds, so the op rounds exactly as the composite ops do.
+  if logged cc -O3 -std=c11 -ffp-contract=off -fPIC -shared -I"$package_dir/deps/include" "$source" \
+    -o "$out.partial" -L"$package_dir/deps/lib" -ltensorflow -ltensorflow_framework -lm \
+    -Wl,-rpath,'$ORIGIN/../deps/lib'; then
+    mv "$out.partial" "$out" && say "built spikenas' native ops into $out"
+  else
+    say "spikenas' native ops did not build (see $log): LIF layers and time-batched BatchNorm run as composite ops"
+  fi
+}
+
 # tfjs-node's own installer: the official library and prebuilt addon, where Google's storage answers.
 own_install() {
   say "trying $package's own install (downloads libtensorflow)"
@@ -162,6 +178,8 @@ case "$command" in
     if ! install; then
       say "the native $flavour backend is not available; spikenas falls back to wasm. Details: $log"
       [ "${SPIKENAS_TF_STRICT:-0}" = 1 ] && exit 1
+    elif [ "$flavour" = cpu ]; then
+      build_native_ops
     fi
     ;;
   check) binding_loads ;;
