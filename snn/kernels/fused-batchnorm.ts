@@ -6,7 +6,7 @@
  * is per kernel. tfjs exposes only the inference form of the op, so this calls it through the binding.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormSteps, nativeOpsAvailable } from './native-ops.js';
+import { batchNormSteps, nativeOpsAvailable, type RunningStats } from './native-ops.js';
 
 interface OpAttr {
   name: string;
@@ -24,15 +24,6 @@ interface TensorflowBackend {
     TF_FLOAT: number;
   };
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], outputs: number): tf.Tensor[];
-}
-
-/** Running statistics and the PyTorch-style momentum of their update. */
-export interface RunningStats {
-  mean: tf.Variable;
-  variance: tf.Variable;
-  momentum: number;
-  /** Assign the updated statistics (false: leave them, as scoring at initialisation does). */
-  update: boolean;
 }
 
 export function fusedBatchNormAvailable(): boolean {

@@ -13,7 +13,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo } from '../backend.js';
-import type { RunningStats } from './fused-batchnorm.js';
 
 /** The LIF constants the op takes as attributes (as float32, as the composite ops' scalars are). */
 export interface LifConstants {
@@ -44,6 +43,15 @@ interface EngineInternals {
     backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
     inputs: tf.NamedTensorMap;
   }): tf.Tensor[];
+}
+
+/** Running statistics and the PyTorch-style momentum of their update. */
+export interface RunningStats {
+  mean: tf.Variable;
+  variance: tf.Variable;
+  momentum: number;
+  /** Assign the updated statistics (false: leave them, as scoring at initialisation does). */
+  update: boolean;
 }
 
 const require = createRequire(import.meta.url);
