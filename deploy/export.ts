@@ -47,8 +47,8 @@ export async function exportNir(
 ): Promise<ExportResult> {
   // h5wasm is loaded only for this format.
   const { writeNir } = await import('./nir.js');
-  const net = foldModel(model, await trainingNormalization(model, dataset));
-  await writeNir(net, model.arch, outFile);
+  const normalization = await trainingNormalization(model, dataset);
+  await writeNir(foldModel(model, normalization), normalization, outFile);
   const memory = deployMemory(model.arch, model.config, model.weightBits);
   return {
     format: 'nir',
