@@ -1,19 +1,19 @@
 /**
  * NIR export (Neuromorphic Intermediate Representation, PyPI `nir` 1.0.8): the network as an NIRGraph in
- * the HDF5 layout `nir.write` produces and `nir.read` reads (version, then node/{type, nodes, edges}),
- * written with h5wasm. Shapes are channels-first (C, H, W) as NIR and its importers use them.
+ * the HDF5 layout `nir.write` produces and `nir.read` reads (version, then node/{type, nodes, edges,
+ * metadata}), written with h5wasm. Shapes are channels-first (C, H, W) as NIR and its importers use them.
  *
  * Mapping at dt = 1. A trained LIF charges v += (x - v) / tau with tau = 4/3, fires at v >= 1 and resets to
  * 0. NIR's LIF integrates tau dv/dt = (v_leak - v) + r I, whose Euler step at dt = 1 is
- * v += (v_leak - v + r I) / tau; so tau = 4/3, v_threshold = 1, v_reset = 0, and r = 1, v_leak = 0 where the
- * LIF reads a node value. The two LIFs behind a BatchNorm (down, head) take it in their parameters:
- * BN(I) = f I + b with f = gamma / sqrt(var + eps), b = beta - mean f, so r = f and v_leak = b per channel.
- * Every other BatchNorm is folded into the conv before it (weight x f, bias b); quantized weights enter as
- * codes x scale. A cell node (the sum of its incoming edges) is a Scale of ones that every edge into it
- * feeds: NIR sums a node's inputs. Feedback edges of backward cells make cycles: they carry the source's
- * value of the previous step. The head ends in Affine (the outputs) and a Linear that averages each
- * class's population; the mean over T and the argmax are the reader's, as is the input normalisation
- * (per channel (pixel / 255 - mean) / std; the graph's metadata holds mean and std).
+ * v += (v_leak - v + r I) / tau: so tau = 4/3, r = 1, v_leak = 0, v_threshold = 1, v_reset = 0 for every
+ * LIF. Each BatchNorm is folded at its running statistics: into the conv before it (weight x f, bias b,
+ * with f = gamma / sqrt(var + eps) and b = beta - mean f), and, for the two that feed a LIF directly (down,
+ * head), into a 1x1 Conv2d of diagonal weight f and bias b. Quantized weights enter as codes x scale. A
+ * cell node, the sum of its incoming edges, is an identity node (AvgPool2d of kernel 1) that every edge
+ * into it feeds: NIR sums a node's inputs, and every importer maps pooling. Feedback edges of backward cells
+ * close cycles and carry the previous step's value. The head ends in Affine (the population outputs) and a
+ * Linear that averages each class's population; the mean over T and the argmax are the reader's, as is the
+ * input normalisation, per channel (pixel / 255 - norm_mean) / norm_std, both in the graph's metadata.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -78,7 +78,7 @@ export function nirGraph(net: DeployNetwork, normalization: { mean: number[]; st
   const cellOut = (k: 1 | 2, input: string, shape: [number, number, number]) => {
     const [ch, ch2, ch3] = shape;
     const node = (j: number) => `cell${k}.n${j}`;
-    for (const j of [0, ...net.plan.valueNodes]) add(node(j), scale(shape));
+    for (const j of [0, ...net.plan.valueNodes]) add(node(j), avgPool(1, 1, 0));
     link(input, node(0));
     for (const i of net.plan.lifSources) {
       link(node(i), add(`cell${k}.lif${i}`, lif([ch, ch2, ch3])));
@@ -105,11 +105,13 @@ export function nirGraph(net: DeployNetwork, normalization: { mean: number[]; st
     return [name, node(edge.to)];
   };
   const out1 = cellOut(1, 'stem', [c, cell1[0], cell1[1]]);
-  link(out1, add('down.lif', lif([c, cell1[0], cell1[1]], net.downBn)));
+  link(out1, add('down.bn', batchNorm(net.downBn, cell1)));
+  link('down.bn', add('down.lif', lif([c, cell1[0], cell1[1]])));
   link('down.lif', add('down.conv', conv(net.down, cell1)));
   link('down.conv', add('down.pool', avgPool(2, 2, 0)));
   const out2 = cellOut(2, 'down.pool', [2 * c, cell2[0], cell2[1]]);
-  link(out2, add('head.lif', lif([2 * c, cell2[0], cell2[1]], net.headBn)));
+  link(out2, add('head.bn', batchNorm(net.headBn, cell2)));
+  link('head.bn', add('head.lif', lif([2 * c, cell2[0], cell2[1]])));
   let pooled = 'head.lif';
   if (cfg.secondPool > 1) {
     link(pooled, add('head.pool', avgPool(cfg.secondPool, cfg.secondPool, 0)));
@@ -202,32 +204,41 @@ function avgPool(kernel: number, stride: number, padding: number): NirNode {
   };
 }
 
-/** A junction: the sum of the edges into a cell node, passed on unchanged. */
-function scale(shape: number[]): NirNode {
-  return { type: 'Scale', fields: { scale: f32(new Float32Array(product(shape)).fill(1), shape) } };
+/** A BatchNorm at its running statistics as a 1x1 conv: diagonal weight f, bias b = shift - mean f. */
+function batchNorm(bn: BatchNormConstants, inputShape: [number, number]): NirNode {
+  const ch = bn.factor.length;
+  const weight = new Float32Array(ch * ch);
+  const bias = new Float32Array(ch);
+  for (let c = 0; c < ch; c++) {
+    weight[c * ch + c] = bn.factor[c] as number;
+    bias[c] = (bn.shift[c] as number) - (bn.mean[c] as number) * (bn.factor[c] as number);
+  }
+  return {
+    type: 'Conv2d',
+    fields: {
+      input_shape: i64(inputShape),
+      weight: f32(weight, [ch, ch, 1, 1]),
+      stride: i64([1, 1]),
+      padding: i64([0, 0]),
+      dilation: i64([1, 1]),
+      groups: i64([1], []),
+      bias: f32(bias, [ch]),
+    },
+  };
 }
 
-/** The trained LIF at dt = 1; a BatchNorm before it (channels first in `shape`) goes into r and v_leak. */
-function lif(shape: number[], bn?: BatchNormConstants): NirNode {
+/** The trained LIF at dt = 1 (see the module comment). */
+function lif(shape: number[]): NirNode {
   const n = product(shape);
-  const perChannel = n / (shape[0] as number);
-  const r = new Float32Array(n).fill(1);
-  const vLeak = new Float32Array(n);
-  if (bn) {
-    for (let i = 0; i < n; i++) {
-      const ch = Math.floor(i / perChannel);
-      r[i] = bn.factor[ch] as number;
-      vLeak[i] = (bn.shift[ch] as number) - (bn.mean[ch] as number) * (bn.factor[ch] as number);
-    }
-  }
+  const filled = (value: number) => f32(new Float32Array(n).fill(value), shape);
   return {
     type: 'LIF',
     fields: {
-      tau: f32(new Float32Array(n).fill(LIF_TAU), shape),
-      r: f32(r, shape),
-      v_leak: f32(vLeak, shape),
-      v_threshold: f32(new Float32Array(n).fill(LIF_THRESHOLD), shape),
-      v_reset: f32(new Float32Array(n), shape),
+      tau: filled(LIF_TAU),
+      r: filled(1),
+      v_leak: filled(0),
+      v_threshold: filled(LIF_THRESHOLD),
+      v_reset: filled(0),
     },
   };
 }
