@@ -82,25 +82,32 @@ export function edgeName(cell: 1 | 2, edge: { from: number; to: number }): strin
   return `c${cell}_e${edge.from}${edge.to}`;
 }
 
+/** RAM of one image's inference, in bytes (the same at every weight width: accumulators are 4 bytes). */
+export function deployRamBytes(arch: Arch, config: NetConfig): number {
+  return structBytes(ramArrays(arch, config));
+}
+
 export function deployMemory(arch: Arch, config: NetConfig, bits: DeployBits): DeployMemory {
+  const ram = ramArrays(arch, config);
+  const flash = flashArrays(arch, config, bits);
+  return { ram, flash, ramBytes: structBytes(ram), flashBytes: structBytes(flash) };
+}
+
+function ramArrays(arch: Arch, config: NetConfig): DeployArray[] {
   const plan = cellPlan(arch);
-  const { cell1, cell2, head } = spatialSizes(config);
+  const { cell1, cell2 } = spatialSizes(config);
   const c = config.stemChannels;
   const area1 = cell1[0] * cell1[1] * c;
   const area2 = cell2[0] * cell2[1] * 2 * c;
   const hidden = config.classifierHidden;
   const outputs = config.numClasses * config.populationSize;
-  const flat = head[0] * head[1] * 2 * c;
-  const float = (name: string, elements: number): DeployArray => ({ name, elements, bytesPerElement: 4 });
-  const bytes = (name: string, elements: number): DeployArray => ({ name, elements, bytesPerElement: 1 });
-
   const cellRam = (k: 1 | 2, size: number): DeployArray[] => [
     ...(k === 1 && plan.feedbackTargets.includes(0) ? [float('c1_n0', size)] : []),
     ...plan.valueNodes.map((n) => float(`c${k}_n${n}`, size)),
     ...plan.feedbackTargets.map((n) => float(`c${k}_fb${n}`, size)),
     ...plan.lifSources.map((n) => float(`c${k}_v${n}`, size)),
   ];
-  const ram = [
+  return [
     float('stem', area1),
     ...cellRam(1, area1),
     float('down_v', area1),
@@ -112,6 +119,15 @@ export function deployMemory(arch: Arch, config: NetConfig, bits: DeployBits): D
     float('acc', Math.max(2 * c, hidden, outputs)),
     bytes('spikes', Math.max(area1, area2, hidden)),
   ];
+}
+
+function flashArrays(arch: Arch, config: NetConfig, bits: DeployBits): DeployArray[] {
+  const plan = cellPlan(arch);
+  const { head } = spatialSizes(config);
+  const c = config.stemChannels;
+  const hidden = config.classifierHidden;
+  const outputs = config.numClasses * config.populationSize;
+  const flat = head[0] * head[1] * 2 * c;
 
   const floats: DeployArray[] = [];
   const codes: DeployArray[] = [];
@@ -142,9 +158,11 @@ export function deployMemory(arch: Arch, config: NetConfig, bits: DeployBits): D
   weights('fc2', hidden * outputs);
   if (bits !== 32) floats.push(float('fc2_scale', outputs));
   floats.push(float('fc2_bias', outputs));
-  const flash = [...floats, ...codes];
-  return { ram, flash, ramBytes: structBytes(ram), flashBytes: structBytes(flash) };
+  return [...floats, ...codes];
 }
+
+const float = (name: string, elements: number): DeployArray => ({ name, elements, bytesPerElement: 4 });
+const bytes = (name: string, elements: number): DeployArray => ({ name, elements, bytesPerElement: 1 });
 
 /** Bytes of a C struct of these arrays in order: 4-byte members first, so only tail padding to 4. */
 function structBytes(arrays: readonly DeployArray[]): number {

@@ -1,10 +1,10 @@
 /** The memory-aware search's first step: the candidate list every shard indexes into. */
 import { stageFile } from '../../artifacts/run.js';
 import { canonicalizeArch, parseArch } from '../../search/arch.js';
-import { estimateMemory } from '../../search/memory.js';
 import {
   type CandidateSet,
   generateCandidates as generateCandidateSet,
+  measureCandidate,
 } from '../../search/stages/candidates.js';
 import type { EnhancedSpace } from '../../search/stages/types.js';
 import type { NetConfig } from '../../snn/config.js';
@@ -81,9 +81,9 @@ function includeCandidates(
   for (const text of include) {
     const arch = canonicalizeArch(parseArch(text, config.cellType));
     if (present.has(arch)) continue;
-    const memory = estimateMemory(parseArch(arch, config.cellType), config, { weightBits });
-    if (budgetBytes !== null && memory.storedBytes > budgetBytes) continue;
-    set.candidates.push({ arch, ...memory });
+    const candidate = measureCandidate(arch, config, config.cellType, weightBits);
+    if (budgetBytes !== null && candidate.storedBytes > budgetBytes) continue;
+    set.candidates.push(candidate);
     present.add(arch);
     added.push(arch);
   }
