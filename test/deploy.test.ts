@@ -1,6 +1,6 @@
 /**
  * Deployment exports checked by their real consumers: models trained with `spikenas train` on Fashion-MNIST
- * images (the first 1,200 training and 200 test images, as IDX files), `spikenas predict` through the CLI,
+ * images (the first 2,000 training and 300 test images, as IDX files), `spikenas predict` through the CLI,
  * the C export compiled by gcc and run on the test images, `size` of its object file against the memory
  * model, and the NIR export read by PyPI's nir (the cheap half of `npm run verify:nir`).
  */
@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'spikenas-deploy-'));
 /** A folder named as Fashion-MNIST's, holding the first images of each part. */
 const data = join(work, 'fashion-mnist');
-const TEST_IMAGES = 200;
+const TEST_IMAGES = 300;
 let testPixels: Uint8Array;
 
 /** Two stored models: 8-bit with a feedback conv, 4-bit with every operation and a feedback skip. */
@@ -61,8 +61,8 @@ function writeSubset(train: number, test: number, raw: Awaited<ReturnType<typeof
 }
 
 beforeAll(async () => {
-  const raw = await loadRawDataset('fashion-mnist', { limit: { train: 1200, test: TEST_IMAGES } });
-  writeSubset(1200, TEST_IMAGES, raw);
+  const raw = await loadRawDataset('fashion-mnist', { limit: { train: 2000, test: TEST_IMAGES } });
+  writeSubset(2000, TEST_IMAGES, raw);
   testPixels = raw.test.pixels;
   const store = join(work, 'store');
   await Promise.all(
