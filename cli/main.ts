@@ -154,6 +154,12 @@ program
   .option('--batch-size <n>', 'batch size', integer('batch-size', 1, 4096), 64)
   .option('--max-steps <n>', 'cap on steps per epoch', integer('max-steps', 1))
   .option('--seed <n>', 'seed', integer('seed', 0, 2 ** 32 - 1), 1)
+  .addOption(
+    new Option(
+      '--weight-bits <n>',
+      'store the weights quantized to this width (as a search stores them)',
+    ).choices(['8', '4']),
+  )
   .option('--out <dir|uri>', 'artifact store for the weights', DEFAULT_ARTIFACTS)
   .option('--json', 'print JSON')
   .action(async (flags) => {
@@ -165,6 +171,32 @@ program
       console.log(`test accuracy ${(result.testAccuracy * 100).toFixed(2)} %`);
       console.log(`weights       ${result.weights}`);
     }
+  });
+
+program
+  .command('predict <run>')
+  .description("the stored model's predicted class for each image of a dataset split, in dataset order")
+  .option('--dataset <name|path>', 'dataset', 'fashion-mnist')
+  .addOption(new Option('--split <split>', 'dataset part').choices(['test', 'train']).default('test'))
+  .option('--limit <n>', 'only the first n images', integer('limit', 1))
+  .option('--artifacts <dir|uri>', 'artifact store of a run given by workflow ID', DEFAULT_ARTIFACTS)
+  .option('--json', 'print one JSON object')
+  .action(async (run: string, flags) => {
+    const { predictFromCli } = await import('./deploy.js');
+    process.exitCode = await predictFromCli(run, flags);
+  });
+
+program
+  .command('export <run>')
+  .description("write a run's stored model as self-contained C99 (a folder) or as an NIR graph (a file)")
+  .addOption(new Option('--format <format>', 'export format').choices(['c', 'nir']).makeOptionMandatory())
+  .requiredOption('--out <path>', 'c: the folder for spikenas_model.h and .c; nir: the .nir file')
+  .option('--artifacts <dir|uri>', 'artifact store of a run given by workflow ID', DEFAULT_ARTIFACTS)
+  .option('--dataset <name|path>', 'the training data, for runs that do not record it')
+  .option('--json', 'print one JSON object')
+  .action(async (run: string, flags) => {
+    const { exportFromCli } = await import('./deploy.js');
+    process.exitCode = await exportFromCli(run, flags);
   });
 
 searchOptions(program.command('start'))

@@ -8,7 +8,7 @@ import { loadNetConfig } from '../config/net-config.js';
 import { loadDataset, splitTrainVal } from '../datasets/index.js';
 import { toModelArtifacts } from '../pipeline/model-artifacts.js';
 import { canonicalizeArch, parseArch, pruneArch } from '../search/space/arch.js';
-import { initBackend, trainNetwork } from '../snn/index.js';
+import { evaluateNetwork, initBackend, type QuantBits, quantizeWeights, trainNetwork } from '../snn/index.js';
 
 export interface TrainFlags {
   arch: string;
@@ -18,6 +18,8 @@ export interface TrainFlags {
   batchSize: number;
   maxSteps?: number;
   seed: number;
+  /** Store the weights quantized to this width ('8' or '4'), as a search's quantization stage does. */
+  weightBits?: string;
   out: string;
 }
 
@@ -45,12 +47,25 @@ export async function trainOne(flags: TrainFlags) {
     },
     { seed: deriveSeed(flags.seed, 'train') },
   );
+  // Stored as a search's quantize-evaluate stage stores them: dequantized codes, with the width in winner.json.
+  const quantize = async (bits: QuantBits) => {
+    const quantized = await quantizeWeights(result.weights, bits);
+    const { accuracy } = await evaluateNetwork(arch, config, quantized.weights, split.test, 100);
+    const weightBytes = quantized.codeBytes + quantized.scaleBytes;
+    return { weights: quantized.weights, summary: { weightBits: bits, weightBytes, accuracy } };
+  };
+  const quantization =
+    flags.weightBits === undefined ? null : await quantize(Number(flags.weightBits) as QuantBits);
   const run = new RunArtifacts(await openStore(flags.out), `train-${randomUUID().slice(0, 8)}`);
-  await run.writeWeights(toModelArtifacts(result.weights, { arch: canonicalizeArch(arch), config }));
+  await run.writeWeights(
+    toModelArtifacts(quantization?.weights ?? result.weights, { arch: canonicalizeArch(arch), config }),
+  );
   await run.putJson(RUN_FILES.winner, {
     arch: canonicalizeArch(arch),
     config,
+    dataset: flags.dataset,
     seed: flags.seed,
+    quantization: quantization?.summary ?? null,
     datasetFingerprint: dataset.fingerprint,
     backend,
     valAccuracy: result.valAccuracy,
@@ -59,6 +74,7 @@ export async function trainOne(flags: TrainFlags) {
   });
   return {
     arch: canonicalizeArch(arch),
+    ...(quantization ? { quantization: quantization.summary } : {}),
     valAccuracy: result.valAccuracy,
     testAccuracy: result.testAccuracy,
     spikeRates: result.spikeRates,

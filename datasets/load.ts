@@ -54,6 +54,11 @@ const CIFAR10_TEST = 'test_batch.bin';
  * then the system folder (Debian's /usr/share/datasets).
  */
 export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<Dataset> {
+  return prepareDataset(await loadRawDataset(spec, options));
+}
+
+/** The decoded uint8 images of a dataset, before normalisation (what a deployed model is fed). */
+export async function loadRawDataset(spec: string, options: LoadOptions = {}): Promise<RawDataset> {
   const trainLimit = limitCount(Number.POSITIVE_INFINITY, options.limit?.train, 'limit.train');
   const testLimit = limitCount(Number.POSITIVE_INFINITY, options.limit?.test, 'limit.test');
   if (spec === 'synthetic') {
@@ -62,7 +67,7 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
       trainCount: Number.isFinite(trainLimit) ? trainLimit : SYNTHETIC_DEFAULTS.trainCount,
       testCount: Number.isFinite(testLimit) ? testLimit : SYNTHETIC_DEFAULTS.testCount,
     });
-    return prepareDataset({
+    return {
       name: 'synthetic',
       source: 'generated',
       inputShape: synthetic.shape,
@@ -70,10 +75,10 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
       natural: false,
       train: synthetic.train,
       test: synthetic.test,
-    });
+    };
   }
   const { name, files } = await locate(spec, options.dataDir ?? process.env.SPIKENAS_DATA_DIR);
-  return prepareDataset(await readFiles(name, files, trainLimit, testLimit));
+  return readFiles(name, files, trainLimit, testLimit);
 }
 
 async function locate(

@@ -19,12 +19,7 @@ export interface RawDataset {
 export function prepareDataset(raw: RawDataset): Dataset {
   const channels = raw.inputShape[2];
   const normalization = channelStats(raw.train.pixels, channels);
-  const tables = normalization.mean.map((mean, ch) => {
-    const table = new Float32Array(256);
-    const std = normalization.std[ch] as number;
-    for (let v = 0; v < 256; v++) table[v] = (v / 255 - mean) / std;
-    return table;
-  });
+  const tables = normalizationTables(normalization);
   return {
     name: raw.name,
     source: raw.source,
@@ -36,6 +31,21 @@ export function prepareDataset(raw: RawDataset): Dataset {
     fingerprint: fingerprintRaw(raw),
     normalization,
   };
+}
+
+/** Per channel, the normalised float32 value of each uint8 pixel value: (v / 255 - mean) / std. */
+export function normalizationTables(normalization: Normalization): Float32Array[] {
+  return normalization.mean.map((mean, ch) => {
+    const table = new Float32Array(256);
+    const std = normalization.std[ch] as number;
+    for (let v = 0; v < 256; v++) table[v] = (v / 255 - mean) / std;
+    return table;
+  });
+}
+
+/** Normalised float32 NHWC images from uint8 pixels, through the per-channel tables. */
+export function normalizeImages(raw: RawImages, normalization: Normalization): ImageSet {
+  return toImageSet(raw, normalizationTables(normalization));
 }
 
 /** SHA-256 over shape, class count, and each part's labels and pixels; names and paths do not enter it. */

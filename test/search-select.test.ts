@@ -46,6 +46,7 @@ const candidate = (arch: string, weightBytes: number): Candidate => ({
   params: weightBytes / 4,
   weightBytes,
   storedBytes: weightBytes,
+  ramBytes: 0,
   neurons: 10,
   stateBytes: 40,
 });

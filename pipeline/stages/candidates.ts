@@ -5,8 +5,8 @@ import { canonicalizeArch, parseArch } from '../../search/space/arch.js';
 import {
   type CandidateSet,
   generateCandidates as generateCandidateSet,
+  measureCandidate,
 } from '../../search/space/candidates.js';
-import { estimateMemory } from '../../search/space/memory.js';
 import type { EnhancedSpace } from '../../search/strategy/enhance.js';
 import type { NetConfig } from '../../snn/config.js';
 import { openPlannedRun, type RunInput } from '../run-context.js';
@@ -81,9 +81,9 @@ function includeCandidates(
   for (const text of include) {
     const arch = canonicalizeArch(parseArch(text, config.cellType));
     if (present.has(arch)) continue;
-    const memory = estimateMemory(parseArch(arch, config.cellType), config, { weightBits });
-    if (budgetBytes !== null && memory.storedBytes > budgetBytes) continue;
-    set.candidates.push({ arch, ...memory });
+    const candidate = measureCandidate(arch, config, config.cellType, weightBits);
+    if (budgetBytes !== null && candidate.storedBytes > budgetBytes) continue;
+    set.candidates.push(candidate);
     present.add(arch);
     added.push(arch);
   }

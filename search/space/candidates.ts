@@ -19,6 +19,7 @@ import {
   sampleArch,
   spaceSize,
 } from './arch.js';
+import { deployRamBytes } from './deploy-memory.js';
 import { estimateMemory, type MemoryEstimate } from './memory.js';
 
 /** Spaces up to this many raw matrices are enumerated completely instead of sampled. */
@@ -34,6 +35,8 @@ export interface CandidateRequest {
   config: NetConfig;
   /** Weight-memory budget in bytes; null = no budget (snasnet mode ignores it anyway). */
   budgetBytes: number | null;
+  /** RAM budget (membranes and activation buffers of one image, search/deploy-memory.ts); null or absent = none. */
+  ramBudgetBytes?: number | null;
   weightBits: number;
   /** spikenas: at most this many candidates; snasnet: exactly this many draws. */
   limit: number;
@@ -42,12 +45,15 @@ export interface CandidateRequest {
 export interface Candidate extends MemoryEstimate {
   /** Canonical matrix string. */
   arch: string;
+  /** RAM of the deployed network for one image (search/deploy-memory.ts), what the C export's .bss measures. */
+  ramBytes: number;
 }
 
 export interface CandidateCounters {
   generated: number;
   invalid: number;
   duplicate: number;
+  /** Over the weight budget or, when one is set, the RAM budget. */
   overBudget: number;
 }
 
@@ -87,6 +93,10 @@ function spikenasCandidates(request: CandidateRequest, seed: number): CandidateS
     if (smallest === undefined || candidate.storedBytes < smallest.storedBytes) smallest = candidate;
     // The budget holds the weights as stored at the search's width (codes and their scales).
     if (request.budgetBytes !== null && candidate.storedBytes > request.budgetBytes) {
+      counters.overBudget++;
+      return;
+    }
+    if (request.ramBudgetBytes != null && candidate.ramBytes > request.ramBudgetBytes) {
       counters.overBudget++;
       return;
     }
@@ -136,10 +146,19 @@ function snasnetCandidates(request: CandidateRequest, seed: number): CandidateSe
 }
 
 function measure(arch: string, request: CandidateRequest): Candidate {
-  const memory = estimateMemory(parseArch(arch, request.cellType), request.config, {
-    weightBits: request.weightBits,
-  });
-  return { arch, ...memory };
+  return measureCandidate(arch, request.config, request.cellType, request.weightBits);
+}
+
+/** A canonical matrix's memory: the weights (estimateMemory) and the deployed network's RAM. */
+export function measureCandidate(
+  arch: string,
+  config: NetConfig,
+  cellType: NetConfig['cellType'],
+  weightBits: number,
+): Candidate {
+  const parsed = parseArch(arch, cellType);
+  const memory = estimateMemory(parsed, config, { weightBits });
+  return { arch, ...memory, ramBytes: deployRamBytes(parsed, config) };
 }
 
 function infeasible(request: CandidateRequest, smallest: Candidate | undefined): InfeasibleBudgetError {
@@ -149,7 +168,11 @@ function infeasible(request: CandidateRequest, smallest: Candidate | undefined):
       ? 'no valid candidate was generated'
       : `the smallest candidate (${smallest.arch}) needs ${smallest.storedBytes} bytes ` +
         `(${formatSize(smallest.storedBytes)}) at ${request.weightBits}-bit weights, as stored`;
+  const ram =
+    request.ramBudgetBytes == null
+      ? ''
+      : ` and RAM budget ${request.ramBudgetBytes} bytes (${formatSize(request.ramBudgetBytes)})`;
   return new InfeasibleBudgetError(
-    `budget ${budget} bytes (${formatSize(budget)}) admits no candidate of the searched space: ${detail}`,
+    `budget ${budget} bytes (${formatSize(budget)})${ram} admits no candidate of the searched space: ${detail}`,
   );
 }
