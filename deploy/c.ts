@@ -1,7 +1,7 @@
 /**
  * C99 export: spikenas_model.h and spikenas_model.c, self-contained (only <stdint.h> and <stddef.h>), no
  * malloc. The constant data is one static const struct and the mutable state one static struct, both laid
- * out as search/deploy-memory.ts says, so the memory model's flash and RAM figures are what `size` shows.
+ * out as search/space/deploy-memory.ts says, so the memory model's flash and RAM figures are what `size` shows.
  *
  * The arithmetic follows the trained network's float32 op order wherever the order changes a result: the
  * LIF charges v = 0.25 v + 0.75 x (spikingjelly's v += (x - v) / tau at tau = 4/3, as snn/lif.ts computes
@@ -179,7 +179,7 @@ static acc_t code_at(const wq_t *q, size_t i) {
 typedef ${wq} wq_t;
 typedef ${acc} acc_t;
 
-/* All constant data (flash): search/deploy-memory.ts lays it out. */
+/* All constant data (flash): search/space/deploy-memory.ts lays it out. */
 static const struct {
 ${flashStruct}
 } M = {

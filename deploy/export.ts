@@ -15,7 +15,7 @@ export interface ExportResult {
   arch: string;
   weightBits: number;
   files: string[];
-  /** The memory model's figures for the deployed network (search/deploy-memory.ts). */
+  /** The memory model's figures for the deployed network (search/space/deploy-memory.ts). */
   flashBytes: number;
   ramBytes: number;
 }

@@ -3,7 +3,7 @@
  * statistics (out = sum(codes x input) x scale + bias per output channel), the two BatchNorms that feed a
  * LIF as per-channel constants, the classifier, and the input normalisation as a lookup table. Quantized
  * weights keep their integer codes: folding only changes the per-channel scale, so the codes stay the
- * stored ones. Both exports and the memory model's flash figure (search/deploy-memory.ts) follow this.
+ * stored ones. Both exports and the memory model's flash figure (search/space/deploy-memory.ts) follow this.
  */
 import { InputError } from '../common/errors.js';
 import { normalizationTables } from '../datasets/index.js';

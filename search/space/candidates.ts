@@ -35,7 +35,7 @@ export interface CandidateRequest {
   config: NetConfig;
   /** Weight-memory budget in bytes; null = no budget (snasnet mode ignores it anyway). */
   budgetBytes: number | null;
-  /** RAM budget (membranes and activation buffers of one image, search/deploy-memory.ts); null or absent = none. */
+  /** RAM budget (membranes and activation buffers of one image, search/space/deploy-memory.ts); null or absent = none. */
   ramBudgetBytes?: number | null;
   weightBits: number;
   /** spikenas: at most this many candidates; snasnet: exactly this many draws. */
@@ -45,7 +45,7 @@ export interface CandidateRequest {
 export interface Candidate extends MemoryEstimate {
   /** Canonical matrix string. */
   arch: string;
-  /** RAM of the deployed network for one image (search/deploy-memory.ts), what the C export's .bss measures. */
+  /** RAM of the deployed network for one image (search/space/deploy-memory.ts), what the C export's .bss measures. */
   ramBytes: number;
 }
 
