@@ -27,6 +27,11 @@ export interface ForwardOptions {
    * more than 1 GiB.
    */
   recompute?: boolean;
+  /**
+   * Run every layer one timestep at a time (the reference path the time-batched engine is checked and
+   * benchmarked against). Not yet read: every pass is step by step today.
+   */
+  stepByStep?: boolean;
 }
 
 /** Per-sample spatial sizes the backbone produces for a config (PyTorch conv/pool arithmetic, floor). */
