@@ -400,6 +400,7 @@ const outFile = resolve(
 );
 
 interface BenchFile {
+  date: string;
   settings: typeof settings;
   backend: BackendRun['backend'];
   nets: NetFigures[];
@@ -409,21 +410,20 @@ interface BenchFile {
   otherBackends: BackendRun[];
 }
 
-/** The runs of an earlier bench with the same settings in --out, by backend name. */
-function earlierRuns(): Map<string, BackendRun> {
+/** An earlier bench with the same settings in --out: when it began, and its runs by backend name. */
+function earlierBench(): { date?: string; runs: Map<string, BackendRun> } {
   const runs = new Map<string, BackendRun>();
-  if (!existsSync(outFile)) return runs;
-  const earlier = JSON.parse(readFileSync(outFile, 'utf8')) as BenchFile;
-  if (!isDeepStrictEqual(earlier.settings, settings)) {
+  if (!existsSync(outFile)) return { runs };
+  const file = JSON.parse(readFileSync(outFile, 'utf8')) as BenchFile;
+  if (!isDeepStrictEqual(file.settings, settings)) {
     log(`${outFile} holds a bench with other settings: measuring everything and replacing it`);
-    return runs;
+    return { runs };
   }
-  for (const run of [earlier as unknown as BackendRun, ...earlier.otherBackends])
-    runs.set(run.backend.name, run);
+  for (const run of [file as unknown as BackendRun, ...file.otherBackends]) runs.set(run.backend.name, run);
   log(`resuming ${outFile}: keeping its measurements without an error`);
-  return runs;
+  return { date: file.date, runs };
 }
-const earlier = earlierRuns();
+const earlier = earlierBench();
 
 async function netFigures(
   backend: string,
@@ -592,7 +592,8 @@ async function busyTraining(
 
 /** The results so far, in every backend's order: what stdout and --out get. */
 const runs: BackendRun[] = [];
-const started = { date: new Date().toISOString(), load: loadavg() };
+/** When the bench began (its first session, if resumed) and the load as this session began. */
+const started = { date: earlier.date ?? new Date().toISOString(), load: loadavg() };
 
 function document(complete: boolean) {
   const [primary, ...others] = runs;
@@ -619,7 +620,7 @@ const ok = <T extends { error?: string }>(row: T | undefined): row is T =>
   row !== undefined && row.error === undefined;
 
 async function benchBackend(backend: string, presets: string[], withBusy: boolean): Promise<void> {
-  const before = earlier.get(backend);
+  const before = earlier.runs.get(backend);
   const run: BackendRun = {
     backend: { name: backend, error: 'no measurement loaded the backend yet' },
     threads: { intraOp: null, processes: 1 },
