@@ -28,6 +28,11 @@ export class Cell {
   readonly lifs: readonly LifNeuron[];
   /** Feedback into each node for the coming step, computed from the node values of the last step. */
   private feedback: (tf.Tensor4D | null)[] = new Array(CELL_NODES).fill(null);
+  /**
+   * By node, the LIF layers of the spiking convolutions leaving it. They see the same input with the
+   * same neuron, so they fire alike: run() computes a node's spikes once, with the first of them.
+   */
+  private readonly nodeLifs: readonly (readonly LifNeuron[])[];
 
   constructor(
     arch: Arch,
@@ -56,7 +61,10 @@ export class Cell {
     }
     this.forwardEdges = forward;
     this.feedbackEdges = feedback;
-    this.lifs = [...forward, ...feedback].flatMap((e) => e.op.lifs);
+    this.lifs = [...forward, ...feedback].flatMap((e) => (e.op.lif ? [e.op.lif] : []));
+    this.nodeLifs = Array.from({ length: CELL_NODES }, (_, i) =>
+      [...forward, ...feedback].flatMap((e) => (e.from === i && e.op.lif ? [e.op.lif] : [])),
+    );
   }
 
   /**
@@ -95,6 +103,70 @@ export class Cell {
     return nodes[CELL_NODES - 1] as tf.Tensor4D;
   }
 
+  /**
+   * All T timesteps, on the input stacked t-major [T*B, H, W, C]; returns node 3 the same way. A cell
+   * without feedback runs each edge once on the whole stack (spikingjelly's multi-step mode). Feedback
+   * needs the node values of step t-1 before step t can start, so a cell with feedback steps through
+   * time. Either way each node's spikes are computed once for all the spiking convolutions leaving it,
+   * and `ctx.observe` sees them under each of those edges' LIF names, as SNASNet's per-edge hooks do.
+   * Starts from rest and leaves no state.
+   */
+  run(input: tf.Tensor4D, ctx: ForwardContext, steps: number): tf.Tensor4D {
+    if (this.feedbackEdges.length === 0) {
+      const spikesOf = oncePerNode((i, value) => {
+        const [first, ...twins] = this.nodeLifs[i] as LifNeuron[];
+        return (first as LifNeuron).multiStep(value, steps, ctx.observe, twins) as tf.Tensor4D;
+      });
+      return this.nodeValues(input, null, ctx, steps, spikesOf)[CELL_NODES - 1] as tf.Tensor4D;
+    }
+    const outputs: tf.Tensor4D[] = [];
+    let fed: (tf.Tensor4D | null)[] = new Array(CELL_NODES).fill(null);
+    try {
+      for (const [t, x] of (steps === 1 ? [input] : tf.split(input, steps)).entries()) {
+        // As in step(): the last step's feedback is read by no later step, but SNASNet's hooks count it.
+        const withFeedback = t < steps - 1 || ctx.observe !== undefined;
+        // While stepping, a node's LIF state is that of the first of its LIF layers, kept across steps.
+        const spikesOf = oncePerNode((i, value) => {
+          const [first, ...twins] = this.nodeLifs[i] as LifNeuron[];
+          return (first as LifNeuron).step(value, ctx.observe, twins) as tf.Tensor4D;
+        });
+        const nodes = this.nodeValues(x as tf.Tensor4D, fed, ctx, 1, spikesOf);
+        outputs.push(nodes[CELL_NODES - 1] as tf.Tensor4D);
+        fed = new Array(CELL_NODES).fill(null);
+        if (!withFeedback) continue;
+        for (const edge of this.feedbackEdges) {
+          const contribution = edgeOutput(edge, nodes, ctx, 1, spikesOf);
+          const current = fed[edge.to];
+          fed[edge.to] = current ? tf.add<tf.Tensor4D>(current, contribution) : contribution;
+        }
+      }
+    } finally {
+      for (const lifs of this.nodeLifs) lifs[0]?.reset();
+    }
+    return steps === 1 ? (outputs[0] as tf.Tensor4D) : tf.concat(outputs);
+  }
+
+  /** Node values from the cell input and the feedback into each node (null: none), by forward edges. */
+  private nodeValues(
+    input: tf.Tensor4D,
+    fed: readonly (tf.Tensor4D | null)[] | null,
+    ctx: ForwardContext,
+    steps: number,
+    spikesOf: SpikesOf,
+  ): tf.Tensor4D[] {
+    const nodes: tf.Tensor4D[] = [];
+    for (let j = 0; j < CELL_NODES; j++) {
+      const terms: tf.Tensor4D[] = j === 0 ? [input] : [];
+      for (const edge of this.forwardEdges) {
+        if (edge.to === j) terms.push(edgeOutput(edge, nodes, ctx, steps, spikesOf));
+      }
+      const feedback = fed?.[j];
+      if (feedback) terms.push(feedback);
+      nodes.push(sum(terms, input));
+    }
+    return nodes;
+  }
+
   reset(): void {
     this.disposeFeedback();
     for (const lif of this.lifs) lif.reset();
@@ -114,6 +186,35 @@ export class Cell {
     tf.dispose(this.feedback.filter((t) => t !== null));
     this.feedback = new Array(CELL_NODES).fill(null);
   }
+}
+
+type SpikesOf = (node: number, value: tf.Tensor4D) => tf.Tensor4D;
+
+/** `compute` memoised by node: a node's spikes once, however many spiking convolutions leave it. */
+function oncePerNode(compute: SpikesOf): SpikesOf {
+  const spikes = new Map<number, tf.Tensor4D>();
+  return (node, value) => {
+    let s = spikes.get(node);
+    if (s === undefined) {
+      s = compute(node, value);
+      spikes.set(node, s);
+    }
+    return s;
+  };
+}
+
+/**
+ * An edge's output from the node values so far; `spikesOf` gives its source node's spikes.
+ */
+function edgeOutput(
+  edge: Edge,
+  nodes: readonly tf.Tensor4D[],
+  ctx: ForwardContext,
+  steps: number,
+  spikesOf: SpikesOf,
+): tf.Tensor4D {
+  const source = nodes[edge.from] as tf.Tensor4D;
+  return edge.op.afterLif(edge.op.lif ? spikesOf(edge.from, source) : source, ctx, steps);
 }
 
 /** Sum of a node's incoming terms; a node with none (e.g. only feedback, at t = 0) holds zeros. */

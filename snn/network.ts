@@ -28,8 +28,9 @@ export interface ForwardOptions {
    */
   recompute?: boolean;
   /**
-   * Run every layer one timestep at a time (the reference path the time-batched engine is checked and
-   * benchmarked against). Not yet read: every pass is step by step today.
+   * Run one timestep at a time through the whole network, as SNASNet does (the reference path; same
+   * numbers). Default false: layers that carry no state from step to step run once on all T timesteps
+   * stacked as [T*B, ...] whenever that fits the same 1 GiB rule (see timeBatched()).
    */
   stepByStep?: boolean;
 }
@@ -224,7 +225,7 @@ class Snasnet implements SpikingNetwork {
     };
     const batch = x.shape[0];
     const t = this.config.timesteps;
-    this.reset();
+    // The stem sees the same static image at every timestep: it runs once.
     const static0 = this.stemBn.apply(
       stemConv(x, this.stemWeight as tf.Tensor4D, this.config.stemStride),
       ctx,
@@ -232,15 +233,68 @@ class Snasnet implements SpikingNetwork {
     const dropMask = options.training
       ? dropoutMask([batch, this.shape.flat], options.dropoutSeed ?? deriveSeed(this.seed, 'dropout'))
       : null;
-    // One tf.tidy per timestep: a step keeps only what later steps read (votes, neuron and feedback
-    // state, all owned by their layers) and what BPTT saved, never every step's intermediates. Large
-    // networks in training recompute each step in the backward pass instead of keeping its tape.
+    // Large networks in training recompute each step in the backward pass instead of keeping its tape.
     const recompute =
       options.training && (options.recompute ?? this.bpttBytes(batch) > CHECKPOINT_ABOVE_BYTES);
+    const votes =
+      options.stepByStep || recompute || this.bpttBytes(batch) > CHECKPOINT_ABOVE_BYTES
+        ? this.stepThroughTime(static0, ctx, dropMask, recompute)
+        : this.timeBatched(static0, ctx, dropMask);
+    // Population voting commutes with the mean over T: average the outputs first, then each class's population.
+    const perOutput = tf.div(votes, t);
+    const grouped = tf.reshape(perOutput, [batch, this.config.numClasses, this.config.populationSize]);
+    return tf.mean(grouped, 2) as tf.Tensor2D;
+  }
+
+  /**
+   * All timesteps at once (spikingjelly's multi-step mode): every layer without state from step to
+   * step runs once on the T timesteps stacked t-major as [T*B, ...], BatchNorm with each timestep's
+   * own statistics; LIF layers scan over T; a cell with feedback steps through time inside itself.
+   * Holds every timestep's activations at once, hence only below the BPTT memory rule. Returns the
+   * sum over T of the outputs [batch, classes x pop].
+   */
+  private timeBatched(stem: tf.Tensor4D, ctx: ForwardContext, dropMask: tf.Tensor2D | null): tf.Tensor2D {
+    const t = this.config.timesteps;
+    const batch = stem.shape[0];
+    const observe = ctx.observe;
+    let y = this.cell1.run(tf.tile(stem, [t, 1, 1, 1]), ctx, t);
+    y = this.downBnIn.apply(y, ctx, t);
+    const downSpikes = this.downLif.multiStep(y, t, observe) as tf.Tensor4D;
+    y = tf.conv2d(downSpikes, this.downWeight as tf.Tensor4D, 1, 'same');
+    y = tf.avgPool(this.downBnOut.apply(y, ctx, t), 2, 2, 'valid');
+    y = this.cell2.run(y, ctx, t);
+    y = this.headLif.multiStep(this.headBn.apply(y, ctx, t), t, observe) as tf.Tensor4D;
+    const p = this.config.secondPool;
+    const pooled = p === 1 ? y : tf.avgPool(y, p, p, 'valid');
+    let flat = tf.reshape(pooled, [t * batch, this.shape.flat]) as tf.Tensor2D;
+    // One Dropout mask for all timesteps.
+    if (dropMask) flat = tf.mul(flat, tf.tile(dropMask, [t, 1]));
+    const hidden = this.hiddenLif.multiStep(
+      tf.matMul(flat, this.hiddenWeight as tf.Tensor2D),
+      t,
+      observe,
+    ) as tf.Tensor2D;
+    const outputs = tf.add(tf.matMul(hidden, this.outWeight as tf.Tensor2D), this.outBias);
+    return tf.sum(tf.reshape(outputs, [t, batch, -1]), 0) as tf.Tensor2D;
+  }
+
+  /**
+   * One timestep at a time, as SNASNet runs (the reference path), in one tf.tidy per timestep: a step
+   * keeps only what later steps read (votes, neuron and feedback state, all owned by their layers) and
+   * what BPTT saved, never every step's intermediates. Returns the sum over T of the outputs.
+   */
+  private stepThroughTime(
+    static0: tf.Tensor4D,
+    ctx: ForwardContext,
+    dropMask: tf.Tensor2D | null,
+    recompute: boolean,
+  ): tf.Tensor2D {
+    const t = this.config.timesteps;
+    this.reset();
     let votes: tf.Tensor2D | null = null;
     for (let step = 0; step < t; step++) {
       const previous: tf.Tensor2D | null = votes;
-      const feedback = step < t - 1 || options.observe !== undefined;
+      const feedback = step < t - 1 || ctx.observe !== undefined;
       votes = tf.tidy(() => {
         const out = recompute
           ? this.checkpointedStep(static0, ctx, feedback, dropMask)
@@ -250,10 +304,7 @@ class Snasnet implements SpikingNetwork {
       previous?.dispose();
     }
     this.reset();
-    // Population voting commutes with the mean over T: average the outputs first, then each class's population.
-    const perOutput = tf.div(votes as tf.Tensor2D, t);
-    const grouped = tf.reshape(perOutput, [batch, this.config.numClasses, this.config.populationSize]);
-    return tf.mean(grouped, 2) as tf.Tensor2D;
+    return votes as tf.Tensor2D;
   }
 
   /** What plain BPTT would keep over all timesteps (measured: about 20 float maps per neuron and step). */

@@ -92,19 +92,31 @@ export class BatchNorm {
     this.runningVar = store.constant(`${name}.running_var`, [channels], 1, false) as tf.Variable<tf.Rank.R1>;
   }
 
-  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+  /**
+   * `x` holds `steps` timesteps stacked t-major ([T*B, H, W, C]); batch statistics are each timestep's
+   * own (over B, H and W, as SNASNet normalises one timestep at a time), and the running statistics take
+   * the timesteps' momentum updates one after another.
+   */
+  apply(x: tf.Tensor4D, ctx: ForwardContext, steps = 1): tf.Tensor4D {
     if (!ctx.training)
       return tf.batchNorm4d(x, this.runningMean, this.runningVar, this.beta, this.gamma, BN_EPSILON);
     if (fusedBatchNormAvailable()) {
-      return fusedBatchNormTraining(x, this.gamma, this.beta, BN_EPSILON, {
+      return fusedBatchNormTraining(x, this.gamma, this.beta, BN_EPSILON, steps, {
         mean: this.runningMean,
         variance: this.runningVar,
         momentum: BN_MOMENTUM,
         update: ctx.updateStats,
       });
     }
+    if (steps === 1) return this.batchStatistics(x, ctx.updateStats);
+    return tf.concat(
+      tf.split(x, steps).map((step) => this.batchStatistics(step as tf.Tensor4D, ctx.updateStats)),
+    );
+  }
+
+  private batchStatistics(x: tf.Tensor4D, updateStats: boolean): tf.Tensor4D {
     const y = batchNormTraining(x, this.gamma, this.beta) as tf.Tensor4D;
-    if (ctx.updateStats) {
+    if (updateStats) {
       // Statistics again, outside the custom gradient (whose intermediates it disposes): a few cheap
       // kernels that are off the loss's path, so they add nothing to the backward pass.
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
@@ -149,15 +161,20 @@ const batchNormTraining = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[
 /** One edge of a cell: an operation with its own weights and neurons. */
 export interface CellOp {
   readonly code: OpCode;
+  /** The LIF neurons in front of a spiking convolution; null for skip and avgpool. */
+  readonly lif: LifNeuron | null;
+  /** One timestep of the whole edge on the node value x (its LIF steps once). */
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D;
-  /** Its LIF neurons (empty for skip and avgpool). */
-  readonly lifs: readonly LifNeuron[];
+  /**
+   * What follows the LIF, on `steps` timesteps stacked t-major: x is the LIF's spikes for a spiking
+   * convolution, the node value otherwise (these ops have no LIF).
+   */
+  afterLif(x: tf.Tensor4D, ctx: ForwardContext, steps: number): tf.Tensor4D;
 }
 
 /** LIF -> conv kxk (stride 1, same size, no bias) -> BatchNorm: operations 2 (k = 1) and 3 (k = 3). */
 class SpikingConv implements CellOp {
-  readonly lifs: readonly LifNeuron[];
-  private readonly lif: LifNeuron;
+  readonly lif: LifNeuron;
   private readonly weight: tf.Variable;
   private readonly bn: BatchNorm;
 
@@ -170,38 +187,39 @@ class SpikingConv implements CellOp {
   ) {
     const channels = shape[2];
     this.lif = new LifNeuron(`${name}.lif`, shape);
-    this.lifs = [this.lif];
     this.weight = store.convWeight(`${name}.conv`, kernel, channels, channels);
     this.bn = new BatchNorm(store, `${name}.bn`, channels);
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    const spikes = this.lif.step(x, ctx.observe) as tf.Tensor4D;
+    return this.afterLif(this.lif.step(x, ctx.observe) as tf.Tensor4D, ctx, 1);
+  }
+
+  afterLif(spikes: tf.Tensor4D, ctx: ForwardContext, steps: number): tf.Tensor4D {
     // Stride 1: 'same' is PyTorch's symmetric padding (k - 1) / 2, and the one form every backend takes.
     const y = tf.conv2d(spikes, this.weight as tf.Tensor4D, 1, 'same');
-    return this.bn.apply(y, ctx);
+    return this.bn.apply(y, ctx, steps);
   }
 }
 
-const skip: CellOp = { code: 1, lifs: [], apply: (x) => x };
+const skip: CellOp = { code: 1, lif: null, apply: (x) => x, afterLif: (x) => x };
 
 /** avgpool 3x3, stride 1, padding 1 with PyTorch's count_include_pad: zero padding counts in the mean. */
-const avgPool3x3: CellOp = {
-  code: 4,
-  lifs: [],
-  apply: (x) =>
-    tf.avgPool(
-      tf.pad(x, [
-        [0, 0],
-        [1, 1],
-        [1, 1],
-        [0, 0],
-      ]),
-      3,
-      1,
-      'valid',
-    ),
-};
+function avgPool3x3(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.avgPool(
+    tf.pad(x, [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ]),
+    3,
+    1,
+    'valid',
+  );
+}
+
+const avgPool: CellOp = { code: 4, lif: null, apply: avgPool3x3, afterLif: avgPool3x3 };
 
 /** Builds operation `code` on feature maps of per-sample `shape` [H, W, C]; weights are named `name.*`. */
 export function buildCellOp(
@@ -218,7 +236,7 @@ export function buildCellOp(
     case 3:
       return new SpikingConv(code, store, name, 3, shape);
     case 4:
-      return avgPool3x3;
+      return avgPool;
     case 0:
       throw new Error(`operation 0 (none) has no edge to build (${name})`);
   }

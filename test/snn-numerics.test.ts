@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../common/rng.js';
 import { parseArch, pruneArch } from '../search/arch.js';
 import type { Arch } from '../search/arch.types.js';
+import { sahdFromSums } from '../search/sahd.js';
 import { activateBackend, BACKEND_CHOICES, type BackendChoice, initBackend } from '../snn/backend.js';
 import type { NetConfig } from '../snn/config.js';
 import { atanSurrogateGrad, LIF_THRESHOLD, SURROGATE_ALPHA, spikeOf } from '../snn/lif.js';
-import { buildNetwork } from '../snn/network.js';
-import { scoreSahd } from '../snn/score.js';
+import { buildNetwork, type ForwardOptions, type SpikingNetwork } from '../snn/network.js';
+import { sahdSumsOf, scoreSahd } from '../snn/score.js';
 
 const VS = [-1.5, -0.3, 0, 0.5, 0.9, 1, 1.05, 1.7, 3];
 
@@ -271,5 +272,113 @@ describe('the SNASNet network agrees with the cpu backend', () => {
       });
       expect(mine.sahd).toBeCloseTo(cpu.sahd, 4);
     });
+  }
+});
+
+// Time-batched execution (the default) against the per-timestep reference path, on every backend: a
+// forward cell runs every layer once on the [T*B] stack; SNASNet's published backward cell steps through
+// time inside the cell (its feedback needs step t-1) while the stem, the down block and the head batch.
+const PATH_CASES: { arch: string; cellType: 'forward' | 'backward' }[] = [
+  { arch: '0302 0023 0002 0000', cellType: 'forward' },
+  { arch: '0303 0030 2002 0200', cellType: 'backward' },
+];
+
+interface PathResults {
+  logits: Float32Array;
+  loss: number;
+  grads: Float32Array[];
+  runningStats: Float32Array[];
+  sahd: number;
+  /** Per LIF layer name: the calls the observer saw and their spikes in total. */
+  observed: Map<string, { calls: number; spikes: number }>;
+}
+
+/** Inference logits, a training step's loss and gradients, running statistics after it, SAHD. */
+function pathResults(arch: Arch, config: NetConfig, stepByStep: boolean): PathResults {
+  const net = buildNetwork(arch, config, 11);
+  const images = randomArray(6, BATCH * 10 * 10 * 2, 3);
+  try {
+    const x = tf.tensor4d(images, [BATCH, 10, 10, 2]);
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1], 'int32'), config.numClasses);
+    const logits = tf.tidy(() => net.forward(x, { training: false, stepByStep }).dataSync() as Float32Array);
+    const { value, grads } = tf.variableGrads(() => {
+      const out = net.forward(x, { training: true, updateStats: false, dropoutSeed: 3, stepByStep });
+      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(out)), 1))) as tf.Scalar;
+    }, net.trainableVariables());
+    const gradValues = net.trainableVariables().map((v) => grads[v.name]?.dataSync() as Float32Array);
+    const loss = value.dataSync()[0] as number;
+    tf.dispose([value, ...Object.values(grads)]);
+    tf.tidy(() => net.forward(x, { training: true, dropoutSeed: 3, stepByStep }));
+    const weights = net.getWeights();
+    const runningStats = Object.keys(weights)
+      .filter((name) => name.endsWith('.running_mean') || name.endsWith('.running_var'))
+      .map((name) => weights[name]?.dataSync() as Float32Array);
+    const observed = new Map<string, { calls: number; spikes: number }>();
+    tf.tidy(() =>
+      net.forward(x, {
+        training: true,
+        updateStats: false,
+        dropoutSeed: 3,
+        stepByStep,
+        observe: (layer, spikes) => {
+          const seen = observed.get(layer) ?? { calls: 0, spikes: 0 };
+          observed.set(layer, {
+            calls: seen.calls + 1,
+            spikes: seen.spikes + (tf.sum(spikes).dataSync()[0] as number),
+          });
+        },
+      }),
+    );
+    tf.dispose([x, labels]);
+    // sahdSumsOf runs the network as scoring does; this view of it picks the path.
+    const onPath = {
+      config: net.config,
+      forward: (images: tf.Tensor4D, options: ForwardOptions) =>
+        net.forward(images, { ...options, stepByStep }),
+    } as SpikingNetwork;
+    const sahd = sahdFromSums(sahdSumsOf(onPath, images, BATCH, 5));
+    return { logits, loss, grads: gradValues, runningStats, sahd, observed };
+  } finally {
+    net.dispose();
+  }
+}
+
+describe('time-batched execution equals the per-timestep path, on every backend', () => {
+  for (const c of PATH_CASES) {
+    const arch = pruneArch(parseArch(c.arch, c.cellType)) as Arch;
+    const config: NetConfig = { ...CONFIG, cellType: c.cellType };
+    let results: Record<BackendChoice, { step: PathResults; batched: PathResults }>;
+
+    beforeAll(async () => {
+      results = await onEveryBackend(() => ({
+        step: pathResults(arch, config, true),
+        batched: pathResults(arch, config, false),
+      }));
+    });
+
+    for (const backend of BACKEND_CHOICES) {
+      it(`${backend}, ${c.cellType} cell ${c.arch}: logits, loss, every gradient, running statistics, SAHD`, () => {
+        const { step, batched } = results[backend];
+        expect(maxRelativeError(batched.logits, step.logits)).toBeLessThan(1e-5);
+        expect(Math.abs(batched.loss - step.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(step.loss)));
+        // Relative to the network's largest gradient: a BatchNorm whose output another BatchNorm
+        // normalises again has a gradient of exactly zero in theory and rounding noise in practice.
+        const scale = Math.max(...step.grads.map((g) => Math.max(...Array.from(g, Math.abs))));
+        expect(scale).toBeGreaterThan(0);
+        expect(batched.grads).toHaveLength(step.grads.length);
+        batched.grads.forEach((g, k) => {
+          expect(maxRelativeError(g, step.grads[k] as Float32Array, scale)).toBeLessThan(1e-5);
+        });
+        expect(batched.runningStats).toHaveLength(step.runningStats.length);
+        batched.runningStats.forEach((s, k) => {
+          // Running means near 0 (1e-9) are compared absolutely.
+          expect(maxRelativeError(s, step.runningStats[k] as Float32Array, 1)).toBeLessThan(1e-5);
+        });
+        expect(Math.abs(batched.sahd - step.sahd)).toBeLessThan(1e-5 * Math.abs(step.sahd));
+        // Every LIF layer is observed as often, with the same spikes, as on the per-timestep path.
+        expect(new Map([...batched.observed].sort())).toEqual(new Map([...step.observed].sort()));
+        expect([...step.observed.values()].every((o) => o.calls === config.timesteps)).toBe(true);
+      });
+    }
   }
 });

@@ -51,15 +51,19 @@ function attrs(backend: TensorflowBackend, epsilon: number, extra: OpAttr[]): Op
 }
 
 /**
- * Batch-statistics BatchNorm of NHWC `x` with its exact gradient for x, gamma and beta. The running
- * statistics follow PyTorch: new = (1 - momentum) old + momentum batch, with the unbiased batch variance
- * (TensorFlow's exponential_avg_factor is PyTorch's momentum).
+ * Batch-statistics BatchNorm of NHWC `x` with its exact gradient for x, gamma and beta. `x` holds
+ * `steps` timesteps stacked t-major ([T*B, H, W, C]), each normalised with its own statistics: one
+ * FusedBatchNormV3 per timestep, whose running statistics feed the next one's, so they take T
+ * successive updates as T separate calls would. The running statistics follow PyTorch:
+ * new = (1 - momentum) old + momentum batch, with the unbiased batch variance (TensorFlow's
+ * exponential_avg_factor is PyTorch's momentum).
  */
 export function fusedBatchNormTraining(
   x: tf.Tensor4D,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   epsilon: number,
+  steps: number,
   running: RunningStats,
 ): tf.Tensor4D {
   const backend = tf.backend() as unknown as TensorflowBackend;
@@ -70,27 +74,50 @@ export function fusedBatchNormTraining(
       type: backend.binding.TF_ATTR_FLOAT,
       value: running.momentum,
     };
-    const [y, mean, variance, reserve1, reserve2, reserve3] = backend.executeMultipleOutputs(
-      'FusedBatchNormV3',
-      attrs(backend, epsilon, [factor]),
-      [input, g, b, running.mean, running.variance],
-      6,
-    ) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor, tf.Tensor];
+    const inputs = steps === 1 ? [input] : tf.split(input, steps);
+    let mean: tf.Tensor = running.mean;
+    let variance: tf.Tensor = running.variance;
+    const ys: tf.Tensor[] = [];
+    // Per timestep: its input and the three reserve spaces FusedBatchNormGradV3 reads.
+    const kept: tf.Tensor[] = [];
+    for (const step of inputs) {
+      const [y, newMean, newVariance, reserve1, reserve2, reserve3] = backend.executeMultipleOutputs(
+        'FusedBatchNormV3',
+        attrs(backend, epsilon, [factor]),
+        [step, g, b, mean, variance],
+        6,
+      ) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor, tf.Tensor];
+      ys.push(y);
+      kept.push(step, reserve1, reserve2, reserve3);
+      mean = newMean;
+      variance = newVariance;
+    }
     if (running.update) {
       running.mean.assign(mean);
       running.variance.assign(variance);
     }
-    save([input, g, reserve1, reserve2, reserve3]);
+    save([g, ...kept]);
     return {
-      value: y,
+      value: steps === 1 ? (ys[0] as tf.Tensor4D) : tf.concat(ys),
       gradFunc: (dy, saved) => {
-        const [dx, dGamma, dBeta] = backend.executeMultipleOutputs(
-          'FusedBatchNormGradV3',
-          attrs(backend, epsilon, []),
-          [dy as tf.Tensor4D, ...saved],
-          5,
-        );
-        return [dx, dGamma, dBeta] as tf.Tensor[];
+        const [sg, ...perStep] = saved as tf.Tensor[];
+        const dys = steps === 1 ? [dy as tf.Tensor] : tf.split(dy as tf.Tensor, steps);
+        const dx: tf.Tensor[] = [];
+        const dGamma: tf.Tensor[] = [];
+        const dBeta: tf.Tensor[] = [];
+        dys.forEach((stepDy, t) => {
+          const [stepDx, stepDGamma, stepDBeta] = backend.executeMultipleOutputs(
+            'FusedBatchNormGradV3',
+            attrs(backend, epsilon, []),
+            [stepDy, perStep[4 * t] as tf.Tensor, sg as tf.Tensor, ...perStep.slice(4 * t + 1, 4 * t + 4)],
+            5,
+          );
+          dx.push(stepDx as tf.Tensor);
+          dGamma.push(stepDGamma as tf.Tensor);
+          dBeta.push(stepDBeta as tf.Tensor);
+        });
+        if (steps === 1) return [dx[0], dGamma[0], dBeta[0]] as tf.Tensor[];
+        return [tf.concat(dx), tf.addN(dGamma), tf.addN(dBeta)];
       },
     };
   });
