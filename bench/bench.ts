@@ -22,7 +22,7 @@
  * The --out file is rewritten after every measurement (`complete: false` until the end). Run again with
  * the same settings, the bench keeps what the file holds and measures only what is missing or failed.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -158,6 +158,15 @@ interface ChildSettings {
   gate?: Gate;
 }
 
+/** Measuring children still running: a bench that is stopped stops them too (what --out holds stays). */
+const running = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of running) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
 async function runChild(
   backend: string,
   args: string[],
@@ -170,6 +179,7 @@ async function runChild(
     env: { ...process.env, ...settings.env, SPIKENAS_BACKEND: backend },
     stdio: 'pipe',
   });
+  running.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -215,6 +225,7 @@ async function runChild(
     });
     child.on('close', (c, s) => resolve([c, s]));
   });
+  running.delete(child);
   clearInterval(poll);
   clearTimeout(timeout);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
