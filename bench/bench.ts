@@ -410,16 +410,8 @@ const outFile = resolve(
       : join(ROOT, 'bench', 'results', `runtime-${today}-${schedule[0]?.[0]}.json`)),
 );
 
-interface BenchFile {
-  date: string;
-  settings: typeof settings;
-  backend: BackendRun['backend'];
-  nets: NetFigures[];
-  sahd: SahdFigures[];
-  gemmGflops: number | null;
-  machineThroughput?: MachineThroughput;
-  otherBackends: BackendRun[];
-}
+/** What --out holds: the first backend's run at the top level, as on stdout. */
+type BenchFile = BackendRun & { date: string; settings: typeof settings; otherBackends: BackendRun[] };
 
 /** An earlier bench with the same settings in --out: when it began, and its runs by backend name. */
 function earlierBench(): { date?: string; runs: Map<string, BackendRun> } {
@@ -430,7 +422,7 @@ function earlierBench(): { date?: string; runs: Map<string, BackendRun> } {
     log(`${outFile} holds a bench with other settings: measuring everything and replacing it`);
     return { runs };
   }
-  for (const run of [file as unknown as BackendRun, ...file.otherBackends]) runs.set(run.backend.name, run);
+  for (const run of [file, ...file.otherBackends]) runs.set(run.backend.name, run);
   log(`resuming ${outFile}: keeping its measurements without an error`);
   return { date: file.date, runs };
 }
@@ -655,7 +647,7 @@ async function benchBackend(backend: string, presets: string[], withBusy: boolea
     );
     save();
   };
-  if (before?.gemmGflops != null && before.backend.name === backend && 'version' in before.backend) {
+  if (before !== undefined && before.gemmGflops !== null && 'version' in before.backend) {
     run.gemmGflops = before.gemmGflops;
     seen.push(before.backend);
   } else {
