@@ -35,7 +35,7 @@ import { estimateMemory } from '../search/memory.js';
 import { BACKEND_CHOICES, type BackendInfo } from '../snn/backend.js';
 import type { CellType } from '../snn/config.js';
 import { resolvePreset } from '../snn/presets.js';
-import { writeJson, writeResultJson } from './result-json.js';
+import { writeResultJson } from './result-json.js';
 import {
   type BenchCell,
   benchNet,
@@ -614,9 +614,9 @@ function document(complete: boolean) {
   };
 }
 
-/** Rewrites --out with what is measured so far (a reader never sees half a file). */
+/** Rewrites --out with what is measured so far (a reader never sees half a file; formatted, so a partial file can be committed). */
 function save(): void {
-  writeJson(outFile, document(false));
+  writeResultJson(outFile, document(false), log);
 }
 
 const ok = <T extends { error?: string }>(row: T | undefined): row is T =>
