@@ -10,7 +10,7 @@ import { tcpAnswers } from '../common/net.js';
 import { validateSearchRequest } from '../config/request.js';
 import type { WeightBits } from '../contract/request.js';
 import { heavyThreadCount } from '../pipeline/threads.js';
-import { runWorker } from '../worker/worker.js';
+import { type QueueRole, runWorker } from '../worker/worker.js';
 import { EXIT } from './exit-codes.js';
 import { waitAndReport } from './remote.js';
 
@@ -51,12 +51,17 @@ export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
   console.error(`spikenas: Temporal Web UI http://127.0.0.1:${port + 1000}`);
 
   const stopWorker = new AbortController();
-  const worker = runWorker({ roles: ['cpu', 'gpu'], signal: stopWorker.signal });
+  const roles: QueueRole[] = ['cpu', 'gpu'];
+  const worker = runWorker({ roles, signal: stopWorker.signal });
   try {
     return await withClient(async (client) => {
       const { workflowId } = await startSearch(client, request);
       console.error(`spikenas: started ${workflowId}`);
-      return Promise.race([waitAndReport(client, workflowId, {}), worker.then(() => EXIT.error)]);
+      // The worker above serves both queues: no "no worker polls" notice while it starts up.
+      return Promise.race([
+        waitAndReport(client, workflowId, { servedHere: roles }),
+        worker.then(() => EXIT.error),
+      ]);
     });
   } finally {
     stopWorker.abort();

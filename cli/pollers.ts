@@ -17,12 +17,18 @@ export interface UnpolledQueue {
   backlog: number;
 }
 
-export async function unpolledQueues(client: Client, queues: QueueNames): Promise<UnpolledQueue[]> {
-  const checks: Omit<UnpolledQueue, 'backlog'>[] = [
+/** The queues of `roles` (default: both) that have work waiting and no poller. */
+export async function unpolledQueues(
+  client: Client,
+  queues: QueueNames,
+  roles: UnpolledQueue['role'][] = ['cpu', 'gpu'],
+): Promise<UnpolledQueue[]> {
+  const all: Omit<UnpolledQueue, 'backlog'>[] = [
     { role: 'cpu', queue: queues.cpu, kind: 'workflow' },
     { role: 'cpu', queue: queues.cpu, kind: 'activity' },
     { role: 'gpu', queue: queues.gpu, kind: 'activity' },
   ];
+  const checks = all.filter((check) => roles.includes(check.role));
   const found = await Promise.all(
     checks.map(async (check) => {
       const response = await client.workflowService.describeTaskQueue({

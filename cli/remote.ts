@@ -14,13 +14,18 @@ import type { SearchProgress } from '../contract/progress.js';
 import type { SearchRequest } from '../contract/request.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printSummary } from './output.js';
-import { unpolledMessage, unpolledQueues } from './pollers.js';
+import { type UnpolledQueue, unpolledMessage, unpolledQueues } from './pollers.js';
 import { ProgressView } from './progress-view.js';
 
 interface WaitFlags {
   wait?: boolean;
   timeout?: string;
   json?: boolean;
+  /**
+   * Queues a worker in this process serves (`spikenas run`): the CLI does not say that nobody polls them,
+   * since its own worker is starting up to do so.
+   */
+  servedHere?: UnpolledQueue['role'][];
 }
 
 export async function startFromCli(
@@ -105,7 +110,8 @@ async function follow(
 ): Promise<number> {
   const workflowId = handle.workflowId;
   const queues = taskQueues();
-  let nextPollerCheck = 0;
+  const checkedRoles = (['cpu', 'gpu'] as const).filter((role) => !flags.servedHere?.includes(role));
+  let nextPollerCheck = checkedRoles.length === 0 ? Number.POSITIVE_INFINITY : 0;
   const unpolledSaid = new Set<string>();
   for (;;) {
     // The round's calls run on a signal of its own, aborted when the round ends: none is left retrying
@@ -122,7 +128,7 @@ async function follow(
       }
       if (Date.now() >= nextPollerCheck) {
         nextPollerCheck = Date.now() + POLLER_CHECK_MS;
-        const unpolled = await unpolledQueues(client, queues).catch(() => null);
+        const unpolled = await unpolledQueues(client, queues, checkedRoles).catch(() => null);
         if (unpolled) {
           const now = new Set(unpolled.map((q) => `${q.queue}|${q.kind}`));
           for (const queue of unpolled)

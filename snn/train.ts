@@ -7,7 +7,7 @@ import { assertBatchFits } from './batch-fit.js';
 import type { Arch } from './cell-matrix.js';
 import type { NetConfig } from './config.js';
 import { evaluateBuilt, type SpikeRate } from './evaluate.js';
-import { buildNetwork, type SpikingNetwork } from './network.js';
+import { buildNetwork, type ForwardOptions, type SpikingNetwork } from './network.js';
 import { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';
 
 export interface TrainOptions {
@@ -165,7 +165,8 @@ export interface SgdSettings {
 /**
  * One BPTT step: cross-entropy of the T-step mean output against one-hot `labels`, then SGD with momentum
  * and weight decay (PyTorch's formulation) on every trainable variable, its momentum in `buffers` (one per
- * variable, in order). Returns the loss; runs inside the caller's tf.tidy.
+ * variable, in order). Returns the loss; runs inside the caller's tf.tidy. `path` picks the execution
+ * path (the bench times the step-by-step one beside the default).
  */
 export function sgdStep(
   net: SpikingNetwork,
@@ -174,10 +175,11 @@ export function sgdStep(
   buffers: tf.Variable[],
   sgd: SgdSettings,
   dropoutSeed: number,
+  path: Pick<ForwardOptions, 'stepByStep'> = {},
 ): tf.Scalar {
   const variables = net.trainableVariables();
   const { value, grads } = tf.variableGrads(() => {
-    const logits = net.forward(x, { training: true, dropoutSeed });
+    const logits = net.forward(x, { ...path, training: true, dropoutSeed });
     return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
   }, variables);
   variables.forEach((v, i) => {

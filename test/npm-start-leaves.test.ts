@@ -1,7 +1,7 @@
 /**
  * What the README says keeps running after `npm start` (`spikenas run`): the Temporal dev server it started,
  * and nothing else; and `bash scripts/temporal.sh stop` stops that. Run on a port of its own, on synthetic
- * data, as a child process.
+ * data, as a child process. On the way it says nothing about queues without a worker: it runs its own.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +41,8 @@ it('leaves only the dev server running, which temporal.sh stop stops', async () 
     });
     expect(run.status, run.stderr).toBe(EXIT.ok);
     expect(run.stderr).toContain(`starting the Temporal dev server on ${address}`);
+    // Its own worker serves both queues: no notice that nobody polls them while that worker starts.
+    expect(run.stderr).not.toContain('no worker polls task queue');
     // The README's account: the dev server answers still, and no worker or CLI of the run is left.
     expect(await answers(address)).toBe(true);
     expect(processesWith(out)).toEqual([]);

@@ -10,6 +10,7 @@ import {
   type Arch,
   assertBatchFits,
   buildNetwork,
+  type ForwardOptions,
   initBackend,
   type NetConfig,
   type SpikingNetwork,
@@ -126,7 +127,8 @@ export function sahdScore(layers: readonly SpikeLayer[]): number {
 /**
  * SAHD of a candidate at initialisation (higher is better): one forward pass per batch, the mean of the
  * per-batch scores. Passing a config with fewer timesteps gives the cheap first-pass score.
- * `batches` hold batchSize images each, NHWC; the network's weights derive from `seed`.
+ * `batches` hold batchSize images each, NHWC; the network's weights derive from `seed`. `path` picks the
+ * execution path (the bench times the step-by-step one beside the default).
  */
 export async function scoreSahd(
   arch: Arch,
@@ -134,6 +136,7 @@ export async function scoreSahd(
   batches: Float32Array[],
   batchSize: number,
   seed: number,
+  path: Pick<ForwardOptions, 'stepByStep'> = {},
 ): Promise<number> {
   if (batches.length === 0) throw new InputError('batches', 'no batch to score on', 'at least one batch');
   await initBackend();
@@ -142,7 +145,7 @@ export async function scoreSahd(
     assertBatchFits(net, 'score', batchSize, 'batchSize');
     let total = 0;
     for (const [k, images] of batches.entries()) {
-      total += sahdFromSums(sahdSumsOf(net, images, batchSize, sahdDropoutSeed(seed, k)));
+      total += sahdFromSums(sahdSumsOf(net, images, batchSize, sahdDropoutSeed(seed, k), path));
     }
     return total / batches.length;
   } finally {
@@ -166,6 +169,7 @@ export function sahdSumsOf(
   images: Float32Array,
   batchSize: number,
   dropoutSeed: number,
+  path: Pick<ForwardOptions, 'stepByStep'> = {},
 ): SahdSums {
   const [h, w, c] = net.config.inputShape;
   if (images.length !== batchSize * h * w * c) {
@@ -181,6 +185,7 @@ export function sahdSumsOf(
   try {
     tf.tidy(() => {
       net.forward(tf.tensor4d(images, [batchSize, h, w, c]), {
+        ...path,
         training: true,
         updateStats: false,
         dropoutSeed,
