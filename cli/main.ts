@@ -45,6 +45,10 @@ function searchOptions(command: Command): Command {
       'fashion-mnist',
     )
     .option('--budget <size>', 'weight-memory budget, e.g. 256KiB (B, KB, KiB, MB, MiB)')
+    .option(
+      '--ram-budget <size>',
+      'RAM budget of the deployed network for one image (membranes, buffers), e.g. 160KiB',
+    )
     .addOption(
       new Option('--mode <mode>', 'search mode').choices(['spikenas', 'snasnet']).default('spikenas'),
     )
@@ -61,6 +65,7 @@ function searchOptions(command: Command): Command {
 interface SearchFlags {
   dataset: string;
   budget?: string;
+  ramBudget?: string;
   mode: 'spikenas' | 'snasnet';
   profile: 'quick' | 'paper';
   seed: number;
@@ -79,6 +84,7 @@ function requestOf(flags: SearchFlags): SearchRequest {
   return validateSearchRequest({
     dataset: flags.dataset,
     budget: flags.budget ?? null,
+    ...(flags.ramBudget ? { ramBudget: flags.ramBudget } : {}),
     mode: flags.mode,
     profile: flags.profile,
     seed: flags.seed,
@@ -218,6 +224,7 @@ searchOptions(program.command('start'))
         const given = (name: string) => command.getOptionValueSource(name) === 'cli';
         if (!given('dataset')) flags.dataset = fleet.dataset;
         if (!given('budget')) flags.budget = fleet.budget;
+        if (!given('ramBudget') && fleet.ramBudget) flags.ramBudget = fleet.ramBudget;
         if (!given('weightBits')) flags.weightBits = String(fleet.weightBits);
         if (!given('profile')) flags.profile = fleet.profile;
         if (!given('seed')) flags.seed = fleet.seed;

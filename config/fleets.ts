@@ -12,6 +12,8 @@ import { profileSchema, SLACK_CHANNEL_ALLOWED, slackChannelSchema, weightBitsSch
 export interface Fleet {
   name: string;
   budget: string;
+  /** RAM budget of the deployed network for one image (SearchRequest.ramBudget); absent: none. */
+  ramBudget?: string;
   weightBits: 32 | 16 | 8 | 4;
   dataset: string;
   profile: 'quick' | 'paper';
@@ -27,6 +29,7 @@ export interface Fleet {
 const fleetSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
   budget: z.string(),
+  ramBudget: z.string().optional(),
   weightBits: weightBitsSchema.default(32),
   dataset: z.string().min(1),
   profile: profileSchema.default('quick'),
@@ -65,6 +68,7 @@ export function parseFleets(document: unknown, source = 'fleets file'): Fleet[] 
       throw new InputError(`${source}: fleets[${i}].name`, `'${fleet.name}' appears twice`);
     seen.add(fleet.name);
     parseSize(fleet.budget, `${source}: fleets[${i}].budget`);
+    if (fleet.ramBudget !== undefined) parseSize(fleet.ramBudget, `${source}: fleets[${i}].ramBudget`);
     if (!isTimeZone(fleet.timezone)) {
       throw new InputError(
         `${source}: fleets[${i}].timezone`,
@@ -106,6 +110,7 @@ export function fleetRequest(fleet: Fleet, artifacts: string, shards: number): S
   return {
     dataset: fleet.dataset,
     budget: fleet.budget,
+    ...(fleet.ramBudget ? { ramBudget: fleet.ramBudget } : {}),
     mode: 'spikenas',
     profile: fleet.profile,
     seed: fleet.seed,

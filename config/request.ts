@@ -29,6 +29,7 @@ export const slackChannelSchema = z.string().regex(/^[CGD][A-Z0-9]+$/, 'must be 
 const searchRequestSchema = z.object({
   dataset: z.string().min(1),
   budget: z.string().nullable(),
+  ramBudget: z.string().optional(),
   mode: z.enum(MODES),
   profile: profileSchema,
   seed: z
@@ -84,6 +85,7 @@ export function validateSearchRequest(input: unknown): SearchRequest {
   } else {
     parseSize(request.budget, 'budget');
   }
+  if (request.ramBudget !== undefined) parseSize(request.ramBudget, 'ramBudget');
   request.include?.forEach((arch, i) => {
     try {
       parseArch(arch);
@@ -99,4 +101,9 @@ export function validateSearchRequest(input: unknown): SearchRequest {
     throw new InputError('artifacts', `unsupported URI '${request.artifacts}'`, ALLOWED.artifacts);
   }
   return request as SearchRequest;
+}
+
+/** The request's RAM budget in bytes, or null when it sets none (a validated request parses). */
+export function ramBudgetBytes(request: Pick<SearchRequest, 'ramBudget'>): number | null {
+  return request.ramBudget === undefined ? null : parseSize(request.ramBudget, 'ramBudget');
 }

@@ -14,6 +14,12 @@ export interface SearchRequest {
   dataset: string;
   /** Memory budget for the weights, as given (e.g. '256KiB'); null only in snasnet mode. */
   budget: string | null;
+  /**
+   * RAM budget of the deployed network for one image, as given (e.g. '160KiB'): membranes, activation
+   * buffers and spikes, as the C export lays them out (search/space/deploy-memory.ts). Absent: no RAM budget.
+   * spikenas mode checks it before scoring; snasnet mode, budget-blind, ignores it.
+   */
+  ramBudget?: string;
   mode: SearchMode;
   profile: SearchProfile;
   seed: number;

@@ -3,6 +3,7 @@ import { formatSize } from '../common/size.js';
 import type { DatasetRecord, WinnerSummary } from '../contract/run-records.js';
 import { STAGE_NAMES, type StageName, totalStageMs } from '../contract/stages.js';
 import { parseArch } from '../search/space/arch.js';
+import { deployRamBytes } from '../search/space/deploy-memory.js';
 import type { EnhancedSpace } from '../search/strategy/enhance.js';
 import type { ImpactResult } from '../search/strategy/impact-plan.js';
 import type { ScoredCandidate, SearchResult } from '../search/strategy/search-result.js';
@@ -29,6 +30,8 @@ export interface SearchReportInput {
    * budget (search.budgetBytes is null), and only its winner is quantized to fit one when it is given.
    */
   budgetBytes: number | null;
+  /** The run's RAM budget for one image on the robot (SearchRequest.ramBudget); null or absent: none. */
+  ramBudgetBytes?: number | null;
 }
 
 /** Renders the markdown report of a search. Pure: same input, same text. */
@@ -173,6 +176,11 @@ export function renderReport(input: SearchReportInput): string {
       [`the same as stored, with per-channel scales (what the budget holds)`, formatSize(winner.storedBytes)],
       ['budget', budgetText(budgetBytes)],
       ['neuron-state memory', formatSize(winner.stateBytes)],
+      [
+        "RAM on the robot for one image (one membrane per node, buffers: the C export's .bss)",
+        formatSize(deployRamBytes(parseArch(winner.arch, search.config.cellType), search.config)),
+      ],
+      ['RAM budget', budgetText(input.ramBudgetBytes ?? null)],
       ['full SAHD score', winner.score.toFixed(3)],
       ['test accuracy as trained (32-bit float weights)', percent(winner.accuracyBeforeQuantization)],
     ];

@@ -1,6 +1,14 @@
 /** The memory model for deployment: RAM with one membrane per node, computed for every candidate and checked against a RAM budget. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InfeasibleBudgetError } from '../common/errors.js';
+import { InfeasibleBudgetError, InputError } from '../common/errors.js';
+import { fleetRequest, parseFleets } from '../config/fleets.js';
+import { validateSearchRequest } from '../config/request.js';
+import { loadDataset } from '../datasets/index.js';
+import { runSearchLocally } from '../pipeline/local.js';
 import { parseArch } from '../search/space/arch.js';
 import { type CandidateRequest, generateCandidates } from '../search/space/candidates.js';
 import { cellPlan, deployMemory, deployRamBytes } from '../search/space/deploy-memory.js';
@@ -48,5 +56,69 @@ describe('deploy memory model', () => {
     expect(() => generateCandidates(request({ ramBudgetBytes: (rams[0] as number) - 1 }), 1)).toThrow(
       InfeasibleBudgetError,
     );
+  });
+});
+
+describe('a RAM budget on a search request', () => {
+  const base = {
+    dataset: 'synthetic',
+    budget: '1MiB',
+    mode: 'spikenas',
+    profile: 'quick',
+    seed: 5,
+    weightBits: 8,
+    shards: 1,
+    artifacts: '/tmp/unused',
+  };
+
+  it('is refused, naming the field, when it is not a size', () => {
+    expect(() => validateSearchRequest({ ...base, ramBudget: 'lots' })).toThrow(InputError);
+    expect(() => validateSearchRequest({ ...base, ramBudget: 'lots' })).toThrow(/^ramBudget: /);
+    expect(validateSearchRequest({ ...base, ramBudget: '160KiB' }).ramBudget).toBe('160KiB');
+  });
+
+  it("comes from a fleet's ramBudget, and a fleet without one sets none", () => {
+    const fleet = { dataset: 'fashion-mnist', cron: '0 2 * * *' };
+    const fleets = parseFleets(
+      {
+        fleets: [
+          { ...fleet, name: 'small-drone', budget: '64KiB', ramBudget: '160KiB' },
+          { ...fleet, name: 'rover', budget: '96KiB' },
+        ],
+      },
+      'fleets.yaml',
+    );
+    expect(fleetRequest(fleets[0] as (typeof fleets)[0], 'store', 1).ramBudget).toBe('160KiB');
+    expect('ramBudget' in fleetRequest(fleets[1] as (typeof fleets)[0], 'store', 1)).toBe(false);
+    expect(() =>
+      parseFleets({ fleets: [{ ...fleet, name: 'x', budget: '64KiB', ramBudget: 'much' }] }, 'fleets.yaml'),
+    ).toThrow(/fleets\[0\]\.ramBudget/);
+  });
+
+  it('keeps every candidate of a spikenas search within it and reports the winner against it', async () => {
+    // The budget admits the cells with at most one membrane more than the smallest (the 0->3 skip alone):
+    // everything with a conv edge from two nodes is over it.
+    const synthetic = await loadDataset('synthetic', { seed: base.seed });
+    const netConfig = { ...config, inputShape: synthetic.inputShape, numClasses: synthetic.numClasses };
+    const smallest = deployRamBytes(parseArch('0001 0000 0000 0000'), netConfig);
+    const oneConv = deployRamBytes(parseArch('0201 0000 0000 0000'), netConfig);
+    const ramBudget = oneConv;
+    const artifacts = mkdtempSync(join(tmpdir(), 'spikenas-ram-budget-'));
+    const summary = await runSearchLocally(
+      validateSearchRequest({ ...base, artifacts, ramBudget: `${ramBudget}B` }),
+      { runId: 'ram-budget' },
+    );
+    expect(smallest).toBeLessThan(oneConv);
+    expect(summary.counters.overBudget).toBeGreaterThan(0);
+    const lines = readFileSync(join(artifacts, 'runs', 'ram-budget', 'candidates.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { arch: string; ramBytes: number });
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.ramBytes).toBeLessThanOrEqual(ramBudget);
+    const report = readFileSync(fileURLToPath(summary.artifacts.report), 'utf8');
+    expect(report).toContain(`| RAM budget | `);
+    expect(report).toContain(`(${ramBudget} bytes) |`);
+    expect(report).toMatch(/\| RAM on the robot for one image .* \| [\d.]+ KiB \|/);
   });
 });

@@ -1,5 +1,6 @@
 /** The memory-aware search's first step: the candidate list every shard indexes into. */
 import { stageFile } from '../../artifacts/run.js';
+import { ramBudgetBytes } from '../../config/request.js';
 import type { SearchRequest } from '../../contract/request.js';
 import { canonicalizeArch, parseArch } from '../../search/space/arch.js';
 import {
@@ -39,6 +40,7 @@ export async function generateCandidates(input: RunInput, ctx: StepContext = {})
         cellType: space.cellType,
         config: spaceConfig,
         budgetBytes: request.mode === 'spikenas' ? plan.budgetBytes : null,
+        ramBudgetBytes: request.mode === 'spikenas' ? ramBudgetBytes(request) : null,
         weightBits: request.weightBits,
         limit: request.mode === 'spikenas' ? profile.searchCandidates : profile.snasnetCandidates,
       },

@@ -1,6 +1,7 @@
 /** publish: the winner record, the report and the Pareto plot, then the run's manifest and summary. */
 
 import { RUN_FILES, type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import { ramBudgetBytes } from '../../config/request.js';
 import type { RunPlan, WinnerRecord, WinnerSummary } from '../../contract/run-records.js';
 import { type StageName, stagesOf } from '../../contract/stages.js';
 import type { SearchSummary } from '../../contract/summary.js';
@@ -77,6 +78,7 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     enhanced,
     winner,
     budgetBytes: plan.budgetBytes,
+    ramBudgetBytes: ramBudgetBytes(plan.request),
   };
   await run.put(RUN_FILES.report, renderReport(reportInput));
   const lines = await run.getJsonLines<CandidateLine>(RUN_FILES.candidates);
