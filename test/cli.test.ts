@@ -73,6 +73,7 @@ describe('in-process commands', () => {
     [['search', '--budget', '12 parsecs'], /budget.*KiB/],
     [['search', '--budget', '64KiB', '--dataset', 'imagenet-xxl'], /dataset.*fashion-mnist/],
     [['search', '--budget', '64KiB', '--mode', 'fastest'], /mode.*spikenas/],
+    [['search', '--budget', '64KiB', '--ram-budget', 'lots'], /ramBudget.*KiB/],
     [['start', '--budget', '64KiB', '--shards', '0'], /shards/],
   ])('%j exits with the invalid-input code and names the field', async (args, message) => {
     const run = await cli(args);
