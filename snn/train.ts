@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
 import { deriveSeed, Rng } from '../common/rng.js';
+import type { WorkContext } from '../common/work-context.js';
 import type { DataSplit, ImageSet } from '../datasets/types.js';
 import { initBackend } from './backend.js';
 import { assertBatchFits } from './batch-fit.js';
@@ -25,16 +26,8 @@ export interface TrainOptions {
   onStep?: (done: number, total: number) => void;
 }
 
-/**
- * What a training needs besides its data and settings: the seed every random choice derives from, the
- * point an interrupted training continues from, where to hand each epoch's resume point, and an abort signal.
- */
-export interface TrainContext {
-  seed: number;
-  resume?: TrainResume;
-  onProgress?: (progress: { done: number; total: number; resume: TrainResume }) => void | Promise<void>;
-  signal?: AbortSignal;
-}
+/** A training is resumable work: its seed, resume point, per-epoch resume hand-off and abort signal. */
+export type TrainContext = WorkContext<TrainResume>;
 
 /** Where an interrupted training continues: after `epoch` finished epochs. JSON-serialisable. */
 export interface TrainResume {
