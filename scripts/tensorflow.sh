@@ -146,9 +146,11 @@ build_native_ops() {
   [ -f "$out" ] && [ "$out" -nt "$source" ] && return 0
   command -v cc >/dev/null || { say "no C compiler: LIF layers and time-batched BatchNorm run as composite ops"; return 0; }
   # -ffp-contract=off: no fused multiply-adds, so the op rounds exactly as the composite ops do.
+  # -z nodelete: Node unloads a worker thread's addons when the thread ends, but TensorFlow's op registry
+  # keeps this library's kernel functions for the life of the process, so the library must stay mapped.
   if logged cc -O3 -std=c11 -ffp-contract=off -fPIC -shared -I"$package_dir/deps/include" "$source" \
     -o "$out.partial" -L"$package_dir/deps/lib" -ltensorflow -ltensorflow_framework -lm \
-    -Wl,-rpath,'$ORIGIN/../deps/lib'; then
+    -Wl,-rpath,'$ORIGIN/../deps/lib' -Wl,-z,nodelete; then
     mv "$out.partial" "$out" && say "built spikenas' native ops into $out"
   else
     say "spikenas' native ops did not build (see $log): LIF layers and time-batched BatchNorm run as composite ops"

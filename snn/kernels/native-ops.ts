@@ -11,7 +11,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo } from '../backend.js';
 
@@ -61,11 +60,6 @@ let loaded: boolean | undefined;
 
 /** Whether the native ops run here: the tensorflow backend of tfjs-node (CPU) with the ops built. */
 export function nativeOpsAvailable(): boolean {
-  // Worker threads (the pipeline's heavy steps) keep the composite ops: with the op library loaded in the
-  // threads, a search cancelled during a heavy step and then resumed hung in its next heavy step (the
-  // cancel-and-resume tests of workflow-search and workflow-s3). Until that is understood, only the main
-  // thread (bench, studies' job processes, in-process training) runs the native ops.
-  if (!isMainThread) return false;
   if (tf.getBackend() !== 'tensorflow' || !nonGpuPackage()) return false;
   loaded ??= load();
   return loaded;
