@@ -140,10 +140,11 @@ build_addon() {
 }
 
 # spikenas' native ops (snn/kernels/native-ops.c) beside the CPU addon, where snn/kernels/native-ops.ts
-# loads it; rebuilt when the source is newer. Without it the LIF layers run as composite ops.
+# loads it. Without it the LIF layers run as composite ops.
 build_native_ops() {
   local source="$root/snn/kernels/native-ops.c" out="$package_dir/lib/spikenas-ops.node"
-  [ -f "$out" ] && [ "$out" -nt "$source" ] && return 0
+  # Rebuilt when the source or the flags below change.
+  [ -f "$out" ] && [ "$out" -nt "$source" ] && [ "$out" -nt "${BASH_SOURCE[0]}" ] && return 0
   command -v cc >/dev/null || { say "no C compiler: LIF layers and time-batched BatchNorm run as composite ops"; return 0; }
   # -ffp-contract=off: no fused multiply-adds, so the op rounds exactly as the composite ops do.
   # -z nodelete: Node unloads a worker thread's addons when the thread ends, but TensorFlow's op registry
