@@ -1,14 +1,15 @@
 /**
- * Activities: thin adapters from Temporal to the pipeline steps. Heavy steps run in worker threads and
+ * Activities: thin adapters from Temporal to the pipeline steps. Heavy steps run in heavy-step processes and
  * heartbeat their progress; light steps run inline. Inputs and outputs are artifact references and small
  * summaries only.
  */
 import { Context } from '@temporalio/activity';
 import type { StageWork } from '../contract/progress.js';
 import { STAGE_WORK_SIGNAL } from '../contract/temporal.js';
+import type { HeavyStepName } from '../pipeline/step-process.js';
+import { runHeavyStep, stepThreadPolicy } from '../pipeline/step-processes.js';
 import * as steps from '../pipeline/steps.js';
-import type { HeavyStepName } from '../pipeline/thread-entry.js';
-import { runInThread } from '../pipeline/threads.js';
+import { describeThreadPolicy } from '../pipeline/thread-policy.js';
 import type { StepContext, StepProgress } from '../pipeline/types.js';
 import { ProgressSignaller } from './progress.js';
 
@@ -55,13 +56,19 @@ async function heavy<K extends HeavyStepName>(
       )
     : null;
   let last: StepProgress | undefined;
-  // Heartbeat on a clock too: a thread may be quiet for a while (backend start, a long epoch), and a
+  // Heartbeat on a clock too: a process may be quiet for a while (backend start, a long epoch), and a
   // heartbeat is also how this activity learns that it was cancelled.
   const beat = setInterval(() => context.heartbeat(last), 5_000);
   try {
-    return await runInThread<Output<K>>(
+    const shape = step === 'trainImpactShard' || step === 'scoreShard' ? 'sharded' : 'alone';
+    const policy = await stepThreadPolicy(input.run, shape);
+    console.error(
+      `spikenas worker: ${step} (${where.part}) of ${input.run.runId}: ${describeThreadPolicy(policy)}`,
+    );
+    return await runHeavyStep<Output<K>>(
       step,
       input,
+      policy,
       (progress) => {
         last = progress;
         context.heartbeat(progress);

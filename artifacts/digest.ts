@@ -102,9 +102,15 @@ export class DigestedArea {
   /** Reads an object and checks it against its sidecar; throws ArtifactIntegrityError on any mismatch. */
   async get(name: string): Promise<Uint8Array> {
     this.checkName(name);
-    const [bytes, record] = await Promise.all([this.store.get(this.prefix + name), this.digestOf(name)]);
-    checkBytes(bytes, record, this.uriOf(name));
-    return bytes;
+    const [bytes, record] = await Promise.allSettled([
+      this.store.get(this.prefix + name),
+      this.digestOf(name),
+    ]);
+    // A missing object is missing (ArtifactNotFoundError), whichever of the two reads failed first.
+    if (bytes.status === 'rejected') throw bytes.reason;
+    if (record.status === 'rejected') throw record.reason;
+    checkBytes(bytes.value, record.value, this.uriOf(name));
+    return bytes.value;
   }
 
   async getJson<T>(name: string): Promise<T> {

@@ -6,8 +6,8 @@
  *
  * Uses the Temporal server at TEMPORAL_ADDRESS, or starts the pinned dev server there (scripts/temporal.sh,
  * as `npm start` does; it keeps running afterwards). Runs its own worker processes (`spikenas worker`, both
- * queues, TF_NUM_INTRAOP_THREADS=1 and SPIKENAS_THREADS=1 each: two one-thread processes train the small
- * networks faster than one two-thread process) on task queues of its own, and stops them when it ends.
+ * queues, SPIKENAS_THREAD_POLICY=1x1 each: one heavy step at a time on one TensorFlow thread, as two
+ * one-thread processes train the small networks faster than one two-thread process) on task queues of its own, and stops them when it ends.
  * Workflow IDs are `<run prefix>-<mode>`; re-running with the same --run-prefix (and artifact store) follows
  * or resumes those workflows from their checkpoints instead of starting over. Writes one JSON object to
  * bench/results/<profile>-<dataset>-<budget>-seed<n>.json (or --out) and prints it; progress goes to stderr.

@@ -9,7 +9,7 @@ import { startSearch, temporalConnectConfig, withClient } from '../client/tempor
 import { tcpAnswers } from '../common/net.js';
 import { validateSearchRequest } from '../config/request.js';
 import type { WeightBits } from '../contract/request.js';
-import { heavyThreadCount } from '../pipeline/threads.js';
+import { heavySlots } from '../pipeline/step-processes.js';
 import { type QueueRole, runWorker } from '../worker/worker.js';
 import { EXIT } from './exit-codes.js';
 import { waitAndReport } from './remote.js';
@@ -32,8 +32,8 @@ export async function runEmbedded(flags: EmbeddedFlags): Promise<number> {
     profile: 'quick',
     seed: flags.seed,
     weightBits: flags.weightBits,
-    // One shard per heavy thread: both cores score at once.
-    shards: heavyThreadCount(),
+    // One shard per heavy-step slot: every core scores and trains impact pairs at once.
+    shards: heavySlots(),
     artifacts: flags.out,
   });
   const address = temporalConnectConfig().connectionOptions.address as string;

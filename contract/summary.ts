@@ -20,5 +20,10 @@ export interface SearchSummary {
   accuracyBeforeQuantization: number;
   counters: Record<string, number>;
   stageWallMs: Partial<Record<StageName, number>>;
+  /**
+   * Work taken from an earlier run with the same data, network and seeds instead of redone: that run's ID,
+   * or null where this run did the work (and for operation impact in snasnet mode, which has none).
+   */
+  reusedFrom: { operationImpact: string | null; winnerTraining: string | null };
   artifacts: { root: string; report: string; winner: string; weights: string };
 }

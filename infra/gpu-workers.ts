@@ -67,7 +67,12 @@ export class GpuWorkers {
       command: ['--queues', 'gpu'],
       memoryReservationMiB: 12_288,
       gpuCount: 1,
-      environment: { ...workerEnvironment(artifacts), SPIKENAS_BACKEND: 'tensorflow' },
+      environment: {
+        ...workerEnvironment(artifacts),
+        SPIKENAS_BACKEND: 'tensorflow',
+        // One step at a time on the one GPU: TensorFlow takes the whole GPU's memory per process.
+        SPIKENAS_THREAD_POLICY: 'large',
+      },
       secrets: secrets.temporalForWorkers(),
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'gpu', logGroup }),
     });

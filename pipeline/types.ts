@@ -1,3 +1,5 @@
+import type { ThreadPolicy } from './thread-policy.js';
+
 /** Names a run's artifacts (the store URI and the run's folder, the workflow ID) and who works on them. */
 export interface RunRef {
   artifacts: string;
@@ -20,6 +22,8 @@ export interface StepProgress {
 
 export interface StepContext {
   onProgress?: (progress: StepProgress) => void;
+  /** The thread policy of the heavy-step process running the step (none in the in-process runner). */
+  threadPolicy?: ThreadPolicy;
   signal?: AbortSignal;
   warn?: (message: string) => void;
 }

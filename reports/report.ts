@@ -2,6 +2,7 @@ import { formatDuration } from '../common/duration.js';
 import { formatSize } from '../common/size.js';
 import type { DatasetRecord, WinnerSummary } from '../contract/run-records.js';
 import { STAGE_NAMES, type StageName, totalStageMs } from '../contract/stages.js';
+import type { SearchSummary } from '../contract/summary.js';
 import { parseArch } from '../search/space/arch.js';
 import { deployRamBytes } from '../search/space/deploy-memory.js';
 import type { EnhancedSpace } from '../search/strategy/enhance.js';
@@ -32,6 +33,8 @@ export interface SearchReportInput {
   budgetBytes: number | null;
   /** The run's RAM budget for one image on the robot (SearchRequest.ramBudget); null or absent: none. */
   ramBudgetBytes?: number | null;
+  /** Earlier runs whose work this run reused (SearchSummary.reusedFrom); absent: none. */
+  reusedFrom?: SearchSummary['reusedFrom'];
 }
 
 /** Renders the markdown report of a search. Pure: same input, same text. */
@@ -56,6 +59,7 @@ export function renderReport(input: SearchReportInput): string {
         ['wall time, memory-aware search stage', formatDuration(search.wallMs)],
         ['started', input.startedAt],
         ['backend', input.backend],
+        ['reused from earlier runs', reusedText(input.reusedFrom)],
       ],
     ),
   );
@@ -317,4 +321,13 @@ function firstPassLines(search: SearchResult): string[] {
     lines.push(`On this run's survivors: Spearman ${search.prefilterAgreement.toFixed(3)} with full SAHD.`);
   }
   return [lines.join(' ')];
+}
+
+/** 'nothing', or which stages' work came from which earlier run. */
+export function reusedText(reusedFrom: SearchSummary['reusedFrom'] | undefined): string {
+  const parts = [
+    reusedFrom?.operationImpact ? `operation impact from ${reusedFrom.operationImpact}` : null,
+    reusedFrom?.winnerTraining ? `winner training and quantization from ${reusedFrom.winnerTraining}` : null,
+  ].filter((part) => part !== null);
+  return parts.length === 0 ? 'nothing' : parts.join('; ');
 }

@@ -5,6 +5,7 @@ import { formatSize } from '../common/size.js';
 import { totalStageMs } from '../contract/stages.js';
 import type { SearchSummary } from '../contract/summary.js';
 import { type FleetSearch, previousSuccess } from './fleet-history.js';
+import { reusedText } from './report.js';
 
 /** What chat.postMessage and a response_url both take. */
 export interface SlackMessage {
@@ -54,6 +55,10 @@ export function formatSlackResult(summary: SearchSummary, history?: FleetSearch[
   if (history) {
     const previous = previousSuccess(history, summary.workflowId);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: formatChanges(summary, previous) } });
+  }
+  const reused = reusedText(summary.reusedFrom);
+  if (reused !== 'nothing') {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reused* ${reused}` } });
   }
   blocks.push(
     { type: 'section', text: { type: 'mrkdwn', text: `*Report* ${formatLink(summary.artifacts.report)}` } },

@@ -149,7 +149,10 @@ build_native_ops() {
   # -ffp-contract=off: no fused multiply-adds, so the op rounds exactly as the composite ops do.
   # -z nodelete: Node unloads a worker thread's addons when the thread ends, but TensorFlow's op registry
   # keeps this library's kernel functions for the life of the process, so the library must stay mapped.
-  if logged cc -O3 -std=c11 -ffp-contract=off -fPIC -shared -I"$package_dir/deps/include" "$source" \
+  # -mpopcnt: the spike Gram matrix counts bits with the CPU's own instruction (every x86-64 CPU since 2008).
+  local arch_flags=()
+  [ "$(uname -m)" = x86_64 ] && arch_flags=(-mpopcnt)
+  if logged cc -O3 -std=c11 -ffp-contract=off "${arch_flags[@]}" -fPIC -shared -I"$package_dir/deps/include" "$source" \
     -o "$out.partial" -L"$package_dir/deps/lib" -ltensorflow -ltensorflow_framework -lm \
     -Wl,-rpath,'$ORIGIN/../deps/lib' -Wl,-z,nodelete; then
     mv "$out.partial" "$out" && say "built spikenas' native ops into $out"

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../common/errors.js';
 import { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';
 
-export type QuantBits = 8 | 4;
-export const QUANT_BITS: readonly QuantBits[] = [8, 4];
+export type QuantBits = 8 | 6 | 4;
+export const QUANT_BITS: readonly QuantBits[] = [8, 6, 4];
 
 export interface QuantizedValues {
   /** codes x scale of their channel: what the quantized network computes with (fake quantization). */
@@ -25,7 +25,7 @@ export function quantizeSymmetric(
   bits: QuantBits,
 ): QuantizedValues {
   if (!QUANT_BITS.includes(bits))
-    throw new InputError('weightBits', `${bits} cannot be quantized to`, '8, 4');
+    throw new InputError('weightBits', `${bits} cannot be quantized to`, QUANT_BITS.join(', '));
   const channels = shape.length <= 1 ? 1 : (shape[shape.length - 1] as number);
   const qmax = 2 ** (bits - 1) - 1;
   const maxAbs = new Float32Array(channels);
@@ -43,6 +43,25 @@ export function quantizeSymmetric(
     dequantized[i] = code * scale;
   });
   return { dequantized, codes, scales };
+}
+
+/**
+ * quantizeSymmetric's dequantized values as tensor ops, for quantization-aware training: per output channel
+ * (the last axis), scale = max |w| / qmax, codes rounded half up (as Math.round) and clipped. Computed in
+ * float32 where quantizeSymmetric divides in float64, so a value within an ulp of a rounding boundary
+ * may take the neighbouring code; the stored weights always come from quantizeSymmetric.
+ */
+export function fakeQuantize(t: tf.Tensor, bits: QuantBits): tf.Tensor {
+  return tf.tidy(() => {
+    const qmax = 2 ** (bits - 1) - 1;
+    const axes = t.shape.slice(0, -1).map((_, i) => i);
+    const maxAbs = t.rank <= 1 ? tf.max(tf.abs(t)) : tf.max(tf.abs(t), axes);
+    const scale = tf.div(maxAbs, qmax);
+    // A channel of zeros has scale 0: its codes are 0 (as quantizeSymmetric), not 0 / 0.
+    const safe = tf.where(tf.equal(scale, 0), tf.onesLike(scale), scale);
+    const codes = tf.clipByValue(tf.floor(tf.add(tf.div(t, safe), 0.5)), -qmax, qmax);
+    return tf.mul(codes, scale);
+  });
 }
 
 export interface QuantizedWeights {

@@ -9,6 +9,7 @@ import type { Arch } from './cell-matrix.js';
 import type { NetConfig } from './config.js';
 import { evaluateBuilt, type SpikeRate } from './evaluate.js';
 import { buildNetwork, type ForwardOptions, type SpikingNetwork } from './network.js';
+import { fakeQuantize, QUANT_BITS, type QuantBits } from './quantize.js';
 import { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';
 
 export interface TrainOptions {
@@ -24,6 +25,17 @@ export interface TrainOptions {
   trainSubset?: number;
   /** Called after every step with the steps done and the steps of the whole training (all epochs). */
   onStep?: (done: number, total: number) => void;
+  /**
+   * Quantization-aware training: from epoch `fromEpoch` (0: from the start) every step computes its loss and
+   * gradients with the weights fake-quantized to `bits` as they will be stored (per-channel scales), and
+   * applies the gradients to the float weights (straight-through estimator).
+   */
+  quantizeAware?: QuantizeAware;
+}
+
+export interface QuantizeAware {
+  bits: QuantBits;
+  fromEpoch: number;
 }
 
 /** A training is resumable work: its seed, resume point, per-epoch resume hand-off and abort signal. */
@@ -102,6 +114,8 @@ export async function trainNetwork(
     for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
       const lr = 0.5 * lr0 * (1 + Math.cos((Math.PI * epoch) / options.epochs));
       const rng = new Rng(deriveSeed(ctx.seed, `train/epoch/${epoch}`));
+      const qat = options.quantizeAware;
+      const fakeQuantBits = qat !== undefined && epoch >= qat.fromEpoch ? qat.bits : undefined;
       const order = rng.shuffle(Array.from({ length: train.count }, (_, i) => i));
       let lossSum: tf.Tensor = tf.scalar(0);
       for (let step = 0; step < stepsPerEpoch; step++) {
@@ -112,7 +126,8 @@ export async function trainNetwork(
         const next = tf.tidy(() => {
           const x = tf.tensor4d(batch.images, [indices.length, ...config.inputShape]);
           const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), config.numClasses);
-          return tf.add(lossSum, sgdStep(net, x, y, buffers, { lr, momentum, weightDecay }, dropoutSeed));
+          const sgd = { lr, momentum, weightDecay, ...(fakeQuantBits ? { fakeQuantBits } : {}) };
+          return tf.add(lossSum, sgdStep(net, x, y, buffers, sgd, dropoutSeed));
         });
         lossSum.dispose();
         lossSum = next;
@@ -153,6 +168,8 @@ export interface SgdSettings {
   lr: number;
   momentum: number;
   weightDecay: number;
+  /** Quantization-aware step: loss and gradients at the weights fake-quantized to these bits. */
+  fakeQuantBits?: QuantBits;
 }
 
 /**
@@ -171,10 +188,21 @@ export function sgdStep(
   path: Pick<ForwardOptions, 'stepByStep'> = {},
 ): tf.Scalar {
   const variables = net.trainableVariables();
+  // Straight-through: the quantized weights stand in for the float ones while the gradients are taken,
+  // and the update goes to the float weights, so d(quantize)/dw counts as 1.
+  const floats = sgd.fakeQuantBits === undefined ? null : variables.map((v) => tf.clone(v));
+  if (sgd.fakeQuantBits !== undefined) {
+    for (const v of variables) v.assign(fakeQuantize(v, sgd.fakeQuantBits));
+  }
   const { value, grads } = tf.variableGrads(() => {
     const logits = net.forward(x, { ...path, training: true, dropoutSeed });
     return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
   }, variables);
+  if (floats !== null) {
+    variables.forEach((v, i) => {
+      v.assign(floats[i] as tf.Tensor);
+    });
+  }
   variables.forEach((v, i) => {
     const buffer = buffers[i] as tf.Variable;
     // A parameter off the loss's path (feedback ops when T = 1) has no gradient: decay only.
@@ -187,16 +215,21 @@ export function sgdStep(
 }
 
 function validateOptions(options: TrainOptions): void {
-  const checks: [keyof TrainOptions, number | undefined, number][] = [
+  const checks: [string, number | undefined, number][] = [
     ['epochs', options.epochs, 1],
     ['batchSize', options.batchSize, 1],
     ['maxStepsPerEpoch', options.maxStepsPerEpoch, 1],
     ['trainSubset', options.trainSubset, 1],
+    ['quantizeAware.fromEpoch', options.quantizeAware?.fromEpoch, 0],
   ];
   for (const [field, value, min] of checks) {
     if (value !== undefined && (!Number.isInteger(value) || value < min)) {
       throw new InputError(field, `${value} is not an integer >= ${min}`, `integers >= ${min}`);
     }
+  }
+  const qatBits = options.quantizeAware?.bits;
+  if (qatBits !== undefined && !QUANT_BITS.includes(qatBits)) {
+    throw new InputError('quantizeAware.bits', `${qatBits} cannot be quantized to`, QUANT_BITS.join(', '));
   }
   for (const field of ['lr', 'momentum', 'weightDecay'] as const) {
     const value = options[field];

@@ -1,14 +1,10 @@
-/** A study's job process: runs the jobs its parent sends (studies/process-pool.ts), one at a time. */
-import { runJob, type StudyJob } from './jobs.js';
+/**
+ * A study's job process (studies/process-pool.ts): runs the jobs its parent sends, one at a time. It exits
+ * when the study's IPC channel closes, so a study that stops (finished, killed or crashed) takes it along.
+ */
+import workerpool from 'workerpool';
+import { runJob } from './jobs.js';
 
-process.on('message', async (message: { id: number; job: StudyJob }) => {
-  try {
-    const outcome = await runJob(message.job);
-    process.send?.({ id: message.id, outcome });
-  } catch (error) {
-    process.send?.({ id: message.id, error: error instanceof Error ? error.message : String(error) });
-  }
-});
+export type JobProcessMethods = { runJob: typeof runJob };
 
-// A study that stops (finished, killed or crashed) takes its job processes with it.
-process.on('disconnect', () => process.exit(0));
+workerpool.worker({ runJob } satisfies JobProcessMethods);

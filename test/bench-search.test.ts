@@ -130,7 +130,7 @@ describe('bench:search end to end', () => {
     expect(result.shards).toBe(2);
     expect(result.workers).toEqual({
       processes: 2,
-      env: { TF_NUM_INTRAOP_THREADS: '1', SPIKENAS_THREADS: '1' },
+      env: { SPIKENAS_THREAD_POLICY: '1x1' },
     });
     expect(Object.keys(result.modes).sort()).toEqual(['snasnet', 'spikenas']);
     for (const mode of ['spikenas', 'snasnet'] as const) {

@@ -33,6 +33,7 @@ const summary: SearchSummary = {
   accuracyBeforeQuantization: 0.88,
   counters: {},
   stageWallMs: { 'prepare-dataset': 1_100, 'operation-impact': 92_500, 'train-winner': 3_725_000 },
+  reusedFrom: { operationImpact: null, winnerTraining: null },
   artifacts: {
     root: 's3://bucket/runs/r1/',
     report: 's3://bucket/runs/r1/report.md',
@@ -80,6 +81,20 @@ describe('formatSlackResult', () => {
     expect(text).toContain('operation-impact 1 min 32 s');
     expect(text).toContain('prepare-dataset 1.1 s');
     expect(text).toContain('train-winner 1 h 2 min');
+  });
+
+  it('says which work was reused from which earlier run, and nothing when none was', () => {
+    const reused = {
+      ...summary,
+      reusedFrom: {
+        operationImpact: 'spikenas-drone-alpha-2026-03-03',
+        winnerTraining: 'spikenas-drone-alpha-2026-03-02',
+      },
+    };
+    expect(blocksText(formatSlackResult(reused))).toContain(
+      '*Reused* operation impact from spikenas-drone-alpha-2026-03-03; winner training and quantization from spikenas-drone-alpha-2026-03-02',
+    );
+    expect(text).not.toContain('Reused');
   });
 
   it('says what changed since the previous successful night of the history', () => {

@@ -5,7 +5,8 @@ import { parseArch } from '../search/space/arch.js';
 import { initBackend } from '../snn/backend.js';
 import { buildNetwork } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';
-import { isRunningStatistic, quantizeSymmetric, quantizeWeights } from '../snn/quantize.js';
+import { fakeQuantize, isRunningStatistic, quantizeSymmetric, quantizeWeights } from '../snn/quantize.js';
+import { DEFAULT_SGD, sgdStep } from '../snn/train.js';
 import { deserializeWeights, serializeWeights } from '../snn/weights.js';
 
 function randomWeights(seed: number, size: number): Float32Array {
@@ -18,7 +19,7 @@ describe('symmetric per-output-channel quantization', () => {
   const shape = [3, 3, 5, 4];
   const values = randomWeights(7, 3 * 3 * 5 * 4);
 
-  for (const bits of [8, 4] as const) {
+  for (const bits of [8, 6, 4] as const) {
     const qmax = 2 ** (bits - 1) - 1;
 
     it(`${bits} bits: codes in range, error at most half a step of the channel`, () => {
@@ -95,6 +96,83 @@ describe('quantizeWeights on a built network', () => {
       }
     } finally {
       net.dispose();
+    }
+  });
+});
+
+describe('quantization-aware training', () => {
+  beforeAll(async () => {
+    await initBackend();
+  });
+
+  for (const bits of [8, 6, 4] as const) {
+    it(`${bits} bits: fakeQuantize gives the stored (quantizeSymmetric) values`, () => {
+      for (const shape of [[3, 3, 5, 4], [7], [12, 10]]) {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const values = randomWeights(bits + size, size);
+        const expected = quantizeSymmetric(values, shape, bits).dequantized;
+        const got = tf.tidy(() => fakeQuantize(tf.tensor(values, shape), bits).dataSync());
+        for (let i = 0; i < size; i++) expect(got[i]).toBeCloseTo(expected[i] as number, 6);
+      }
+      const zeros = tf.tidy(() => fakeQuantize(tf.zeros([2, 4]), bits).dataSync());
+      expect(Array.from(zeros)).toEqual(new Array(8).fill(0));
+    });
+  }
+
+  it('takes the loss at the quantized weights and updates the float ones (straight-through)', async () => {
+    const config = resolvePreset('fmnist-tiny');
+    const arch = parseArch('0302 0023 0002 0000', 'forward');
+    const forwardConfig = { ...config, cellType: 'forward' as const };
+    const rng = new Rng(3);
+    const images = Float32Array.from({ length: 8 * 28 * 28 }, () => rng.next());
+    const x = tf.tensor4d(images, [8, 28, 28, 1]);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+    const qat = buildNetwork(arch, forwardConfig, 5);
+    const quantized = buildNetwork(arch, forwardConfig, 5);
+    const plain = buildNetwork(arch, forwardConfig, 5);
+    try {
+      const floats = await serializeWeights(qat.getWeights());
+      const stored = deserializeWeights((await quantizeWeights(floats, 4)).weights);
+      quantized.setWeights(stored);
+      tf.dispose(stored);
+      const zeros = (net: typeof qat) =>
+        net.trainableVariables().map((v) => tf.variable(tf.zerosLike(v), false));
+      const step = (net: typeof qat, fakeQuantBits?: 4) => {
+        const buffers = zeros(net);
+        const loss = tf.tidy(
+          () =>
+            sgdStep(
+              net,
+              x,
+              y,
+              buffers,
+              { ...DEFAULT_SGD, ...(fakeQuantBits ? { fakeQuantBits } : {}) },
+              9,
+            ).dataSync()[0],
+        );
+        tf.dispose(buffers);
+        return loss as number;
+      };
+      const before = qat.trainableVariables().map((v) => v.dataSync().slice());
+      const qatLoss = step(qat, 4);
+      // The loss is the stored 4-bit network's, not the float one's.
+      expect(qatLoss).toBeCloseTo(step(quantized), 5);
+      expect(Math.abs(qatLoss - step(plain))).toBeGreaterThan(1e-4);
+      // The update landed on the float weights: they moved, and are not 4-bit values now.
+      const after = qat.trainableVariables().map((v) => v.dataSync());
+      expect(after.some((a, i) => a.some((v, j) => v !== (before[i] as Float32Array)[j]))).toBe(true);
+      const stillFloat = await quantizeWeights(await serializeWeights(qat.getWeights()), 4);
+      const requantized = deserializeWeights(stillFloat.weights);
+      const differs = Object.entries(qat.getWeights()).some(
+        ([name, t]) =>
+          !isRunningStatistic(name) &&
+          t.dataSync().some((v, j) => v !== (requantized[name] as tf.Tensor).dataSync()[j]),
+      );
+      tf.dispose(requantized);
+      expect(differs).toBe(true);
+    } finally {
+      tf.dispose([x, y]);
+      for (const net of [qat, quantized, plain]) net.dispose();
     }
   });
 });

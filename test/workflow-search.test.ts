@@ -3,8 +3,9 @@
  * synthetic data, identical winners for 1, 2 and 4 shards (and identical impact evidence trained in 2
  * shards), non-retryable bad input, duplicate triggers, and cancel followed by resume.
  */
+
 import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +98,13 @@ describe('spikeNasSearch workflow', () => {
     expect(summary.weightBytes).toBeLessThanOrEqual(summary.budgetBytes as number);
     expect(summary.accuracy).toBeGreaterThan(0.2);
     expect(summary.counters.scored).toBeGreaterThan(0);
+    // The winner trained alone in a heavy-step process with every core, as the thread policy gives it.
+    const cores = availableParallelism();
+    expect(summary.backend).toMatch(
+      new RegExp(
+        `^tensorflow \\(.*, ${cores} threads?\\); heavy steps in 1 process x ${cores} TensorFlow threads? \\(small network, step alone\\)$`,
+      ),
+    );
     expect(Object.keys(summary.stageWallMs).sort()).toEqual([
       'cell-enhancement',
       'memory-aware-search',

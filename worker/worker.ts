@@ -1,6 +1,6 @@
 /**
  * The one worker entrypoint. A process serves the CPU queue (workflows and light steps), the GPU queue
- * (heavy steps, one at a time per thread), or both, which is the local default.
+ * (heavy steps, in processes sized by pipeline/thread-policy.ts), or both, which is the local default.
  */
 import { existsSync } from 'node:fs';
 import {
@@ -13,7 +13,7 @@ import {
 } from '@temporalio/worker';
 import * as activities from '../activities/index.js';
 import { taskQueues, temporalConnectConfig, unreachable } from '../client/temporal.js';
-import { closeThreads, heavyThreadCount } from '../pipeline/threads.js';
+import { closeStepProcesses, heavySlots } from '../pipeline/step-processes.js';
 import { activityBacklog, backlogMetricLine } from './backlog.js';
 import { WORKFLOW_BUNDLE } from './bundle-path.js';
 
@@ -48,7 +48,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         activities,
         ...(role === 'cpu'
           ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } }
-          : { maxConcurrentActivityTaskExecutions: heavyThreadCount() }),
+          : { maxConcurrentActivityTaskExecutions: heavySlots() }),
         // On SIGTERM running activities get this long to finish; then they are cancelled and their last
         // checkpoint is where the retry resumes.
         shutdownGraceTime: '10s',
@@ -57,7 +57,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   );
   log(
     `spikenas worker: ${options.roles.map((r) => `${r} queue '${queues[r]}'`).join(', ')} on ` +
-      `${connectionOptions.address} (namespace ${namespace}), ${heavyThreadCount()} heavy threads`,
+      `${connectionOptions.address} (namespace ${namespace}), ${heavySlots()} heavy-step slots`,
   );
   const publishing = publishBacklog(connection, namespace, options.roles.includes('cpu') ? queues.gpu : null);
   options.signal?.addEventListener('abort', () => {
@@ -67,7 +67,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
     clearInterval(publishing);
-    await closeThreads();
+    await closeStepProcesses();
     await connection.close();
   }
 }

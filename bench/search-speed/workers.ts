@@ -9,8 +9,8 @@ import { tcpAnswers } from '../../common/net.js';
 import { log } from './log.js';
 import { CLI, TEMPORAL_SCRIPT } from './paths.js';
 
-/** Each worker process computes on one core (see the header). */
-export const WORKER_ENV = { TF_NUM_INTRAOP_THREADS: '1', SPIKENAS_THREADS: '1' };
+/** Each worker process computes on one core (see the header): one heavy step at a time, on one TensorFlow thread. */
+export const WORKER_ENV = { SPIKENAS_THREAD_POLICY: '1x1' };
 
 /** Starts the pinned dev server at TEMPORAL_ADDRESS unless something answers there (as cli/embedded.ts). */
 export async function ensureTemporal(): Promise<{ address: string; startedDevServer: boolean }> {

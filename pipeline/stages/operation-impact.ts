@@ -37,7 +37,15 @@ import type { ShardsInput } from './score.js';
 export interface ImpactStage extends Timed {
   result: ImpactResult;
   reused: boolean;
+  /** The run that trained the pairs: this one, or the earlier one whose evidence was reused. */
+  computedBy: string;
   cacheUri: string;
+}
+
+/** What the cache keeps: the evidence and the run that computed it. */
+interface CachedImpact {
+  result: ImpactResult;
+  computedBy: string;
 }
 
 /** stages/impact-plan.json: the plan step's span, where the stage's wall time begins. */
@@ -86,10 +94,10 @@ export async function planImpact(
     return { reused: (await run.getJson<ImpactStage>(STAGE)).reused, trainings: 0 };
   const clock = new StepClock(input.run.execution);
   const { cache, key } = cacheOf(run, plan, ctx);
-  const cached = await cache.get<ImpactResult>(key);
+  const cached = await cache.get<CachedImpact>(key);
   if (cached) {
     const stage: ImpactStage = {
-      result: cached,
+      ...cached,
       reused: true,
       cacheUri: cache.uriOf(key),
       wallMs: wallMsOf(clock.spans()),
@@ -159,9 +167,15 @@ export async function summariseImpact(
     wallMs,
   });
   const { cache, key } = cacheOf(run, plan, ctx);
-  await cache.put(key, result);
-  const stage: ImpactStage = { result, reused: false, cacheUri: cache.uriOf(key), wallMs };
+  const stage: ImpactStage = {
+    result,
+    reused: false,
+    computedBy: run.runId,
+    cacheUri: cache.uriOf(key),
+    wallMs,
+  };
   await run.putJson(STAGE, stage);
+  await cache.put(key, { result, computedBy: run.runId } satisfies CachedImpact);
   return summaryOf(stage);
 }
 

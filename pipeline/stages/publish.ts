@@ -65,6 +65,10 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     stageWallMs,
   };
   await run.putJson(RUN_FILES.winner, winnerRecord);
+  const reusedFrom = {
+    operationImpact: impact?.reused ? impact.computedBy : null,
+    winnerTraining: trained.trainedBy === input.run.runId ? null : trained.trainedBy,
+  };
   const reportInput = {
     runId: input.run.runId,
     startedAt: plan.startedAt,
@@ -79,6 +83,7 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     winner,
     budgetBytes: plan.budgetBytes,
     ramBudgetBytes: ramBudgetBytes(plan.request),
+    reusedFrom,
   };
   await run.put(RUN_FILES.report, renderReport(reportInput));
   const lines = await run.getJsonLines<CandidateLine>(RUN_FILES.candidates);
@@ -118,6 +123,7 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     accuracyBeforeQuantization: trained.testAccuracy,
     counters: { ...search.counters },
     stageWallMs,
+    reusedFrom,
     artifacts: {
       root: run.rootUri,
       report: run.uriOf(RUN_FILES.report),

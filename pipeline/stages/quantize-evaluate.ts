@@ -2,21 +2,38 @@
  * quantize-evaluate: quantizes the trained winner to fit the budget (32, then 8, then 4 bits) and stores the
  * final weights. Both modes quantize when the request has a budget: snasnet's search ignores the budget, but
  * its winner has to fit the same robot, so the comparison with spikenas' winner is at the same memory.
+ * A training reused from an earlier run comes with that run's quantization at the same budget.
  */
+import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
 import { type QuantizeResult, quantizeForBudget } from '../../search/strategy/quantize-to-fit.js';
 import { initBackend, type SerializedWeights } from '../../snn/index.js';
 import { toModelArtifacts } from '../model-artifacts.js';
-import { openPlannedRun, type RunInput, signalOption, splitFor, type Timed } from '../run-context.js';
+import {
+  openPlannedRun,
+  type RunInput,
+  signalOption,
+  splitFor,
+  type Timed,
+  warnOption,
+} from '../run-context.js';
 import type { StepContext } from '../types.js';
 import { winnerOf } from './select-winner.js';
-import { TRAINED_WEIGHTS, type TrainStage } from './train-winner.js';
+import { TRAINED_WEIGHTS, type TrainStage, winnerCacheKey } from './train-winner.js';
 
 /** stages/quantize-evaluate.json: every width tried, and the one stored. */
 export interface QuantizeStage extends QuantizeResult, Timed {
   weightBits: number;
   weightBytes: number;
+  /** The run whose quantization this is: this run's ID, or the earlier run's whose training was reused. */
+  quantizedBy: string;
+}
+
+/** What the cache keeps of a quantization: its stage record and the stored weights. */
+interface CachedQuantization {
+  stage: QuantizeStage;
+  weights: SerializedWeights;
 }
 
 export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
@@ -26,40 +43,51 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
     const started = Date.now();
     const { arch, text, config } = await winnerOf(run, plan);
     const trained = await run.getJson<TrainStage>(stageFile('train-winner'));
-    const weights = await run.getJson<SerializedWeights>(TRAINED_WEIGHTS);
-    await initBackend();
     // Without a budget (allowed in snasnet mode only) the 32-bit weights fit, and are measured as they are.
     const budgetBytes = plan.budgetBytes ?? Number.MAX_SAFE_INTEGER;
-    const split = await splitFor(plan);
-    const result = await quantizeForBudget(
-      {
-        arch,
-        config,
-        weights,
-        budgetBytes,
-        test: split.test,
-        batchSize: 100,
-        accuracy32: trained.testAccuracy,
-      },
-      signalOption(ctx),
-    );
-    if (result.chosenBits === null || result.weights === null) {
-      const smallest = result.tried.at(-1);
-      throw new InputError(
-        'budget',
-        `the winner does not fit ${plan.request.budget} even at ${smallest?.bits} bits (${smallest?.bytes} bytes)`,
-        'a larger budget',
+    const cache = new ArtifactCache(run.store, 'quantized-winner', warnOption(ctx));
+    const key = cacheKey({ training: await winnerCacheKey(run, plan), budgetBytes });
+    const reused = trained.trainedBy === run.runId ? undefined : await cache.get<CachedQuantization>(key);
+    if (reused !== undefined) {
+      await run.writeWeights(toModelArtifacts(reused.weights, { arch: text, config }));
+      await run.putJson(file, { ...reused.stage, wallMs: Date.now() - started } satisfies QuantizeStage);
+    } else {
+      const weights = await run.getJson<SerializedWeights>(TRAINED_WEIGHTS);
+      await initBackend();
+      const split = await splitFor(plan);
+      const result = await quantizeForBudget(
+        {
+          arch,
+          config,
+          weights,
+          budgetBytes,
+          test: split.test,
+          batchSize: 100,
+          accuracy32: trained.testAccuracy,
+        },
+        signalOption(ctx),
       );
+      if (result.chosenBits === null || result.weights === null) {
+        const smallest = result.tried.at(-1);
+        throw new InputError(
+          'budget',
+          `the winner does not fit ${plan.request.budget} even at ${smallest?.bits} bits (${smallest?.bytes} bytes)`,
+          'a larger budget',
+        );
+      }
+      const chosen = result.tried.find((t) => t.bits === result.chosenBits);
+      await run.writeWeights(toModelArtifacts(result.weights, { arch: text, config }));
+      const stage: QuantizeStage = {
+        ...result,
+        weights: null,
+        weightBits: result.chosenBits,
+        weightBytes: chosen?.bytes ?? 0,
+        quantizedBy: run.runId,
+        wallMs: Date.now() - started,
+      };
+      await run.putJson(file, stage);
+      await cache.put(key, { stage, weights: result.weights } satisfies CachedQuantization);
     }
-    const chosen = result.tried.find((t) => t.bits === result.chosenBits);
-    await run.writeWeights(toModelArtifacts(result.weights, { arch: text, config }));
-    await run.putJson(file, {
-      ...result,
-      weights: null,
-      weightBits: result.chosenBits,
-      weightBytes: chosen?.bytes ?? 0,
-      wallMs: Date.now() - started,
-    } satisfies QuantizeStage);
   }
   const stage = await run.getJson<QuantizeStage>(file);
   return { weightBits: stage.weightBits, weightBytes: stage.weightBytes };

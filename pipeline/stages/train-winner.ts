@@ -1,10 +1,16 @@
-/** train-winner: trains the search's winner with BPTT and measures it on the test set. */
-import { stageFile } from '../../artifacts/run.js';
+/**
+ * train-winner: trains the search's winner with BPTT and measures it on the test set, or reuses the
+ * training of an earlier run with the same data, network, winner and seeds (a fleet's later nights).
+ */
+import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
+import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
+import type { RunPlan } from '../../contract/run-records.js';
 import { trainOnTrainAndVal } from '../../datasets/index.js';
 import type { WinnerTraining } from '../../search/strategy/profiles.js';
 import {
   describeBackend,
   initBackend,
+  type SerializedWeights,
   type TrainResult,
   type TrainResume,
   trainNetwork,
@@ -16,8 +22,10 @@ import {
   splitFor,
   type Timed,
   TRAINING_STEPS,
+  warnOption,
 } from '../run-context.js';
 import { type Clocked, StepClock, wallMsOf } from '../stage-clock.js';
+import { describeThreadPolicy } from '../thread-policy.js';
 import type { StepContext } from '../types.js';
 import { winnerOf } from './select-winner.js';
 
@@ -30,12 +38,42 @@ export interface TrainStage extends Omit<TrainResult, 'weights'>, Clocked {
   /** What it trained on; with 'train+val', valAccuracy is measured on trained images. */
   trainOn: WinnerTraining['trainOn'];
   trainImages: number;
-  /** The tfjs backend that trained the winner, e.g. 'tensorflow (@tensorflow/tfjs-node 4.22.0, TensorFlow 2.16.2, 2 threads)'. */
+  /** The run whose training this is: this run's ID, or an earlier run's when its training was reused. */
+  trainedBy: string;
+  /**
+   * The tfjs backend that trained the winner and the thread policy it ran under, e.g. 'tensorflow
+   * (@tensorflow/tfjs-node 4.22.0, TensorFlow 2.16.2, 1 thread); heavy steps in 2 processes x 1 TensorFlow
+   * thread (small network)'.
+   */
   backend: string;
 }
 
 /** The trained 32-bit weights, kept beside the final (maybe quantized) ones. */
 export const TRAINED_WEIGHTS = 'trained-weights.json';
+
+/** What the winner cache keeps of a training: its stage record (without this run's clock) and weights. */
+interface CachedTraining {
+  stage: Omit<TrainStage, 'spans'>;
+  weights: SerializedWeights;
+}
+
+/**
+ * A winner's training depends only on the data (fingerprint, limits, split), the network, the winner's
+ * cell, the training schedule and the seeds: a run that matches an earlier one in all of them gets that
+ * run's trained weights (and, in quantize-evaluate, its quantized ones at the same budget).
+ */
+export async function winnerCacheKey(run: RunArtifacts, plan: RunPlan): Promise<string> {
+  const { text, config } = await winnerOf(run, plan);
+  return cacheKey({
+    dataset: plan.dataset.fingerprint,
+    data: plan.profile.data,
+    splitSeed: plan.seeds.split,
+    config,
+    arch: text,
+    training: plan.profile.winner,
+    trainSeed: plan.seeds.train,
+  });
+}
 
 export async function trainWinner(
   input: RunInput,
@@ -43,6 +81,9 @@ export async function trainWinner(
 ): Promise<{ testAccuracy: number } & Timed> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('train-winner');
+  const cache = new ArtifactCache(run.store, 'trained-winner', warnOption(ctx));
+  const key = await winnerCacheKey(run, plan);
+  if (!(await run.exists(file))) await reuseTraining(run, cache, key, input.run.execution);
   if (!(await run.exists(file))) {
     const resume = await run.readCheckpoint<TrainResume & Clocked>('train-winner');
     const clock = new StepClock(input.run.execution, resume?.data.spans);
@@ -66,16 +107,36 @@ export async function trainWinner(
     const { weights, ...summary } = result;
     await run.putJson(TRAINED_WEIGHTS, weights);
     const spans = clock.spans();
-    await run.putJson(file, {
+    const stage: TrainStage = {
       ...summary,
       wallMs: wallMsOf(spans),
       spans,
       epochs: training.epochs,
       trainOn,
       trainImages: data.train.count,
-      backend: describeBackend(backend),
-    } satisfies TrainStage);
+      trainedBy: run.runId,
+      backend: ctx.threadPolicy
+        ? `${describeBackend(backend)}; heavy steps in ${describeThreadPolicy(ctx.threadPolicy)}`
+        : describeBackend(backend),
+    };
+    await run.putJson(file, stage);
+    const { spans: _spans, ...kept } = stage;
+    await cache.put(key, { stage: kept, weights } satisfies CachedTraining);
   }
   const stage = await run.getJson<TrainStage>(file);
   return { testAccuracy: stage.testAccuracy, wallMs: stage.wallMs };
+}
+
+/** Copies an earlier run's training of the same winner into this run, when the cache has one. */
+async function reuseTraining(run: RunArtifacts, cache: ArtifactCache, key: string, execution: string) {
+  const clock = new StepClock(execution);
+  const cached = await cache.get<CachedTraining>(key);
+  if (cached === undefined) return;
+  await run.putJson(TRAINED_WEIGHTS, cached.weights);
+  const spans = clock.spans();
+  await run.putJson(stageFile('train-winner'), {
+    ...cached.stage,
+    wallMs: wallMsOf(spans),
+    spans,
+  } satisfies TrainStage);
 }

@@ -182,6 +182,9 @@ export function sahdSumsOf(
   const weighted = tf.tidy(() => tf.variable(tf.zeros([batchSize, batchSize]), false));
   let neurons = 0;
   let calls = 0;
+  // LIF twins (conv edges leaving one node) hand the observer the same spikes tensor one name after
+  // another: their term is computed once and added once per name, as SNASNet's per-edge hooks count it.
+  let last: { spikes: tf.Tensor; term: tf.Tensor2D } | null = null;
   try {
     tf.tidy(() => {
       net.forward(tf.tensor4d(images, [batchSize, h, w, c]), {
@@ -190,9 +193,11 @@ export function sahdSumsOf(
         updateStats: false,
         dropoutSeed,
         observe: (_layer, spikes) => {
-          const x = tf.reshape(spikes, [batchSize, -1]) as tf.Tensor2D;
-          const n = x.shape[1];
-          weighted.assign(tf.add(weighted, weightedHamming(x, n)));
+          const n = spikes.size / batchSize;
+          if (last?.spikes !== spikes) {
+            last = { spikes, term: weightedHamming(tf.reshape(spikes, [batchSize, n]) as tf.Tensor2D, n) };
+          }
+          weighted.assign(tf.add(weighted, last.term));
           neurons += n;
           calls++;
         },

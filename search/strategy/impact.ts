@@ -129,8 +129,9 @@ export function impactResultOf(
 export function impactCacheKey(settings: ImpactSettings & { datasetFingerprint: string }, seed: number) {
   const { datasetFingerprint, config, ops, feedback, samplesPerOp, train } = settings;
   return JSON.stringify({
-    // The result's shape: evidence stored before per-operation 95% intervals existed is not reused.
-    summary: 't-ci95',
+    // The cached value's shape: evidence stored before per-operation 95% intervals, or without the run that
+    // computed it, is not reused.
+    summary: 't-ci95-computed-by',
     datasetFingerprint,
     config,
     ops: [...ops].sort(),

@@ -1,6 +1,7 @@
 /*
- * spikenas' native ops for the tensorflow backend (CPU): the LIF scan, and BatchNorm with per-timestep
- * statistics on a time-batched stack (SpikenasBatchNorm, below).
+ * spikenas' native ops for the tensorflow backend (CPU): the LIF scan, BatchNorm with per-timestep
+ * statistics on a time-batched stack (SpikenasBatchNorm, below), and the spike Gram matrix SAHD takes
+ * (SpikenasSpikeGram, below).
  *
  * A LIF layer's scan over T timesteps as one TensorFlow op, forward and surrogate backward, for the
  * tensorflow backend (CPU): spikingjelly's fused CuPy neurons, in C against TensorFlow's C API. The
@@ -369,6 +370,62 @@ done:
   TF_DeleteStatus(status);
 }
 
+/*
+ * SpikenasSpikeGram(x [B, N] of spikes, 0 or 1) -> [B, B] = x xᵀ: for each pair of samples, how many neurons
+ * fire in both, the dot products SAHD's Hamming distances come from. Each row is packed into 64-bit words,
+ * and a pair's count is the popcount of their AND: the same integers as a float32 GEMM of 0/1 values
+ * (exact while counts stay below 2^24), for about 1/64 of its operations. Any nonzero input counts as a
+ * spike.
+ */
+static void *gram_create(TF_OpKernelConstruction *ctx) {
+  (void)ctx;
+  return calloc(1, 1);
+}
+
+static void gram_compute(void *kernel, TF_OpKernelContext *ctx) {
+  (void)kernel;
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *x = NULL, *out = NULL;
+  uint64_t *bits = NULL;
+  TF_GetInput(ctx, 0, &x, status);
+  if (TF_GetCode(status) != TF_OK) goto done;
+  if (TF_TensorType(x) != TF_FLOAT || TF_NumDims(x) != 2) {
+    fail(ctx, "SpikenasSpikeGram: input must be float32 [batch, neurons]");
+    goto done;
+  }
+  int64_t b = TF_Dim(x, 0), n = TF_Dim(x, 1), words = (n + 63) / 64;
+  int64_t dims[2] = {b, b};
+  out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 2, (size_t)(b * b) * sizeof(float), status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+    goto done;
+  }
+  bits = calloc((size_t)(b * words > 0 ? b * words : 1), sizeof *bits);
+  if (bits == NULL) {
+    fail(ctx, "SpikenasSpikeGram: out of memory");
+    goto done;
+  }
+  const float *in = TF_TensorData(x);
+  for (int64_t i = 0; i < b; i++)
+    for (int64_t k = 0; k < n; k++)
+      if (in[i * n + k] != 0.0f) bits[i * words + k / 64] |= (uint64_t)1 << (k % 64);
+  float *g = TF_TensorData(out);
+  for (int64_t i = 0; i < b; i++) {
+    const uint64_t *row = bits + i * words;
+    for (int64_t j = 0; j <= i; j++) {
+      const uint64_t *other = bits + j * words;
+      int64_t count = 0;
+      for (int64_t w = 0; w < words; w++) count += __builtin_popcountll(row[w] & other[w]);
+      g[i * b + j] = g[j * b + i] = (float)count;
+    }
+  }
+done:
+  free(bits);
+  TF_DeleteTensor(x);
+  TF_DeleteTensor(out);
+  TF_DeleteStatus(status);
+}
+
 /* Eager execution never needs the output shapes in advance. */
 static void unknown_shapes(TF_ShapeInferenceContext *ctx, TF_Status *status) {
   TF_ShapeInferenceContextSetUnknownShape(ctx, status);
@@ -414,6 +471,10 @@ static int register_ops(void) {
     register_op("SpikenasBatchNorm", bn_in, 5, bn_out, 5, BN_ATTRS, 3, bn_create, bn_compute, status);
   if (TF_GetCode(status) == TF_OK)
     register_op("SpikenasBatchNormGrad", bn_grad_in, 5, bn_grad_out, 3, BN_ATTRS, 3, bn_create, bn_grad_compute, status);
+  const char *gram_in[] = {"x: float"};
+  const char *gram_out[] = {"gram: float"};
+  if (TF_GetCode(status) == TF_OK)
+    register_op("SpikenasSpikeGram", gram_in, 1, gram_out, 1, NULL, 0, gram_create, gram_compute, status);
   int ok = TF_GetCode(status) == TF_OK;
   TF_DeleteStatus(status);
   registered = ok;

@@ -1,0 +1,78 @@
+/**
+ * Later nights reuse what does not change: operation impact (same data, network, settings and seed, any
+ * budget) and the winner's training and quantization (same winner and seeds as well). Real runtime, real
+ * files: whole searches in process, one after another in one artifact store.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../artifacts/index.js';
+import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
+import type { SearchRequest } from '../contract/request.js';
+import { runSearchLocally } from '../pipeline/local.js';
+import type { TrainStage } from '../pipeline/stages/train-winner.js';
+
+const artifacts = mkdtempSync(join(tmpdir(), 'spikenas-reuse-'));
+const night: SearchRequest = {
+  dataset: 'synthetic',
+  budget: '64KiB',
+  mode: 'spikenas',
+  profile: 'quick',
+  seed: 5,
+  weightBits: 8,
+  shards: 1,
+  artifacts,
+};
+
+async function stageOf<T>(runId: string, stage: Parameters<typeof stageFile>[0]): Promise<T> {
+  return new RunArtifacts(await openStore(artifacts), runId).getJson<T>(stageFile(stage));
+}
+
+describe('a later night on unchanged data', () => {
+  it('reuses the first night’s impact and winner, gives the same result, and says so', async () => {
+    const first = await runSearchLocally(night, { runId: 'night-1' });
+    expect(first.reusedFrom).toEqual({ operationImpact: null, winnerTraining: null });
+
+    const second = await runSearchLocally(night, { runId: 'night-2' });
+    expect(second.reusedFrom).toEqual({ operationImpact: 'night-1', winnerTraining: 'night-1' });
+    for (const field of [
+      'winner',
+      'weightBits',
+      'weightBytes',
+      'accuracy',
+      'accuracyBeforeQuantization',
+    ] as const) {
+      expect(second[field]).toEqual(first[field]);
+    }
+    // The stored model is the first night's, byte for byte.
+    const weightsOf = (uri: string) =>
+      readFileSync(fileURLToPath(uri.replace(/model\.json$/, 'weights.bin')));
+    expect(weightsOf(second.artifacts.weights).equals(weightsOf(first.artifacts.weights))).toBe(true);
+    const trained = await stageOf<TrainStage>('night-2', 'train-winner');
+    expect(trained.trainedBy).toBe('night-1');
+    expect(trained.testAccuracy).toBe(first.accuracyBeforeQuantization);
+    // Reuse is a lookup, not a training: far below the first night's training time.
+    expect(second.stageWallMs['train-winner']).toBeLessThan(
+      (first.stageWallMs['train-winner'] as number) / 10,
+    );
+    const report = readFileSync(fileURLToPath(second.artifacts.report), 'utf8');
+    expect(report).toContain(
+      '| reused from earlier runs | operation impact from night-1; winner training and quantization from night-1 |',
+    );
+    const firstReport = readFileSync(fileURLToPath(first.artifacts.report), 'utf8');
+    expect(firstReport).toContain('| reused from earlier runs | nothing |');
+  });
+
+  it('shares impact across budgets but trains again when the seed changes', async () => {
+    const tighter = await runSearchLocally({ ...night, budget: '40KiB' }, { runId: 'night-40k' });
+    expect(tighter.reusedFrom.operationImpact).toBe('night-1');
+    expect(tighter.weightBytes).toBeLessThanOrEqual(40 * 1024);
+
+    const reseeded = await runSearchLocally({ ...night, seed: 6 }, { runId: 'night-seed6' });
+    expect(reseeded.reusedFrom).toEqual({ operationImpact: null, winnerTraining: null });
+    const manifest = await new RunArtifacts(await openStore(artifacts), 'night-seed6').verify();
+    expect(manifest.objects.map((o) => o.name)).toContain(RUN_FILES.modelJson);
+  });
+});
