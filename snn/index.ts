@@ -9,6 +9,7 @@ export {
   conv2dBackpropInputViaConv,
   registerConvGradKernels,
 } from './kernels/conv-grad.js';
+export { nativeOpsAvailable, spikeGram } from './kernels/native-ops.js';
 export {
   atanSurrogateGrad,
   LIF_TAU,
@@ -28,6 +29,7 @@ export {
 } from './network.js';
 export { PRESETS, resolvePreset } from './presets.js';
 export {
+  fakeQuantize,
   isRunningStatistic,
   QUANT_BITS,
   type QuantBits,
@@ -37,6 +39,7 @@ export {
   quantizeWeights,
 } from './quantize.js';
 export {
+  type QuantizeAware,
   type TrainContext,
   type TrainOptions,
   type TrainResult,

@@ -12,7 +12,7 @@ import { parseArch, pruneArch } from '../search/space/arch.js';
 import { activateBackend, BACKEND_CHOICES, type BackendChoice, initBackend } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import type { NetConfig } from '../snn/config.js';
-import { nativeOpsAvailable } from '../snn/kernels/native-ops.js';
+import { nativeOpsAvailable, spikeGram } from '../snn/kernels/native-ops.js';
 import { atanSurrogateGrad, LIF_THRESHOLD, LifNeuron, SURROGATE_ALPHA, spikeOf } from '../snn/lif.js';
 import { buildNetwork, type ForwardOptions, type SpikingNetwork } from '../snn/network.js';
 
@@ -121,6 +121,33 @@ describe('a LIF layer over T timesteps, on every backend', () => {
         expect(Array.from(results[0] as Float32Array)).toEqual(Array.from(reference[0] as Float32Array));
         expect(maxRelativeError(results[1] as Float32Array, reference[1] as Float32Array)).toBeLessThan(1e-6);
       }
+    });
+  }
+});
+
+describe("SAHD's spike Gram matrix, on every backend", () => {
+  // N not a multiple of 64, and rows from silent to always firing, so every word and edge case counts.
+  const batch = 37;
+  const neurons = 203;
+  const rates = Array.from({ length: batch }, (_, i) => i / (batch - 1));
+  const noise = randomArray(31, batch * neurons);
+  const spikes = Float32Array.from(noise, (v, k) =>
+    (v + 1) / 2 < (rates[Math.floor(k / neurons)] as number) ? 1 : 0,
+  );
+
+  for (const backend of BACKEND_CHOICES) {
+    it(`${backend}: the bit-counted x xᵀ (native) equals the float32 GEMM exactly`, async () => {
+      await activateBackend(backend);
+      const [gemm, gram] = tf.tidy(() => {
+        const x = tf.tensor2d(spikes, [batch, neurons]);
+        const product = tf.matMul(x, x, false, true).dataSync() as Float32Array;
+        return [product, nativeOpsAvailable() ? (spikeGram(x).dataSync() as Float32Array) : product];
+      });
+      expect(nativeOpsAvailable()).toBe(backend === 'tensorflow');
+      expect(Array.from(gram)).toEqual(Array.from(gemm));
+      // Silent rows meet nothing; an always-firing row meets each row in all of its spikes.
+      expect(gram[0]).toBe(0);
+      expect(gram[(batch - 1) * batch + (batch - 1)]).toBe(neurons);
     });
   }
 });

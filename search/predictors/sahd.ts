@@ -13,7 +13,9 @@ import {
   type ForwardOptions,
   initBackend,
   type NetConfig,
+  nativeOpsAvailable,
   type SpikingNetwork,
+  spikeGram,
 } from '../../snn/index.js';
 
 /**
@@ -185,6 +187,8 @@ export function sahdSumsOf(
   // LIF twins (conv edges leaving one node) hand the observer the same spikes tensor one name after
   // another: their term is computed once and added once per name, as SNASNet's per-edge hooks count it.
   let last: { spikes: tf.Tensor; term: tf.Tensor2D } | null = null;
+  // The per-timestep path is the reference: there the GEMM gives x xᵀ, elsewhere the native bit counts.
+  const bitCounts = path.stepByStep !== true && nativeOpsAvailable();
   try {
     tf.tidy(() => {
       net.forward(tf.tensor4d(images, [batchSize, h, w, c]), {
@@ -195,7 +199,8 @@ export function sahdSumsOf(
         observe: (_layer, spikes) => {
           const n = spikes.size / batchSize;
           if (last?.spikes !== spikes) {
-            last = { spikes, term: weightedHamming(tf.reshape(spikes, [batchSize, n]) as tf.Tensor2D, n) };
+            const x = tf.reshape(spikes, [batchSize, n]) as tf.Tensor2D;
+            last = { spikes, term: weightedHamming(x, n, bitCounts) };
           }
           weighted.assign(tf.add(weighted, last.term));
           neurons += n;
@@ -211,13 +216,15 @@ export function sahdSumsOf(
 
 /**
  * 0.5 H / (normK + 1e-3) of one call's spikes x (B x N), with r = rowsum(x): H = r_i + r_j - 2 (xxᵀ)_ij,
- * normK = r_i + r_j - 2 r_i r_j / N. Spike counts and dot products of 0/1 vectors are exact in float32.
+ * normK = r_i + r_j - 2 r_i r_j / N. Spike counts and dot products of 0/1 vectors are exact in float32,
+ * so the native op's bit counts (tensorflow backend) and the GEMM (elsewhere) give the same xxᵀ.
  */
-function weightedHamming(x: tf.Tensor2D, n: number): tf.Tensor2D {
+function weightedHamming(x: tf.Tensor2D, n: number, bitCounts: boolean): tf.Tensor2D {
   const b = x.shape[0];
   const r = tf.sum(x, 1, true) as tf.Tensor2D;
   const pairSums = tf.add(r, tf.reshape(r, [1, b]));
-  const hamming = tf.sub(pairSums, tf.mul(tf.matMul(x, x, false, true), 2));
+  const dot = bitCounts ? spikeGram(x) : tf.matMul(x, x, false, true);
+  const hamming = tf.sub(pairSums, tf.mul(dot, 2));
   const normK = tf.sub(pairSums, tf.mul(tf.matMul(r, r, false, true), 2 / n));
   return tf.div(tf.mul(hamming, 0.5), tf.add(normK, 1e-3)) as tf.Tensor2D;
 }

@@ -4,7 +4,9 @@
  * - the fused LIF: a LIF layer's whole scan over T timesteps, or one timestep with its carried
  *   potential; the same float operations in the same order as the composite scan in snn/lif.ts;
  * - BatchNorm of a time-batched stack with per-timestep statistics (TensorFlow's fused BatchNorm takes
- *   one call per timestep plus a split and a concat each way).
+ *   one call per timestep plus a split and a concat each way);
+ * - the Gram matrix of a batch's spikes, x xᵀ, by bit counting (SAHD's dot products, for 1/64 of a GEMM's
+ *   operations).
  * scripts/tensorflow.sh builds them beside tfjs-node's addon; without them (or on wasm, cpu and the GPU
  * package) the composite forms run.
  */
@@ -183,4 +185,13 @@ export function batchNormSteps(
     };
   });
   return forward(x, gamma, beta) as tf.Tensor4D;
+}
+
+/**
+ * x xᵀ of a [B, N] matrix of spikes (0 or 1; any nonzero value counts as 1): the same integers as
+ * tf.matMul(x, x, false, true), counted on packed bits. No gradient: SAHD scores without one.
+ */
+export function spikeGram(x: tf.Tensor2D): tf.Tensor2D {
+  const backend = tf.backend() as unknown as TensorflowBackend;
+  return backend.executeMultipleOutputs('SpikenasSpikeGram', [], [x], 1)[0] as tf.Tensor2D;
 }
