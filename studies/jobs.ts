@@ -9,8 +9,17 @@ import type { DataSplit } from '../datasets/types.js';
 import { scoreSahd } from '../search/predictors/sahd.js';
 import { candidateSeed } from '../search/predictors/scoring.js';
 import { parseArch } from '../search/space/arch.js';
+import { countParams } from '../search/space/memory.js';
 import type { NetConfig } from '../snn/config.js';
-import { initBackend, trainNetwork } from '../snn/index.js';
+import {
+  evaluateNetwork,
+  initBackend,
+  type QuantBits,
+  quantizeWeights,
+  type SerializedWeights,
+  type TrainResume,
+  trainNetwork,
+} from '../snn/index.js';
 
 export interface StudyData {
   dataset: string;
@@ -57,7 +66,24 @@ export interface TrainSchedule {
   lr?: number;
 }
 
-export type StudyJob = ScoreJob | TrainJob;
+/**
+ * One cell's precision measurements: a plain training (its 32-bit accuracy and its accuracy after
+ * post-training quantization at each of `bits`); the same training with its last epoch quantization-aware
+ * at each of `bits` (resumed from the plain training's state before that epoch, so only that epoch is new);
+ * and, at each of `fromStart`, a training quantization-aware from the first step.
+ */
+export interface PrecisionJob {
+  kind: 'precision';
+  data: StudyData;
+  arch: string;
+  config: NetConfig;
+  schedule: TrainSchedule;
+  seed: number;
+  bits: QuantBits[];
+  fromStart: QuantBits[];
+}
+
+export type StudyJob = ScoreJob | TrainJob | PrecisionJob;
 
 export interface ScoreOutcome {
   score: number;
@@ -69,7 +95,23 @@ export interface TrainOutcome {
   lossCurve: number[];
   wallMs: number;
 }
-export type JobOutcome<J extends StudyJob> = J extends ScoreJob ? ScoreOutcome : TrainOutcome;
+/** Test accuracies by weight bits ('8', '6', '4'). */
+export type ByBits = Record<string, number>;
+
+export interface PrecisionOutcome {
+  params: number;
+  accuracy32: number;
+  ptq: ByBits;
+  qatLastEpoch: ByBits;
+  qatFromStart: ByBits;
+  wallMs: number;
+}
+
+export type JobOutcome<J extends StudyJob> = J extends ScoreJob
+  ? ScoreOutcome
+  : J extends PrecisionJob
+    ? PrecisionOutcome
+    : TrainOutcome;
 
 const splits = new Map<string, Promise<DataSplit>>();
 
@@ -89,7 +131,7 @@ function splitOf(data: StudyData): Promise<DataSplit> {
   return split;
 }
 
-export async function runJob(job: StudyJob): Promise<ScoreOutcome | TrainOutcome> {
+export async function runJob(job: StudyJob): Promise<ScoreOutcome | TrainOutcome | PrecisionOutcome> {
   await initBackend();
   const split = await splitOf(job.data);
   const arch = parseArch(job.arch, job.config.cellType);
@@ -110,6 +152,7 @@ export async function runJob(job: StudyJob): Promise<ScoreOutcome | TrainOutcome
     );
     return { score, wallMs: performance.now() - started };
   }
+  if (job.kind === 'precision') return precision(job, split);
   const result = await trainNetwork(arch, job.config, split, job.schedule, {
     seed: deriveSeed(job.seed, `study/train/${job.arch}`),
   });
@@ -118,5 +161,55 @@ export async function runJob(job: StudyJob): Promise<ScoreOutcome | TrainOutcome
     testAccuracy: result.testAccuracy,
     lossCurve: result.lossCurve,
     wallMs: result.wallMs,
+  };
+}
+
+async function precision(job: PrecisionJob, split: DataSplit): Promise<PrecisionOutcome> {
+  const started = performance.now();
+  const arch = parseArch(job.arch, job.config.cellType);
+  const seed = deriveSeed(job.seed, `study/precision/${job.arch}`);
+  const lastEpoch = job.schedule.epochs - 1;
+  let beforeLastEpoch: TrainResume | undefined;
+  const plain = await trainNetwork(arch, job.config, split, job.schedule, {
+    seed,
+    onProgress: (progress) => {
+      if (progress.done === lastEpoch) beforeLastEpoch = progress.resume;
+    },
+  });
+  const quantizedAccuracy = async (weights: SerializedWeights, bits: QuantBits) => {
+    const quantized = await quantizeWeights(weights, bits);
+    return (await evaluateNetwork(arch, job.config, quantized.weights, split.test, 250)).accuracy;
+  };
+  const ptq: ByBits = {};
+  const qatLastEpoch: ByBits = {};
+  const qatFromStart: ByBits = {};
+  for (const bits of job.bits) {
+    ptq[bits] = await quantizedAccuracy(plain.weights, bits);
+    const qat = await trainNetwork(
+      arch,
+      job.config,
+      split,
+      { ...job.schedule, quantizeAware: { bits, fromEpoch: lastEpoch } },
+      { seed, ...(beforeLastEpoch ? { resume: beforeLastEpoch } : {}) },
+    );
+    qatLastEpoch[bits] = await quantizedAccuracy(qat.weights, bits);
+  }
+  for (const bits of job.fromStart) {
+    const qat = await trainNetwork(
+      arch,
+      job.config,
+      split,
+      { ...job.schedule, quantizeAware: { bits, fromEpoch: 0 } },
+      { seed },
+    );
+    qatFromStart[bits] = await quantizedAccuracy(qat.weights, bits);
+  }
+  return {
+    params: countParams(arch, job.config),
+    accuracy32: plain.testAccuracy,
+    ptq,
+    qatLastEpoch,
+    qatFromStart,
+    wallMs: performance.now() - started,
   };
 }

@@ -100,6 +100,67 @@ describe('sahd-predictor study', () => {
   });
 });
 
+interface PrecisionJson {
+  study: string;
+  results: {
+    index: number;
+    arch: string;
+    params: number;
+    accuracy32: number;
+    ptq: Record<string, number>;
+    qatLastEpoch: Record<string, number>;
+    qatFromStart: Record<string, number>;
+  }[];
+  summary: {
+    cells: number;
+    costVs32: Record<string, Record<string, { n: number; meanPoints: number }>>;
+    fromStartMinusLastEpoch: { n: number } | null;
+  };
+}
+
+describe('qat-precision study', () => {
+  const out = join(dir, 'precision.json');
+  const tiny = [
+    ...['--preset', 'fmnist-tiny', '--cells', '3', '--epochs', '2', '--max-steps', '3', '--from-start', '1'],
+    ...['--train-limit', '1200', '--test-limit', '200', '--out', out],
+  ];
+
+  it('trains every cell plain, quantized after training and quantization-aware, and summarises the costs', () => {
+    const run = study('qat-precision.js', tiny);
+    expect(run.status, run.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as PrecisionJson;
+    expect(json.study).toBe('qat-precision');
+    expect(json.results.map((r) => r.index).sort()).toEqual([0, 1, 2]);
+    for (const r of json.results) {
+      expect(r.arch).toMatch(/^[0-4]{4}( [0-4]{4}){3}$/);
+      expect(r.params).toBeGreaterThan(0);
+      expect(Object.keys(r.ptq).sort()).toEqual(['4', '6', '8']);
+      expect(Object.keys(r.qatLastEpoch).sort()).toEqual(['4', '6', '8']);
+      expect(Object.keys(r.qatFromStart)).toEqual(r.index === 0 ? ['4'] : []);
+      for (const accuracy of [r.accuracy32, ...Object.values(r.ptq), ...Object.values(r.qatLastEpoch)]) {
+        expect(accuracy).toBeGreaterThanOrEqual(0);
+        expect(accuracy).toBeLessThanOrEqual(1);
+      }
+    }
+    const summary = json.summary;
+    expect(summary.cells).toBe(3);
+    expect(summary.costVs32.ptq?.['4']?.n).toBe(3);
+    const first = json.results.find((r) => r.index === 0);
+    const expected =
+      json.results.reduce((sum, r) => sum + (r.accuracy32 - (r.ptq['4'] as number)) * 100, 0) / 3;
+    expect(summary.costVs32.ptq?.['4']?.meanPoints).toBeCloseTo(expected, 2);
+    expect(summary.fromStartMinusLastEpoch?.n).toBe(1);
+    expect(first?.qatFromStart['4']).toBeDefined();
+  });
+
+  it('resumes from its file without training again', () => {
+    const before = read(out);
+    const run = study('qat-precision.js', tiny);
+    expect(run.status, run.stderr).toBe(0);
+    expect(read(out).results).toEqual(before.results);
+  });
+});
+
 describe('a study stopped by SIGTERM', () => {
   it('exits with 143 after summarising every finished result into a formatted file', async () => {
     const out = join(dir, 'stopped.json');
