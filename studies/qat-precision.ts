@@ -75,6 +75,11 @@ const options = addStudyOptions(
     integerOption('from-start', 0),
     4,
   )
+  .option(
+    '--test-limit <n>',
+    'load only this many test images (tiny runs only)',
+    integerOption('test-limit', 1),
+  )
   .parse()
   .opts<
     StudyOptions & {
