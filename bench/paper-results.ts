@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MachineIdentity } from '../common/machine.js';
 import type { SearchMode } from '../contract/request.js';
+import type { SearchSummary } from '../contract/summary.js';
 import type { FirstPass } from '../search/strategy/profiles.js';
 
 export interface OpImpactFigure {
@@ -70,8 +71,12 @@ export interface ModeResult {
   candidatesScored: number;
   counters: Record<string, number>;
   stageWallMs: Record<string, number>;
+  /** What the paper calls searching time: every stage before the winner's training, impact included. */
+  searchTimeMs: number;
   /** The stages' wall times summed. */
-  totalWallMs: number;
+  endToEndMs: number;
+  /** Work this night took from earlier runs (SearchSummary.reusedFrom); absent in records before 2026-12-07. */
+  reusedFrom?: ReusedFrom;
   /** Clock time this bench waited for the workflow (includes Temporal and worker overhead). */
   elapsedMs: number;
   winner: string;
@@ -91,6 +96,22 @@ export interface ModeResult {
   /** spikenas only: cell enhancement's decisions and the operation-impact evidence behind them. */
   enhancement?: { ops: number[]; cellType: string; decisions: unknown[] };
   impact?: { reused: boolean | null; impacts: OpImpactFigure[] };
+  /** The same search run again the next night on unchanged data, in the same artifact store. */
+  laterNight?: LaterNight;
+}
+
+export type ReusedFrom = SearchSummary['reusedFrom'];
+
+/** A second night of a mode: what it took from the first, and its times. */
+export interface LaterNight {
+  runId: string;
+  stageWallMs: Record<string, number>;
+  searchTimeMs: number;
+  endToEndMs: number;
+  reusedFrom: ReusedFrom;
+  winner: string;
+  weightBits: number;
+  testAccuracyQuantized: number;
 }
 
 export interface PaperResult {
@@ -106,6 +127,11 @@ export interface PaperResult {
   searchStageSpeedup: number | null;
   /** snasnet's summed stage wall times over spikenas'; null until both modes are recorded. */
   endToEndSpeedup: number | null;
+  /** snasnet's search time (every stage before winner training) over spikenas'; null until both are in. */
+  searchTimeSpeedup: number | null;
+  /** The same ratios for the modes' later nights on unchanged data; null until both later nights are in. */
+  laterNightSearchTimeSpeedup: number | null;
+  laterNightEndToEndSpeedup: number | null;
   /**
    * Why the speed-ups are null although both modes are recorded (they ran on different machines, or a mode
    * was resumed after a stop), and what would make them count.
@@ -117,12 +143,15 @@ export interface PaperResult {
 export interface CompletePaperResult extends PaperResult {
   searchStageSpeedup: number;
   endToEndSpeedup: number;
+  searchTimeSpeedup: number;
   modes: Record<SearchMode, ModeResult>;
 }
 
 /** Both modes recorded, on one machine. */
 export function isComplete(result: PaperResult): result is CompletePaperResult {
-  return result.searchStageSpeedup !== null && result.endToEndSpeedup !== null;
+  return (
+    result.searchStageSpeedup !== null && result.endToEndSpeedup !== null && result.searchTimeSpeedup !== null
+  );
 }
 
 /** Why two recorded modes' times do not compare, and what would make them; null when they do. */
@@ -140,7 +169,13 @@ function withheldBecause(spikenas: ModeResult, snasnet: ModeResult): string | nu
 /** The record with its speed-ups computed from the modes it holds (null until it holds both). */
 export function withSpeedups(result: PaperResult): PaperResult {
   const { spikenas, snasnet } = result.modes;
-  const none = { searchStageSpeedup: null, endToEndSpeedup: null };
+  const none = {
+    searchStageSpeedup: null,
+    endToEndSpeedup: null,
+    searchTimeSpeedup: null,
+    laterNightSearchTimeSpeedup: null,
+    laterNightEndToEndSpeedup: null,
+  };
   if (!spikenas || !snasnet) return { ...result, ...none, speedupsWithheld: null };
   const speedupsWithheld = withheldBecause(spikenas, snasnet);
   if (speedupsWithheld) return { ...result, ...none, speedupsWithheld };
@@ -148,7 +183,16 @@ export function withSpeedups(result: PaperResult): PaperResult {
   return {
     ...result,
     searchStageSpeedup: search(snasnet) / search(spikenas),
-    endToEndSpeedup: snasnet.totalWallMs / spikenas.totalWallMs,
+    endToEndSpeedup: snasnet.endToEndMs / spikenas.endToEndMs,
+    searchTimeSpeedup: snasnet.searchTimeMs / spikenas.searchTimeMs,
+    laterNightSearchTimeSpeedup:
+      spikenas.laterNight && snasnet.laterNight
+        ? snasnet.laterNight.searchTimeMs / spikenas.laterNight.searchTimeMs
+        : null,
+    laterNightEndToEndSpeedup:
+      spikenas.laterNight && snasnet.laterNight
+        ? snasnet.laterNight.endToEndMs / spikenas.laterNight.endToEndMs
+        : null,
     speedupsWithheld: null,
   };
 }

@@ -22,6 +22,10 @@ export const NO_RUNS = 'no paper runs recorded yet';
 
 const percent = (fraction: number) => (fraction * 100).toFixed(2);
 const times = (ratio: number) => `${ratio.toFixed(1)}x`;
+const laterNight = (r: PaperResult) =>
+  r.laterNightSearchTimeSpeedup === null || r.laterNightEndToEndSpeedup === null
+    ? 'not run'
+    : `${times(r.laterNightSearchTimeSpeedup)} / ${times(r.laterNightEndToEndSpeedup)}`;
 
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
@@ -48,7 +52,9 @@ const HEADER = [
   'snasnet test acc 32-bit / quantized',
   'candidates scored, first pass + full SAHD (spikenas / snasnet)',
   'search-stage speed-up',
+  'search-time speed-up (impact included)',
   'end-to-end speed-up',
+  'later night: search-time / end-to-end speed-up',
 ];
 
 function row(cells: string[]): string {
@@ -76,11 +82,13 @@ function seedRow(label: string, r: CompletePaperResult): string {
     s.params.toLocaleString('en-US'),
     `${s.weightBytes.toLocaleString('en-US')} / ${r.budgetBytes.toLocaleString('en-US')} (${s.weightBits}-bit)`,
     accuracies(s),
-    `\`${b.winner}\``,
+    `\`${b.winner}\` (${b.weightBits}-bit)`,
     accuracies(b),
     `${scored(s)} / ${scored(b)}`,
     times(r.searchStageSpeedup),
+    times(r.searchTimeSpeedup),
     times(r.endToEndSpeedup),
+    laterNight(r),
   ]);
 }
 
@@ -126,10 +134,25 @@ function meanRow(label: string, runs: CompletePaperResult[]): string {
       ratio,
     )}x`,
     `${spread(
+      of((r) => r.searchTimeSpeedup),
+      ratio,
+    )}x`,
+    `${spread(
       of((r) => r.endToEndSpeedup),
       ratio,
     )}x`,
+    laterNights(runs),
   ]);
+}
+
+/** The later nights' speed-ups across seeds, when every seed has them. */
+function laterNights(runs: CompletePaperResult[]): string {
+  const search = runs.map((r) => r.laterNightSearchTimeSpeedup);
+  const endToEnd = runs.map((r) => r.laterNightEndToEndSpeedup);
+  const all = (values: (number | null)[]): values is number[] => values.every((v) => v !== null);
+  if (!all(search) || !all(endToEnd)) return 'not run';
+  const ratio = (value: number) => value.toFixed(1);
+  return `${spread(search, ratio)}x / ${spread(endToEnd, ratio)}x`;
 }
 
 /** A complete record's stage wall times, mode by mode, in the order the stages ran. */
@@ -162,7 +185,7 @@ function waitingLine(r: PaperResult): string {
   const held = MODES.flatMap((mode) => r.modes[mode] ?? []).map(
     (m) =>
       `${m.mode} \`${m.winner}\`, ${m.weightBytes.toLocaleString('en-US')} B, ${accuracies(m)}, ` +
-      `search stage ${formatDuration(m.stageWallMs['memory-aware-search'] ?? 0)}, all stages ${formatDuration(m.totalWallMs)}`,
+      `search stage ${formatDuration(m.stageWallMs['memory-aware-search'] ?? 0)}, all stages ${formatDuration(m.endToEndMs)}`,
   );
   const missing = MODES.filter((mode) => !r.modes[mode]);
   const waitingFor =
@@ -206,7 +229,9 @@ export function renderPaperTable(results: PaperResult[]): string {
   return [
     `${[...datasets].join(', ')}, ${results[0]?.weightBits}-bit weights, ${results[0]?.shards} shards, ` +
       `${dates[0]} to ${dates.at(-1)}; accuracies are test accuracy in %; speed-ups are snasnet's wall time ` +
-      "over spikenas' (search stage; all stages summed).",
+      "over spikenas' (the search stage; search time, every stage before the winner's training, impact " +
+      'included; all stages summed; and on a later night on unchanged data, which reuses impact and an ' +
+      'unchanged winner).',
     '',
     ...(complete.length > 0
       ? [

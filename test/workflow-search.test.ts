@@ -102,7 +102,7 @@ describe('spikeNasSearch workflow', () => {
     const cores = availableParallelism();
     expect(summary.backend).toMatch(
       new RegExp(
-        `^tensorflow \\(.*, ${cores} threads?\\); heavy steps in 1 process x ${cores} TensorFlow threads? \\(small network, step alone\\)$`,
+        `^tensorflow \\(.*, ${cores} threads?\\), heavy steps in 1 process x ${cores} TensorFlow threads? \\(small network, step alone\\)$`,
       ),
     );
     expect(Object.keys(summary.stageWallMs).sort()).toEqual([

@@ -10,10 +10,10 @@ import { RUN_FILES, RunArtifacts, stageFile } from '../../artifacts/run.js';
 import { machineIdentity } from '../../common/machine.js';
 import type { SearchMode } from '../../contract/request.js';
 import type { RunPlan } from '../../contract/run-records.js';
-import { totalStageMs } from '../../contract/stages.js';
+import { STAGE_NAMES, type StageName, totalStageMs } from '../../contract/stages.js';
 import type { SearchSummary } from '../../contract/summary.js';
 import type { SearchResult } from '../../search/strategy/search-result.js';
-import type { Machine, ModeResult, ModeSession, OpImpactFigure } from '../paper-results.js';
+import type { LaterNight, Machine, ModeResult, ModeSession, OpImpactFigure } from '../paper-results.js';
 import { MEASURE } from './paths.js';
 
 async function readStage<T>(run: RunArtifacts, name: string): Promise<T | null> {
@@ -43,9 +43,7 @@ export async function figuresOf(
   // From the run's plan: a followed workflow may have been started by another bench run.
   const plan = await run.getJson<RunPlan>(RUN_FILES.config);
   const search = await readStage<SearchResult>(run, 'memory-aware-search');
-  const stageWallMs = Object.fromEntries(
-    Object.entries(summary.stageWallMs).filter((entry): entry is [string, number] => entry[1] !== undefined),
-  );
+  const stageWallMs = definedTimes(summary.stageWallMs);
   const result: ModeResult = {
     mode,
     session: { ...session, trainingHeld: plan.request.holdTraining === true },
@@ -55,7 +53,9 @@ export async function figuresOf(
     candidatesScored: summary.counters.scored ?? 0,
     counters: summary.counters,
     stageWallMs,
-    totalWallMs: totalStageMs(summary.stageWallMs),
+    searchTimeMs: searchTimeMs(summary.stageWallMs),
+    endToEndMs: totalStageMs(summary.stageWallMs),
+    reusedFrom: summary.reusedFrom,
     elapsedMs,
     winner: summary.winner,
     params: summary.params,
@@ -88,6 +88,34 @@ export async function figuresOf(
       };
   }
   return result;
+}
+
+/** A later night of a mode: its times and what it reused (the rest of its figures are the first night's). */
+export function laterNightOf(summary: SearchSummary): LaterNight {
+  return {
+    runId: summary.runId,
+    stageWallMs: definedTimes(summary.stageWallMs),
+    searchTimeMs: searchTimeMs(summary.stageWallMs),
+    endToEndMs: totalStageMs(summary.stageWallMs),
+    reusedFrom: summary.reusedFrom,
+    winner: summary.winner,
+    weightBits: summary.weightBits,
+    testAccuracyQuantized: summary.accuracy,
+  };
+}
+
+/** What the paper calls searching time: the stages before the winner's training. */
+function searchTimeMs(stageWallMs: SearchSummary['stageWallMs']): number {
+  const training = STAGE_NAMES.indexOf('train-winner');
+  return Object.entries(stageWallMs)
+    .filter(([stage]) => STAGE_NAMES.indexOf(stage as StageName) < training)
+    .reduce((sum, [, ms]) => sum + (ms ?? 0), 0);
+}
+
+function definedTimes(stageWallMs: SearchSummary['stageWallMs']): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(stageWallMs).filter((entry): entry is [string, number] => entry[1] !== undefined),
+  );
 }
 
 /** The machine as a mode begins: its load and the backend's matMul speed then. */

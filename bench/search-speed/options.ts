@@ -22,6 +22,8 @@ export interface SpeedRunOptions {
   budgetBytes: number;
   workerCount: number;
   requestedModes: SearchMode[];
+  /** Also run each mode a second night on unchanged data (workflow `<runPrefix>-<mode>-night2`). */
+  laterNight: boolean;
   /** Workflow IDs are `<runPrefix>-<mode>`. */
   runPrefix: string;
   /** Artifact store URI, or an absolute folder (the workers open it too). */
@@ -49,6 +51,7 @@ export function parseSpeedRunOptions(argv: string[]): SpeedRunOptions {
     .option('--run-prefix <prefix>', 'workflow ID prefix; an earlier one follows or resumes its workflows')
     .option('--out <file>', 'the record (default: bench/results/<profile>-<dataset>-<budget>-seed<n>.json)')
     .option('--modes <list>', 'modes to record, comma-separated', MODES.join(','))
+    .option('--no-later-night', 'skip the second night on unchanged data')
     .parse(argv)
     .opts<{
       profile: string;
@@ -62,6 +65,7 @@ export function parseSpeedRunOptions(argv: string[]): SpeedRunOptions {
       runPrefix?: string;
       out?: string;
       modes: string;
+      laterNight: boolean;
     }>();
 
   const stamp = new Date()
@@ -104,6 +108,7 @@ export function parseSpeedRunOptions(argv: string[]): SpeedRunOptions {
       budgetBytes: parseSize(values.budget),
       workerCount,
       requestedModes: requestedModes as SearchMode[],
+      laterNight: values.laterNight,
       runPrefix,
       artifacts,
       outFile: resolve(values.out ?? join(RESULTS, `${tag}.json`)),

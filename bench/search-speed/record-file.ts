@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { MODES } from '../../config/request.js';
 import type { SearchMode } from '../../contract/request.js';
-import { type ModeResult, type PaperResult, withSpeedups } from '../paper-results.js';
+import { type LaterNight, type ModeResult, type PaperResult, withSpeedups } from '../paper-results.js';
 import { writeResultJson } from '../result-json.js';
 import { log } from './log.js';
 import type { SpeedRunOptions } from './options.js';
@@ -14,8 +14,15 @@ import { WORKER_ENV } from './workers.js';
 /** The fields a record is made of besides its modes: they must match for a file to be added to. */
 const SETTINGS = ['profile', 'dataset', 'budgetBytes', 'weightBits', 'seed', 'shards', 'workers'] as const;
 
-/** The record at options.outFile (or a new one), and the requested modes it does not hold yet. */
-export function openRecord(options: SpeedRunOptions): { record: PaperResult; modesToRun: SearchMode[] } {
+/**
+ * The record at options.outFile (or a new one), the requested modes it does not hold yet, and the requested
+ * modes whose later night it does not hold yet (all of them when --no-later-night is not given).
+ */
+export function openRecord(options: SpeedRunOptions): {
+  record: PaperResult;
+  modesToRun: SearchMode[];
+  laterNightsToRun: SearchMode[];
+} {
   const { base, outFile, requestedModes } = options;
   const emptyRecord: PaperResult = {
     profile: base.profile,
@@ -28,6 +35,9 @@ export function openRecord(options: SpeedRunOptions): { record: PaperResult; mod
     workers: { processes: options.workerCount, env: WORKER_ENV },
     searchStageSpeedup: null,
     endToEndSpeedup: null,
+    searchTimeSpeedup: null,
+    laterNightSearchTimeSpeedup: null,
+    laterNightEndToEndSpeedup: null,
     speedupsWithheld: null,
     modes: {},
   };
@@ -45,7 +55,25 @@ export function openRecord(options: SpeedRunOptions): { record: PaperResult; mod
   const modesToRun = MODES.filter((mode) => requestedModes.includes(mode) && !record.modes[mode]);
   for (const mode of MODES.filter((m) => requestedModes.includes(m) && record.modes[m]))
     log(`${mode}: already recorded in ${outFile} (${record.modes[mode]?.session.date}); not run again`);
-  return { record, modesToRun };
+  const laterNightsToRun = options.laterNight
+    ? MODES.filter((mode) => requestedModes.includes(mode) && !record.modes[mode]?.laterNight)
+    : [];
+  return { record, modesToRun, laterNightsToRun };
+}
+
+/** The record with a mode's later night added, written at once. */
+export function addLaterNight(
+  record: PaperResult,
+  mode: SearchMode,
+  laterNight: LaterNight,
+  outFile: string,
+): PaperResult {
+  const first = record.modes[mode];
+  if (!first) throw new Error(`${mode}: a later night needs the first night recorded`);
+  const updated = withSpeedups({ ...record, modes: { ...record.modes, [mode]: { ...first, laterNight } } });
+  writeResultJson(outFile, updated, log);
+  log(`wrote ${outFile}`);
+  return updated;
 }
 
 /** The record with one more mode, written at once: a mode is kept even if a later one fails. */

@@ -1,28 +1,28 @@
 /**
  * One benchmark session: the worker processes up, each missing mode's search run in turn with every
- * worker (holding its winner's training), then the winners trained side by side, one per worker; the
- * record written as each mode finishes. A stop (SIGINT, SIGTERM) terminates the running search, which can
+ * worker (holding its winner's training), then the winners trained side by side, one per worker; then each
+ * mode's later night (the same request again, in the same store); the record written as each part finishes. A stop (SIGINT, SIGTERM) terminates the running search, which can
  * be resumed with the same run prefix, and stops the workers.
  */
 import { readFileSync } from 'node:fs';
 import { taskQueues, withClient } from '../../client/temporal.js';
 import type { SearchMode } from '../../contract/request.js';
-import { describeMachine, executionsOf, figuresOf, machineAtStart } from './figures.js';
+import { describeMachine, executionsOf, figuresOf, laterNightOf, machineAtStart } from './figures.js';
 import { log } from './log.js';
 import type { SpeedRunOptions } from './options.js';
-import { addMode, openRecord } from './record-file.js';
+import { addLaterNight, addMode, openRecord } from './record-file.js';
 import { runMode, type TrainingGate } from './run-mode.js';
 import { anyWorkerDown, ensureTemporal, spawnWorker, stopWorkers, workersReady } from './workers.js';
 
 /** Runs the modes `options.outFile` is missing; the exit code (130 when stopped). */
 export async function runSpeedBench(options: SpeedRunOptions): Promise<number> {
   const { base, runPrefix, artifacts, outFile } = options;
-  let { record, modesToRun } = openRecord(options);
+  let { record, modesToRun, laterNightsToRun } = openRecord(options);
   // Task queues of this benchmark (derived from the run prefix, so a resumed run finds its workflows'
   // tasks), unless set: workers of other searches on this server never take its tasks, nor its workers theirs.
   process.env.SPIKENAS_CPU_TASK_QUEUE ??= `${runPrefix}-cpu`;
   process.env.SPIKENAS_GPU_TASK_QUEUE ??= `${runPrefix}-gpu`;
-  if (modesToRun.length === 0) {
+  if (modesToRun.length === 0 && laterNightsToRun.length === 0) {
     process.stdout.write(readFileSync(outFile, 'utf8'));
     return 0;
   }
@@ -86,7 +86,7 @@ export async function runSpeedBench(options: SpeedRunOptions): Promise<number> {
         const figures = await figuresOf(artifacts, mode, summary, started, executions, elapsedMs, session);
         log(
           `${mode}: ${summary.winner}, ${summary.weightBytes} B at ${summary.weightBits} bits, ` +
-            `${(summary.accuracy * 100).toFixed(2)} % test accuracy, ${figures.totalWallMs} ms in its stages`,
+            `${(summary.accuracy * 100).toFixed(2)} % test accuracy, ${figures.endToEndMs} ms in its stages`,
         );
         record = addMode(record, figures, outFile);
       };
@@ -108,6 +108,22 @@ export async function runSpeedBench(options: SpeedRunOptions): Promise<number> {
       }
       release();
       await Promise.all(runs);
+      // The next night on unchanged data, in the same store: each mode in turn, with every worker.
+      for (const mode of laterNightsToRun) {
+        const { summary } = await runMode(
+          client,
+          { base: options.base, runPrefix: `${runPrefix}-night2` },
+          mode,
+          workersDown,
+          running,
+        );
+        const laterNight = laterNightOf(summary);
+        log(
+          `${mode} later night: ${laterNight.searchTimeMs} ms of search, ${laterNight.endToEndMs} ms in all; ` +
+            `reused ${JSON.stringify(laterNight.reusedFrom)}`,
+        );
+        record = addLaterNight(record, mode, laterNight, outFile);
+      }
     });
     process.stdout.write(readFileSync(outFile, 'utf8'));
     log(`${outFile} holds ${Object.keys(record.modes).join(' and ')}`);

@@ -42,8 +42,8 @@ export interface TrainStage extends Omit<TrainResult, 'weights'>, Clocked {
   trainedBy: string;
   /**
    * The tfjs backend that trained the winner and the thread policy it ran under, e.g. 'tensorflow
-   * (@tensorflow/tfjs-node 4.22.0, TensorFlow 2.16.2, 1 thread); heavy steps in 2 processes x 1 TensorFlow
-   * thread (small network)'.
+   * (@tensorflow/tfjs-node 4.22.0, TensorFlow 2.16.2, 2 threads), heavy steps in 1 process x 2 TensorFlow
+   * threads (small network, step alone)'.
    */
   backend: string;
 }
@@ -116,7 +116,7 @@ export async function trainWinner(
       trainImages: data.train.count,
       trainedBy: run.runId,
       backend: ctx.threadPolicy
-        ? `${describeBackend(backend)}; heavy steps in ${describeThreadPolicy(ctx.threadPolicy)}`
+        ? `${describeBackend(backend)}, heavy steps in ${describeThreadPolicy(ctx.threadPolicy)}`
         : describeBackend(backend),
     };
     await run.putJson(file, stage);
