@@ -5,7 +5,7 @@
  * has one slot per core (or per process of a SPIKENAS_THREAD_POLICY of the `<processes>x<threads>` form);
  * a step takes its policy's share of them, so a large network's step runs alone. A process stays up
  * between steps (its tfjs backend and dataset stay loaded) until a step of another thread count needs the
- * cores.
+ * cores, or until the worker has had no heavy step for IDLE_MS.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -27,15 +27,23 @@ export function heavySlots(env: NodeJS.ProcessEnv = process.env): number {
 const slots = new Semaphore(heavySlots());
 /** One pool per TensorFlow thread count. */
 const pools = new Map<number, Pool>();
+/** A process holds a tfjs backend and a decoded dataset (gigabytes for CIFAR): kept this long unused. */
+const IDLE_MS = 10 * 60_000;
+let idleTimer: NodeJS.Timeout | undefined;
 
-function poolFor(intraOpThreads: number): Pool {
+/** Ends the idle pools but the one of `keep` threads. */
+function endIdlePools(keep?: number): void {
   for (const [threads, pool] of pools) {
-    // An idle pool of another thread count only holds memory now.
-    if (threads !== intraOpThreads && pool.stats().activeTasks === 0) {
-      void pool.terminate();
+    if (threads !== keep && pool.stats().activeTasks === 0) {
+      pool.terminate().catch(() => undefined);
       pools.delete(threads);
     }
   }
+}
+
+function poolFor(intraOpThreads: number): Pool {
+  // An idle pool of another thread count only holds memory now.
+  endIdlePools(intraOpThreads);
   let pool = pools.get(intraOpThreads);
   if (pool === undefined) {
     pool = workerpool.pool(ENTRY, {
@@ -100,11 +108,14 @@ export async function runHeavyStep<T>(
       throw error;
     } finally {
       signal?.removeEventListener('abort', abort);
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => endIdlePools(), IDLE_MS).unref();
     }
   }, weight);
 }
 
 export async function closeStepProcesses(): Promise<void> {
+  clearTimeout(idleTimer);
   await Promise.all([...pools.values()].map((pool) => pool.terminate(true)));
   pools.clear();
 }
