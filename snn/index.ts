@@ -44,6 +44,7 @@ export {
   type TrainOptions,
   type TrainResult,
   type TrainResume,
+  trainForValidation,
   trainNetwork,
 } from './train.js';
 export { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';

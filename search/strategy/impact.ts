@@ -12,7 +12,7 @@ import type { WorkContext } from '../../common/work-context.js';
 import type { DataSplit } from '../../datasets/types.js';
 import type { OpCode } from '../../snn/cell-matrix.js';
 import type { CellType, NetConfig } from '../../snn/config.js';
-import { trainNetwork } from '../../snn/index.js';
+import { trainForValidation } from '../../snn/index.js';
 import { parseArch } from '../space/arch.js';
 import { type ImpactPair, type ImpactResult, impactKey, summariseImpact } from './impact-plan.js';
 import type { ShortTraining } from './profiles.js';
@@ -81,7 +81,7 @@ export async function trainImpactJobs(
           counters: { trained: done, trainings: total },
         }),
     };
-    const result = await trainNetwork(parseArch(job.arch, job.cellType), config, input.data, training, {
+    const result = await trainForValidation(parseArch(job.arch, job.cellType), config, input.data, training, {
       seed: deriveSeed(ctx.seed, `impact/train/${job.key}`),
       signal: ctx.signal,
     });
