@@ -46,7 +46,7 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
     // Without a budget (allowed in snasnet mode only) the 32-bit weights fit, and are measured as they are.
     const budgetBytes = plan.budgetBytes ?? Number.MAX_SAFE_INTEGER;
     const cache = new ArtifactCache(run.store, 'quantized-winner', warnOption(ctx));
-    const key = cacheKey({ training: await winnerCacheKey(run, plan), budgetBytes });
+    const key = cacheKey({ training: winnerCacheKey(plan, { text, config }), budgetBytes });
     const reused = trained.trainedBy === run.runId ? undefined : await cache.get<CachedQuantization>(key);
     if (reused !== undefined) {
       await run.writeWeights(toModelArtifacts(reused.weights, { arch: text, config }));

@@ -10,6 +10,7 @@ import type { WinnerTraining } from '../../search/strategy/profiles.js';
 import {
   describeBackend,
   initBackend,
+  type NetConfig,
   type SerializedWeights,
   type TrainResult,
   type TrainResume,
@@ -62,8 +63,7 @@ interface CachedTraining {
  * cell, the training schedule and the seeds: a run that matches an earlier one in all of them gets that
  * run's trained weights (and, in quantize-evaluate, its quantized ones at the same budget).
  */
-export async function winnerCacheKey(run: RunArtifacts, plan: RunPlan): Promise<string> {
-  const { text, config } = await winnerOf(run, plan);
+export function winnerCacheKey(plan: RunPlan, { text, config }: { text: string; config: NetConfig }): string {
   return cacheKey({
     dataset: plan.dataset.fingerprint,
     data: plan.profile.data,
@@ -82,12 +82,13 @@ export async function trainWinner(
   const { run, plan } = await openPlannedRun(input.run, ctx);
   const file = stageFile('train-winner');
   const cache = new ArtifactCache(run.store, 'trained-winner', warnOption(ctx));
-  const key = await winnerCacheKey(run, plan);
+  const winner = await winnerOf(run, plan);
+  const key = winnerCacheKey(plan, winner);
   if (!(await run.exists(file))) await reuseTraining(run, cache, key, input.run.execution);
   if (!(await run.exists(file))) {
     const resume = await run.readCheckpoint<TrainResume & Clocked>('train-winner');
     const clock = new StepClock(input.run.execution, resume?.data.spans);
-    const { arch, config } = await winnerOf(run, plan);
+    const { arch, config } = winner;
     const backend = await initBackend();
     const { trainOn, ...training } = plan.profile.winner;
     const split = await splitFor(plan);
