@@ -81,6 +81,7 @@ export interface ModeResult {
   elapsedMs: number;
   winner: string;
   params: number;
+  /** The width the winner is stored at. */
   weightBits: number;
   weightBytes: number;
   fitsBudget: boolean | null;
@@ -88,6 +89,11 @@ export interface ModeResult {
   testAccuracy: number;
   /** Test accuracy (fraction) of the weights as stored (quantized to weightBits). */
   testAccuracyQuantized: number;
+  /**
+   * How the stored weights were made, and the test accuracy of the 32-bit training quantized after training
+   * to the same width; absent when stored at 32 bits and in records before 2026-12-07's precision search.
+   */
+  quantization?: { method: string; postTrainingAccuracy: number };
   /** The first pass that ran, with its measured agreement (search/strategy/profiles.ts), or null. */
   firstPass: FirstPass | null;
   prefiltered: number;
@@ -119,7 +125,8 @@ export interface PaperResult {
   dataset: string;
   budget: string;
   budgetBytes: number;
-  weightBits: number;
+  /** The widths searched, widest first (SearchRequest.weightBits). */
+  weightBits: number[];
   seed: number;
   shards: number;
   workers: { processes: number; env: Record<string, string> };

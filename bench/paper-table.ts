@@ -227,7 +227,7 @@ export function renderPaperTable(results: PaperResult[]): string {
   const sessions = results.flatMap((r) => (Object.values(r.modes) as ModeResult[]).map((m) => m.session));
   const dates = sessions.map((s) => s.date.slice(0, 10)).sort();
   return [
-    `${[...datasets].join(', ')}, ${results[0]?.weightBits}-bit weights, ${results[0]?.shards} shards, ` +
+    `${[...datasets].join(', ')}, weights searched at ${widthSets(results)} bits, ${results[0]?.shards} shards, ` +
       `${dates[0]} to ${dates.at(-1)}; accuracies are test accuracy in %; speed-ups are snasnet's wall time ` +
       "over spikenas' (the search stage; search time, every stage before the winner's training, impact " +
       'included; all stages summed; and on a later night on unchanged data, which reuses impact and an ' +
@@ -293,4 +293,9 @@ export function replaceBetweenMarkers(readme: string, text: string): string {
   const end = readme.indexOf(README_END);
   if (start < 0 || end < start) throw new Error(`README has no ${README_START} … ${README_END} markers`);
   return `${readme.slice(0, start + README_START.length)}\n${text}\n${readme.slice(end)}`;
+}
+
+/** The records' searched widths, e.g. '8' or '8 and 8/6/4' when records before and after 6 and 4 bits mix. */
+function widthSets(results: readonly PaperResult[]): string {
+  return [...new Set(results.map((r) => r.weightBits.join('/')))].join(' and ');
 }

@@ -18,7 +18,7 @@ const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', impor
 
 export interface EmbeddedFlags {
   budget: string;
-  weightBits: WeightBits;
+  weightBits: WeightBits[];
   dataset: string;
   seed: number;
   out: string;

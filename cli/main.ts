@@ -12,7 +12,7 @@ import { loadNetConfig } from '../config/net-config.js';
 import { MAX_SHARDS, validateSearchRequest } from '../config/request.js';
 import type { SearchRequest } from '../contract/request.js';
 import { canonicalizeArch, parseArch, pruneArch } from '../search/space/arch.js';
-import { estimateMemory, parseWeightBits } from '../search/space/memory.js';
+import { estimateMemory, parseWeightBits, parseWeightBitsSet } from '../search/space/memory.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { printSummary } from './output.js';
 import { ProgressView } from './progress-view.js';
@@ -56,7 +56,11 @@ function searchOptions(command: Command): Command {
       new Option('--profile <profile>', 'search profile').choices(['quick', 'paper']).default('quick'),
     )
     .option('--seed <n>', 'seed of every random choice', integer('seed', 0, 2 ** 32 - 1), 1)
-    .option('--weight-bits <n>', 'weight precision the budget is checked at: 32, 16, 8, 4', '32')
+    .option(
+      '--weight-bits <list>',
+      'widths the winner may be stored at, comma-separated (32, 8, 6, 4); one width fixes it',
+      '8,6,4',
+    )
     .option('--include <matrix...>', 'matrices to score beside the searched space (e.g. the deployed one)')
     .option('--out <dir|uri>', 'artifact store: a folder, file://… or s3://bucket/prefix', DEFAULT_ARTIFACTS)
     .option('--json', 'print the result as one JSON object');
@@ -88,7 +92,7 @@ function requestOf(flags: SearchFlags): SearchRequest {
     mode: flags.mode,
     profile: flags.profile,
     seed: flags.seed,
-    weightBits: parseWeightBits(flags.weightBits),
+    weightBits: parseWeightBitsSet(flags.weightBits),
     shards: flags.shards ?? 1,
     artifacts: flags.out,
     ...(flags.include ? { include: flags.include } : {}),
@@ -103,7 +107,7 @@ program
   )
   .requiredOption('--arch <matrix>', 'SNASNet matrix, e.g. "0302 0030 3003 0000"')
   .option('--config <preset|file.json>', 'network preset or config file', 'fmnist-tiny')
-  .option('--weight-bits <n>', 'weight precision: 32, 16, 8, 4', '32')
+  .option('--weight-bits <n>', 'weight precision: 32, 8, 6, 4', '32')
   .option('--state-bits <n>', 'precision of a membrane potential', integer('state-bits', 1, 64), 32)
   .option('--json', 'print JSON')
   .action(
@@ -164,7 +168,7 @@ program
     new Option(
       '--weight-bits <n>',
       'store the weights quantized to this width (as a search stores them)',
-    ).choices(['8', '4']),
+    ).choices(['8', '6', '4']),
   )
   .option('--out <dir|uri>', 'artifact store for the weights', DEFAULT_ARTIFACTS)
   .option('--json', 'print JSON')
@@ -225,7 +229,7 @@ searchOptions(program.command('start'))
         if (!given('dataset')) flags.dataset = fleet.dataset;
         if (!given('budget')) flags.budget = fleet.budget;
         if (!given('ramBudget') && fleet.ramBudget) flags.ramBudget = fleet.ramBudget;
-        if (!given('weightBits')) flags.weightBits = String(fleet.weightBits);
+        if (!given('weightBits')) flags.weightBits = fleet.weightBits.join(',');
         if (!given('profile')) flags.profile = fleet.profile;
         if (!given('seed')) flags.seed = fleet.seed;
         process.exitCode = await startFromCli(requestOf(flags), { ...flags, timeZone: fleet.timezone });
@@ -364,14 +368,18 @@ program
   .command('run')
   .description('the embedded default: a quick Fashion-MNIST search through a local Temporal dev server')
   .option('--budget <size>', 'weight-memory budget', '32KiB')
-  .option('--weight-bits <n>', 'weight precision the budget is checked at: 32, 16, 8, 4', '8')
+  .option(
+    '--weight-bits <list>',
+    'widths the winner may be stored at, comma-separated (32, 8, 6, 4); one width fixes it',
+    '8,6,4',
+  )
   .option('--dataset <name|path>', 'dataset', 'fashion-mnist')
   .option('--seed <n>', 'seed', integer('seed', 0, 2 ** 32 - 1), 1)
   .option('--out <dir|uri>', 'artifact store', DEFAULT_ARTIFACTS)
   .action(
     async (flags: { budget: string; weightBits: string; dataset: string; seed: number; out: string }) => {
       const { runEmbedded } = await import('./embedded.js');
-      process.exitCode = await runEmbedded({ ...flags, weightBits: parseWeightBits(flags.weightBits) });
+      process.exitCode = await runEmbedded({ ...flags, weightBits: parseWeightBitsSet(flags.weightBits) });
     },
   );
 

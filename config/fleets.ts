@@ -4,9 +4,15 @@ import { z } from 'zod';
 import { InputError } from '../common/errors.js';
 import { parseSize } from '../common/size.js';
 import type { SearchRequest } from '../contract/request.js';
-import { WEIGHT_BITS } from '../search/space/memory.js';
+import { SEARCHED_WEIGHT_BITS, type WeightBits } from '../search/space/memory.js';
 import { PROFILE_NAMES } from '../search/strategy/profiles.js';
-import { profileSchema, SLACK_CHANNEL_ALLOWED, slackChannelSchema, weightBitsSchema } from './request.js';
+import {
+  profileSchema,
+  SLACK_CHANNEL_ALLOWED,
+  slackChannelSchema,
+  WEIGHT_BITS_ALLOWED,
+  weightBitsSchema,
+} from './request.js';
 
 /** One robot fleet and its nightly search. */
 export interface Fleet {
@@ -14,7 +20,8 @@ export interface Fleet {
   budget: string;
   /** RAM budget of the deployed network for one image (SearchRequest.ramBudget); absent: none. */
   ramBudget?: string;
-  weightBits: 32 | 16 | 8 | 4;
+  /** Widths the fleet's winners may be stored at, widest first (SearchRequest.weightBits). */
+  weightBits: WeightBits[];
   dataset: string;
   profile: 'quick' | 'paper';
   /** Standard 5-field cron, e.g. '0 2 * * *'. */
@@ -30,7 +37,7 @@ const fleetSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
   budget: z.string(),
   ramBudget: z.string().optional(),
-  weightBits: weightBitsSchema.default(32),
+  weightBits: weightBitsSchema.default([...SEARCHED_WEIGHT_BITS]),
   dataset: z.string().min(1),
   profile: profileSchema.default('quick'),
   cron: z.string().regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression'),
@@ -43,7 +50,7 @@ const fleetsFileSchema = z.object({ fleets: z.array(fleetSchema).min(1) }).stric
 
 const ALLOWED: Record<string, string> = {
   name: 'lowercase letters, digits and dashes, e.g. drone-alpha',
-  weightBits: WEIGHT_BITS.join(', '),
+  weightBits: WEIGHT_BITS_ALLOWED,
   profile: PROFILE_NAMES.join(', '),
   cron: "5 fields, e.g. '0 2 * * *'",
   timezone: 'an IANA time zone, e.g. UTC or Europe/Berlin',

@@ -5,7 +5,12 @@ import { parseSize } from '../common/size.js';
 import type { SearchRequest } from '../contract/request.js';
 import { DATASET_ALLOWED } from '../datasets/load.js';
 import { parseArch } from '../search/space/arch.js';
-import { WEIGHT_BITS } from '../search/space/memory.js';
+import {
+  normalizeWeightBits,
+  SEARCHED_WEIGHT_BITS,
+  WEIGHT_BITS,
+  type WeightBits,
+} from '../search/space/memory.js';
 import { PROFILE_NAMES } from '../search/strategy/profiles.js';
 
 export const MODES = ['spikenas', 'snasnet'] as const;
@@ -13,14 +18,19 @@ export const MAX_SHARDS = 64;
 
 /** zod schemas of the shared vocabularies, for the request here and the fleets file. */
 export const profileSchema = z.enum(PROFILE_NAMES as ['quick', 'paper']);
-export const weightBitsSchema = z.union(
+const weightWidthSchema = z.union(
   WEIGHT_BITS.map((b) => z.literal(b)) as [
     z.ZodLiteral<32>,
-    z.ZodLiteral<16>,
     z.ZodLiteral<8>,
+    z.ZodLiteral<6>,
     z.ZodLiteral<4>,
   ],
 );
+/** The widths a search may store weights at: one width (a fleet that fixes it) or a list; widest first. */
+export const weightBitsSchema = z
+  .union([weightWidthSchema, z.array(weightWidthSchema).min(1)])
+  .transform((bits): WeightBits[] => normalizeWeightBits(Array.isArray(bits) ? bits : [bits]));
+export const WEIGHT_BITS_ALLOWED = `one of ${WEIGHT_BITS.join(', ')}, or a list of them such as [${SEARCHED_WEIGHT_BITS.join(', ')}]`;
 
 /** Slack channel IDs: C… (public), G… (private), D… (direct message). A `#name` is not an ID. */
 export const SLACK_CHANNEL_ALLOWED = 'a Slack channel ID such as C0123ABCD (C…, G… or D…), not a #name';
@@ -37,7 +47,7 @@ const searchRequestSchema = z.object({
     .int()
     .min(0)
     .max(2 ** 32 - 1),
-  weightBits: weightBitsSchema,
+  weightBits: weightBitsSchema.default([...SEARCHED_WEIGHT_BITS]),
   shards: z.number().int().min(1).max(MAX_SHARDS),
   artifacts: z.string().min(1),
   fleet: z.string().min(1).optional(),
@@ -60,7 +70,7 @@ const ALLOWED: Record<string, string> = {
   mode: MODES.join(', '),
   profile: PROFILE_NAMES.join(', '),
   seed: 'an integer from 0 to 4294967295',
-  weightBits: WEIGHT_BITS.join(', '),
+  weightBits: WEIGHT_BITS_ALLOWED,
   shards: `an integer from 1 to ${MAX_SHARDS}`,
   artifacts: STORE_URI_ALLOWED,
   'notify.slackChannel': SLACK_CHANNEL_ALLOWED,

@@ -23,7 +23,11 @@ export interface SearchRequest {
   mode: SearchMode;
   profile: SearchProfile;
   seed: number;
-  weightBits: WeightBits;
+  /**
+   * Widths the winner's weights may be stored at, widest first; the budget holds them as stored. Default
+   * (validateSearchRequest) 8, 6 and 4 bits; one width fixes it.
+   */
+  weightBits: WeightBits[];
   /** How many parallel shards the memory-aware search is split into. */
   shards: number;
   /** Artifact store URI: a path, file://… or s3://bucket/prefix. */

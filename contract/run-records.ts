@@ -38,7 +38,7 @@ export interface RunPlan {
 export interface WinnerSummary {
   arch: string;
   params: number;
-  /** Precision the search assumed (SearchResult.weightBits). */
+  /** The width the search measured the winner at (ScoredCandidate.weightBits). */
   weightBits: number;
   weightBytes: number;
   /** The weights as stored at weightBits, with their per-channel scales (search/space/memory.ts). */
@@ -46,8 +46,17 @@ export interface WinnerSummary {
   stateBytes: number;
   score: number;
   accuracyBeforeQuantization: number;
-  /** Set when the weights were quantized to fit the budget; null when they already fit. */
-  quantization: { weightBits: number; weightBytes: number; accuracy: number } | null;
+  /** Set when the weights are stored quantized; null when they are stored at 32 bits. */
+  quantization: {
+    weightBits: number;
+    weightBytes: number;
+    /** Test accuracy of the weights as stored. */
+    accuracy: number;
+    /** How the stored weights were made (search/strategy/quantize-to-fit.ts). */
+    method: 'post-training' | 'quantization-aware';
+    /** Test accuracy of the 32-bit training quantized to the same width: the cost QAT is measured against. */
+    postTrainingAccuracy: number;
+  } | null;
   /** Mean fraction of neurons that spike per timestep, per LIF layer, on the test set. */
   spikeRates: { layer: string; rate: number }[];
   training?: { epochs: number; wallMs: number; trainOn: 'train' | 'train+val'; trainImages: number };

@@ -18,6 +18,11 @@ export interface SearchSummary {
   sahdScore: number;
   accuracy: number;
   accuracyBeforeQuantization: number;
+  /**
+   * How the stored weights were made and what post-training quantization to the same width scored (the
+   * comparison for quantization-aware training); null when the weights are stored at 32 bits.
+   */
+  quantization: { method: 'post-training' | 'quantization-aware'; postTrainingAccuracy: number } | null;
   counters: Record<string, number>;
   stageWallMs: Partial<Record<StageName, number>>;
   /**

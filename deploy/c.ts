@@ -69,13 +69,13 @@ extern const size_t spikenas_ram_bytes;   /* all static mutable state and buffer
 `;
 }
 
-/** Each flash array's values by its layout name (4-bit codes still one per value; packed when written). */
+/** Each flash array's values by its layout name; 6- and 4-bit codes packed as stored. */
 function flashValues(net: DeployNetwork): Map<string, ArrayLike<number>> {
   const values = new Map<string, ArrayLike<number>>();
   const weights = (name: string, w: DeployWeights) => {
     values.set(
       net.bits === 32 ? `${name}_w` : `${name}_q`,
-      net.bits === 4 ? packNibbles(w.values) : w.values,
+      net.bits === 6 || net.bits === 4 ? packCodes(w.values, net.bits) : w.values,
     );
   };
   const conv = (name: string, folded: FoldedConv) => {
@@ -102,11 +102,20 @@ function flashValues(net: DeployNetwork): Map<string, ArrayLike<number>> {
   return values;
 }
 
-/** Two signed 4-bit codes to a byte, the first in the low nibble. */
-function packNibbles(codes: ArrayLike<number>): Uint8Array {
-  const packed = new Uint8Array(Math.ceil(codes.length / 2));
+/**
+ * Signed codes of `bits` bits as one little-endian bit stream: code i takes bits i*bits .. (i+1)*bits - 1,
+ * so 4-bit codes are two to a byte (the first in the low nibble) and 6-bit codes four to three bytes.
+ */
+function packCodes(codes: ArrayLike<number>, bits: number): Uint8Array {
+  const packed = new Uint8Array(Math.ceil((codes.length * bits) / 8));
+  const mask = (1 << bits) - 1;
   for (let i = 0; i < codes.length; i++) {
-    packed[i >> 1] = (packed[i >> 1] as number) | (((codes[i] as number) & 0xf) << ((i & 1) * 4));
+    const code = (codes[i] as number) & mask;
+    const bit = i * bits;
+    const byte = bit >> 3;
+    const shift = bit & 7;
+    packed[byte] = (packed[byte] as number) | ((code << shift) & 0xff);
+    if (shift + bits > 8) packed[byte + 1] = (packed[byte + 1] as number) | (code >> (8 - shift));
   }
   return packed;
 }
@@ -160,7 +169,17 @@ static acc_t code_at(const wq_t *q, size_t i) {
     int v = (q[i >> 1] >> ((i & 1u) * 4u)) & 0xF;
     return (acc_t)(v >= 8 ? v - 16 : v);
 }`
-      : `static acc_t code_at(const wq_t *q, size_t i) {
+      : bits === 6
+        ? `/* Signed 6-bit code i of a packed tensor: a little-endian bit stream, four codes to three bytes. */
+static acc_t code_at(const wq_t *q, size_t i) {
+    size_t bit = i * 6u;
+    unsigned shift = (unsigned)(bit & 7u);
+    unsigned v = (unsigned)q[bit >> 3] >> shift;
+    if (shift > 2u) v |= (unsigned)q[(bit >> 3) + 1u] << (8u - shift);
+    v &= 0x3Fu;
+    return (acc_t)(v >= 32u ? (int)v - 64 : (int)v);
+}`
+        : `static acc_t code_at(const wq_t *q, size_t i) {
     return (acc_t)q[i];
 }`;
   const flashStruct = memory.flash.map((a) => `    ${cType(a, bits)} ${a.name}[${a.elements}];`).join('\n');

@@ -44,7 +44,7 @@ export interface StoredTensor {
   values: Float32Array;
 }
 
-export type StoredBits = 32 | 8 | 4;
+export type StoredBits = 32 | 8 | 6 | 4;
 
 /** The data a model was trained on, as its run recorded it. */
 export interface TrainingData {
@@ -108,8 +108,8 @@ export async function loadStoredModel(location: RunLocation): Promise<StoredMode
     : null;
   const plan = (await run.exists(RUN_FILES.config)) ? await run.getJson<PlanFields>(RUN_FILES.config) : null;
   const bits = winner?.quantization?.weightBits ?? 32;
-  if (bits !== 32 && bits !== 8 && bits !== 4) {
-    throw new InputError('run', `${run.rootUri} stores its weights at ${bits} bits`, '32, 8, 4');
+  if (bits !== 32 && bits !== 8 && bits !== 6 && bits !== 4) {
+    throw new InputError('run', `${run.rootUri} stores its weights at ${bits} bits`, '32, 8, 6, 4');
   }
   return {
     source: run.rootUri,

@@ -46,6 +46,8 @@ interface QuantizeRecord {
   weightBits: number;
   weightBytes: number;
   tried: QuantizationTry[];
+  /** Which try at weightBits is stored; absent in runs before quantization-aware training (one try a width). */
+  chosenMethod?: QuantizationTry['method'];
 }
 
 /** winner.json as any version wrote it: stage times came later. */
@@ -128,7 +130,11 @@ async function describeRun(run: RunArtifacts, plan: RunPlan, objects: Set<string
     const winner = await run.getJson<PublishedWinner>(RUN_FILES.winner);
     // As the search's summary has them: the width the weights are stored at, and the accuracy at it.
     const stored = await run.getJson<QuantizeRecord>(QUANTIZE_FILE);
-    const final = stored.tried.find((tried) => tried.bits === stored.weightBits);
+    const final = stored.tried.find(
+      (tried) =>
+        tried.bits === stored.weightBits &&
+        (stored.chosenMethod === undefined || tried.method === stored.chosenMethod),
+    );
     return {
       ...base,
       outcome: 'completed',

@@ -71,7 +71,11 @@ export function renderReport(input: SearchReportInput): string {
       Object.entries(search.config).map(([key, value]) => [key, showValue(value)]),
     ),
   );
-  out.push('', `Weight precision assumed by the search: ${search.weightBits} bits.`, '');
+  out.push(
+    '',
+    `Weight widths searched: ${search.weightBits.join(', ')} bits (each candidate at the widest that fits).`,
+    '',
+  );
 
   out.push(
     '## Seeds',
@@ -190,17 +194,28 @@ export function renderReport(input: SearchReportInput): string {
     ];
     if (winner.quantization !== null) {
       const q = winner.quantization;
+      const lost = (accuracy: number) =>
+        `${((winner.accuracyBeforeQuantization - accuracy) * 100).toFixed(2)} pp`;
+      rows.push([
+        `weight memory after quantization to ${q.weightBits} bits (codes and per-channel scales)`,
+        formatSize(q.weightBytes),
+      ]);
       rows.push(
         [
-          `weight memory after quantization to ${q.weightBits} bits (codes and per-channel scales)`,
-          formatSize(q.weightBytes),
+          `test accuracy after post-training quantization to ${q.weightBits} bits`,
+          percent(q.postTrainingAccuracy),
         ],
-        [`test accuracy after quantization to ${q.weightBits} bits`, percent(q.accuracy)],
-        [
-          `test accuracy lost to quantization to ${q.weightBits} bits`,
-          `${((winner.accuracyBeforeQuantization - q.accuracy) * 100).toFixed(2)} pp`,
-        ],
+        [`test accuracy lost to post-training quantization`, lost(q.postTrainingAccuracy)],
       );
+      if (q.method === 'quantization-aware') {
+        rows.push(
+          [
+            `test accuracy after quantization-aware training at ${q.weightBits} bits (stored)`,
+            percent(q.accuracy),
+          ],
+          ['test accuracy lost with quantization-aware training', lost(q.accuracy)],
+        );
+      }
     }
     rows.push(['fits the budget', fitsText(memoryAfterQuantization(winner), budgetBytes)]);
     if (winner.training !== undefined) {

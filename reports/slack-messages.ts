@@ -25,7 +25,12 @@ const SECTION_TEXT_LIMIT = 3000;
 export function formatSlackResult(summary: SearchSummary, history?: FleetSearch[]): SlackMessage {
   const title = summary.fleet ? `SpikeNAS search for ${summary.fleet} finished` : 'SpikeNAS search finished';
   const memory = formatMemory(summary.weightBytes, summary.budgetBytes);
-  const accuracy = `${formatPercent(summary.accuracy)} at ${summary.weightBits}-bit weights`;
+  const aware = summary.quantization?.method === 'quantization-aware' ? summary.quantization : null;
+  const accuracy =
+    `${formatPercent(summary.accuracy)} at ${summary.weightBits}-bit weights` +
+    (aware
+      ? `, quantization-aware (${formatPercent(aware.postTrainingAccuracy)} quantized after training)`
+      : '');
   const stages = Object.entries(summary.stageWallMs);
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },

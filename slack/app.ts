@@ -156,7 +156,7 @@ export function formatFleets(fleets: Fleet[]): string {
   if (fleets.length === 0) return 'No fleets are configured.';
   const lines = fleets.map(
     (fleet) =>
-      `• \`${fleet.name}\` budget ${fleet.budget}, ${fleet.weightBits}-bit weights, dataset ${fleet.dataset}, ` +
+      `• \`${fleet.name}\` budget ${fleet.budget}, ${fleet.weightBits.join('/')}-bit weights, dataset ${fleet.dataset}, ` +
       `profile ${fleet.profile}, nightly \`${fleet.cron}\` (${fleet.timezone})`,
   );
   return ['*Fleets*', ...lines].join('\n');

@@ -96,7 +96,8 @@ export async function trainNetwork(
 }
 
 /**
- * trainNetwork for a short training that is judged on validation alone (operation impact): the same
+ * trainNetwork for a training that is judged on validation alone (operation impact's short trainings, the
+ * winner's quantization-aware phase, whose test accuracy is measured on its quantized weights): the same
  * training, without the pass over the test set (10,000 images after each of a paper run's 36 impact
  * trainings, more than their 6,000 validation images).
  */
@@ -106,9 +107,10 @@ export async function trainForValidation(
   data: Omit<DataSplit, 'test'>,
   options: TrainOptions,
   ctx: TrainContext,
-): Promise<{ valAccuracy: number }> {
+): Promise<{ valAccuracy: number; weights: SerializedWeights }> {
   return withTrained(arch, config, data, options, ctx, async (net) => ({
     valAccuracy: (await evaluateBuilt(net, data.val, Math.max(options.batchSize, 64))).accuracy,
+    weights: await serializeWeights(net.getWeights()),
   }));
 }
 

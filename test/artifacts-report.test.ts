@@ -27,7 +27,7 @@ describe('renderReport', () => {
     mode: 'spikenas',
     config: CONFIG,
     budgetBytes: 100_000,
-    weightBits: 32,
+    weightBits: [32],
     counters: { generated: 500, invalid: 120, duplicate: 200, overBudget: 60, scored: 120, prefiltered: 0 },
     topK,
     pareto: front(all),
@@ -56,7 +56,13 @@ describe('renderReport', () => {
     stateBytes: 9_000,
     score: 140.5,
     accuracyBeforeQuantization: 0.8712,
-    quantization: { weightBits: 8, weightBytes: 30_000, accuracy: 0.8655 },
+    quantization: {
+      weightBits: 8,
+      weightBytes: 30_000,
+      accuracy: 0.8655,
+      method: 'quantization-aware',
+      postTrainingAccuracy: 0.8601,
+    },
     spikeRates: [
       { layer: 'cell1.node1', rate: 0.12 },
       { layer: 'head.hidden', rate: 0.31 },
@@ -166,7 +172,10 @@ describe('renderReport', () => {
     expect(md).toContain('Operations kept: skip, conv1x1, conv3x3');
     expect(tableAfter(md, '## Winner')[0]).toBe('| node 0 | · | conv3x3 | · | conv1x1 |');
     expect(md).toContain('| test accuracy as trained (32-bit float weights) | 87.12% |');
-    expect(md).toContain('| test accuracy after quantization to 8 bits | 86.55% |');
+    expect(md).toContain('| test accuracy after post-training quantization to 8 bits | 86.01% |');
+    expect(md).toContain('| test accuracy lost to post-training quantization | 1.11 pp |');
+    expect(md).toContain('| test accuracy after quantization-aware training at 8 bits (stored) | 86.55% |');
+    expect(md).toContain('| test accuracy lost with quantization-aware training | 0.57 pp |');
     expect(md).toContain('| fits the budget | yes, 30.00% of the budget |');
     expect(md).toContain('| training | 5 epochs on 60000 training and validation images, ');
     expect(tableAfter(md, '### Spike rate per layer')).toEqual([
@@ -247,13 +256,24 @@ describe('renderReport', () => {
       search: { ...search, mode: 'snasnet', budgetBytes: null, firstPass: null, prefilterAgreement: null },
       impact: null,
       enhanced: null,
+      winner: {
+        ...winner,
+        quantization: {
+          weightBits: 8,
+          weightBytes: 30_000,
+          accuracy: 0.8655,
+          method: 'post-training',
+          postTrainingAccuracy: 0.8655,
+        },
+      },
     });
     expect(md).toContain('| budget (weights) | 39.1 KiB (40000 bytes) |');
     expect(md).toContain('The search did not filter by the budget: only the winner was quantized to fit it.');
     expect(md).toContain('First pass: none; every candidate was scored with full SAHD.');
     expect(md).toContain('| test accuracy as trained (32-bit float weights) | 87.12% |');
-    expect(md).toContain('| test accuracy after quantization to 8 bits | 86.55% |');
-    expect(md).toContain('| test accuracy lost to quantization to 8 bits | 0.57 pp |');
+    expect(md).toContain('| test accuracy after post-training quantization to 8 bits | 86.55% |');
+    expect(md).toContain('| test accuracy lost to post-training quantization | 0.57 pp |');
+    expect(md).not.toContain('quantization-aware');
     expect(md).toContain('| fits the budget | yes, 75.00% of the budget |');
     // spikenas' search kept to the budget itself: no such note.
     expect(renderReport(input)).not.toContain('did not filter by the budget');

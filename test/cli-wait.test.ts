@@ -22,7 +22,7 @@ const request: SearchRequest = {
   mode: 'snasnet',
   profile: 'quick',
   seed: 1,
-  weightBits: 32,
+  weightBits: [32],
   shards: 1,
   artifacts: mkdtempSync(join(tmpdir(), 'spikenas-wait-')),
 };

@@ -68,7 +68,7 @@ describe('in-process commands', () => {
 
   it.each([
     [['inspect', '--arch', '0302 0030', '--json'], /arch/],
-    [['inspect', '--arch', '0302 0030 3003 0000', '--weight-bits', '12'], /weightBits.*32, 16, 8, 4/],
+    [['inspect', '--arch', '0302 0030 3003 0000', '--weight-bits', '12'], /weightBits.*32, 8, 6, 4/],
     [['inspect', '--arch', '0302 0030 3003 0000', '--config', 'cifar-giant'], /config.*snasnet-cifar10/],
     [['search', '--budget', '12 parsecs'], /budget.*KiB/],
     [['search', '--budget', '64KiB', '--dataset', 'imagenet-xxl'], /dataset.*fashion-mnist/],

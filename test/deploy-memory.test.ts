@@ -22,7 +22,7 @@ const request = (overrides: Partial<CandidateRequest>): CandidateRequest => ({
   cellType: 'forward',
   config: { ...config, cellType: 'forward' },
   budgetBytes: null,
-  weightBits: 8,
+  weightBits: [8],
   limit: 1000,
   ...overrides,
 });

@@ -26,14 +26,18 @@ const data = join(work, 'fashion-mnist');
 const TEST_IMAGES = 300;
 let testPixels: Uint8Array;
 
-/** Two stored models: 8-bit with a feedback conv, 4-bit with every operation and a feedback skip. */
+/**
+ * Three stored models: 8-bit with a feedback conv, 6-bit forward (codes across byte boundaries), 4-bit with
+ * every operation and a feedback skip.
+ */
 const MODELS = {
   int8: { arch: '0302 0030 3003 0000', bits: '8' },
+  int6: { arch: '0302 0023 0002 0000', bits: '6' },
   int4: { arch: '0413 0020 0003 0100', bits: '4' },
 } as const;
-const runs: Record<keyof typeof MODELS, string> = { int8: '', int4: '' };
+const runs: Record<keyof typeof MODELS, string> = { int8: '', int6: '', int4: '' };
 /** Test accuracy of the stored (quantized) weights, as `spikenas train` measured it. */
-const trainedAccuracy: Record<keyof typeof MODELS, number> = { int8: 0, int4: 0 };
+const trainedAccuracy: Record<keyof typeof MODELS, number> = { int8: 0, int6: 0, int4: 0 };
 
 function idx(magic: number, dims: number[], body: Uint8Array): Buffer {
   const header = Buffer.alloc(4 + 4 * dims.length);
@@ -141,7 +145,7 @@ describe('spikenas export --format c', () => {
       expect(exported.code, exported.stderr).toBe(EXIT.ok);
       const result = JSON.parse(exported.stdout);
       const config = { ...resolvePreset('fmnist-tiny'), inputShape: [28, 28, 1] as [number, number, number] };
-      const memory = deployMemory(parseArch(result.arch), config, Number(MODELS[key].bits) as 8 | 4);
+      const memory = deployMemory(parseArch(result.arch), config, Number(MODELS[key].bits) as 8 | 6 | 4);
       expect(result.flashBytes).toBe(memory.flashBytes);
       expect(result.ramBytes).toBe(memory.ramBytes);
 

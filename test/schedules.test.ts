@@ -35,7 +35,7 @@ describe('fleets file', () => {
 
   it.each([
     [{ fleets: [fleet('a', { budget: 'huge' })] }, /fleets\[0\]\.budget/],
-    [{ fleets: [fleet('a', { weightBits: 12 as 8 })] }, /fleets\[0\]\.weightBits.*32, 16, 8, 4/],
+    [{ fleets: [fleet('a', { weightBits: [12 as 8] })] }, /fleets\[0\]\.weightBits.*32, 8, 6, 4/],
     [{ fleets: [fleet('a', { timezone: 'Mars/Olympus' })] }, /fleets\[0\]\.timezone.*Mars\/Olympus/],
     [{ fleets: [fleet('a', { cron: 'nightly' })] }, /fleets\[0\]\.cron.*5 fields/],
     [{ fleets: [fleet('a'), fleet('a')] }, /fleets\[1\]\.name.*twice/],
@@ -66,7 +66,7 @@ describe('fleets file', () => {
 
   it('fills defaults', () => {
     const [f] = parseFleets({ fleets: [{ name: 'x', budget: '1MiB', dataset: 'mnist', cron: '0 1 * * *' }] });
-    expect(f).toMatchObject({ weightBits: 32, profile: 'quick', timezone: 'UTC', seed: 1 });
+    expect(f).toMatchObject({ weightBits: [8, 6, 4], profile: 'quick', timezone: 'UTC', seed: 1 });
   });
 });
 

@@ -14,7 +14,7 @@ const request = (overrides: Partial<CandidateRequest>): CandidateRequest => ({
   cellType: 'forward',
   config,
   budgetBytes: null,
-  weightBits: 32,
+  weightBits: [32],
   limit: 1000,
   ...overrides,
 });
@@ -55,15 +55,41 @@ describe('generateCandidates, spikenas mode', () => {
       estimateMemory(parseArch('0001 0000 0000 0000'), config, { weightBits });
     // The 8-bit codes alone would fit a budget their scales overflow: the stored size decides.
     expect(() =>
-      generateCandidates(request({ budgetBytes: skipOnly(8).weightBytes, weightBits: 8 }), 1),
+      generateCandidates(request({ budgetBytes: skipOnly(8).weightBytes, weightBits: [8] }), 1),
     ).toThrow(/needs \d+ bytes .* at 8-bit weights, as stored/);
     const budget = skipOnly(8).storedBytes; // only 8-bit weights fit the skip-only cell
     expect(skipOnly(32).storedBytes).toBeGreaterThan(budget);
     expect(() => generateCandidates(request({ budgetBytes: budget }), 1)).toThrow(InfeasibleBudgetError);
-    const { candidates } = generateCandidates(request({ budgetBytes: budget, weightBits: 8 }), 1);
+    const { candidates } = generateCandidates(request({ budgetBytes: budget, weightBits: [8] }), 1);
     // Only the parameter-free cells (skip edges only) fit.
     expect(candidates.length).toBeGreaterThan(0);
     for (const c of candidates) expect(c.arch).toMatch(/^[01 ]+$/);
+  });
+
+  it('stores each cell at the widest of the requested widths that fits, so narrower widths admit larger cells', () => {
+    const stored = (text: string, weightBits: number) =>
+      estimateMemory(parseArch(text), config, { weightBits }).storedBytes;
+    // Room for one conv3x3 edge at 8 bits; the narrower widths hold more.
+    const budget = stored('0003 0000 0000 0000', 8);
+    const at8 = generateCandidates(request({ budgetBytes: budget, weightBits: [8] }), 1).candidates;
+    const searched = generateCandidates(request({ budgetBytes: budget, weightBits: [8, 6, 4] }), 1);
+    const byArch = new Map(searched.candidates.map((c) => [c.arch, c]));
+    // Every cell that fits at 8 bits is listed once, at 8 bits.
+    for (const c of at8) expect(byArch.get(c.arch)?.weightBits).toBe(8);
+    const widths = new Set(searched.candidates.map((c) => c.weightBits));
+    expect(widths).toEqual(new Set([8, 6, 4]));
+    for (const c of searched.candidates) {
+      expect(c.storedBytes).toBe(stored(c.arch, c.weightBits));
+      expect(c.storedBytes).toBeLessThanOrEqual(budget);
+      // No wider width of the request would have fitted.
+      for (const wider of [8, 6].filter((b) => b > c.weightBits)) {
+        expect(stored(c.arch, wider)).toBeGreaterThan(budget);
+      }
+    }
+    expect(searched.candidates.length).toBeGreaterThan(at8.length);
+    expect(Math.max(...searched.candidates.map((c) => c.params))).toBeGreaterThan(
+      Math.max(...at8.map((c) => c.params)),
+    );
   });
 
   it('names the smallest candidate when the budget admits none', () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
+import { validateSearchRequest } from '../config/request.js';
 import { parseArch } from '../search/space/arch.js';
-import { countParams, estimateMemory, parseWeightBits, spatialSizes } from '../search/space/memory.js';
+import {
+  countParams,
+  estimateMemory,
+  parseWeightBits,
+  parseWeightBitsSet,
+  spatialSizes,
+} from '../search/space/memory.js';
 import type { NetConfig } from '../snn/config.js';
 import { resolvePreset } from '../snn/presets.js';
 
@@ -103,8 +110,8 @@ describe('estimateMemory', () => {
 
   it('scales weight bytes with the width (rounded up) and state bytes with stateBits', () => {
     const arch = parseArch('0001 0000 0000 0000');
-    expect(estimateMemory(arch, small, { weightBits: 16 }).weightBytes).toBe(BACKBONE * 2);
     expect(estimateMemory(arch, small, { weightBits: 8 }).weightBytes).toBe(BACKBONE);
+    expect(estimateMemory(arch, small, { weightBits: 6 }).weightBytes).toBe(Math.ceil((BACKBONE * 6) / 8));
     expect(estimateMemory(arch, small, { weightBits: 4 }).weightBytes).toBe(BACKBONE / 2);
     // Odd counts round up. One output, hidden 4: 22 + 84 + BN 8 + 16*4 + (4*1 + 1) = 183 -> 91.5 -> 92.
     const odd = { ...small, numClasses: 1, populationSize: 1, classifierHidden: 4 };
@@ -124,18 +131,48 @@ describe('estimateMemory', () => {
 });
 
 describe('parseWeightBits', () => {
-  it('accepts 32, 16, 8, 4', () => {
+  it('accepts 32, 8, 6, 4', () => {
     expect(parseWeightBits('32')).toBe(32);
     expect(parseWeightBits(' 4 ')).toBe(4);
+    expect(parseWeightBits('6')).toBe(6);
   });
-  it.each(['12', '', 'eight', '8.0.0', '-8'])('rejects %j naming field and widths', (text) => {
+  it.each(['12', '16', '', 'eight', '8.0.0', '-8'])('rejects %j naming field and widths', (text) => {
     try {
       parseWeightBits(text);
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(InputError);
       expect((error as InputError).field).toBe('weightBits');
-      expect((error as InputError).allowed).toBe('32, 16, 8, 4');
+      expect((error as InputError).allowed).toBe('32, 8, 6, 4');
+    }
+  });
+  it('parses a set of widths widest first, each once, and refuses a bad member', () => {
+    expect(parseWeightBitsSet('4,8,6')).toEqual([8, 6, 4]);
+    expect(parseWeightBitsSet('8, 8')).toEqual([8]);
+    expect(() => parseWeightBitsSet('8,5')).toThrow(/^weightBits: '5'/);
+  });
+  it('is a set in a request: the default 8, 6, 4; one width fixes it; a bad one names the field', () => {
+    const base = {
+      dataset: 'synthetic',
+      budget: '64KiB',
+      mode: 'spikenas',
+      profile: 'quick',
+      seed: 1,
+      shards: 1,
+      artifacts: '/tmp/x',
+    };
+    expect(validateSearchRequest(base).weightBits).toEqual([8, 6, 4]);
+    expect(validateSearchRequest({ ...base, weightBits: 4 }).weightBits).toEqual([4]);
+    expect(validateSearchRequest({ ...base, weightBits: [4, 32, 6] }).weightBits).toEqual([32, 6, 4]);
+    for (const weightBits of [16, [8, 5], []]) {
+      try {
+        validateSearchRequest({ ...base, weightBits });
+        expect.unreachable();
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        expect((error as InputError).field).toMatch(/^weightBits/);
+        expect((error as InputError).allowed).toContain('32, 8, 6, 4');
+      }
     }
   });
 });

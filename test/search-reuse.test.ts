@@ -12,6 +12,7 @@ import { openStore } from '../artifacts/index.js';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import type { SearchRequest } from '../contract/request.js';
 import { runSearchLocally } from '../pipeline/local.js';
+import type { QuantizeStage } from '../pipeline/stages/quantize-evaluate.js';
 import type { TrainStage } from '../pipeline/stages/train-winner.js';
 
 const artifacts = mkdtempSync(join(tmpdir(), 'spikenas-reuse-'));
@@ -21,7 +22,7 @@ const night: SearchRequest = {
   mode: 'spikenas',
   profile: 'quick',
   seed: 5,
-  weightBits: 8,
+  weightBits: [8],
   shards: 1,
   artifacts,
 };
@@ -34,6 +35,21 @@ describe('a later night on unchanged data', () => {
   it('reuses the first night’s impact and winner, gives the same result, and says so', async () => {
     const first = await runSearchLocally(night, { runId: 'night-1' });
     expect(first.reusedFrom).toEqual({ operationImpact: null, winnerTraining: null });
+    // Searched at 8 bits, the winner trains its last epoch again quantization-aware, and that is stored.
+    expect(first.weightBits).toBe(8);
+    expect(first.quantization?.method).toBe('quantization-aware');
+    const firstTrained = await stageOf<TrainStage>('night-1', 'train-winner');
+    expect(firstTrained.quantizationAware).toMatchObject({ bits: 8, fromEpoch: firstTrained.epochs - 1 });
+    const quantized = await stageOf<QuantizeStage>('night-1', 'quantize-evaluate');
+    expect(quantized.tried.map((t) => [t.bits, t.method])).toEqual([
+      [32, 'none'],
+      [8, 'post-training'],
+      [8, 'quantization-aware'],
+    ]);
+    expect(first.accuracy).toBe(quantized.tried[2]?.accuracy);
+    expect(first.quantization?.postTrainingAccuracy).toBe(quantized.tried[1]?.accuracy);
+    const firstReportText = readFileSync(fileURLToPath(first.artifacts.report), 'utf8');
+    expect(firstReportText).toContain('| test accuracy after quantization-aware training at 8 bits (stored) |');
 
     const second = await runSearchLocally(night, { runId: 'night-2' });
     expect(second.reusedFrom).toEqual({ operationImpact: 'night-1', winnerTraining: 'night-1' });
@@ -43,6 +59,7 @@ describe('a later night on unchanged data', () => {
       'weightBytes',
       'accuracy',
       'accuracyBeforeQuantization',
+      'quantization',
     ] as const) {
       expect(second[field]).toEqual(first[field]);
     }

@@ -43,6 +43,7 @@ describe('spearman', () => {
 
 const candidate = (arch: string, weightBytes: number): Candidate => ({
   arch,
+  weightBits: 32,
   params: weightBytes / 4,
   weightBytes,
   storedBytes: weightBytes,
@@ -67,7 +68,7 @@ describe('selection', () => {
       mode: 'spikenas',
       config: resolvePreset('fmnist-tiny'),
       budgetBytes: 2000,
-      weightBits: 32,
+      weightBits: [32],
       wallMs: 5,
       topK: 2,
       generation: { generated: 10, invalid: 3, duplicate: 2, overBudget: 1 },
@@ -100,7 +101,7 @@ describe('selection', () => {
       mode: 'snasnet',
       config: resolvePreset('fmnist-tiny'),
       budgetBytes: null,
-      weightBits: 32,
+      weightBits: [32],
       wallMs: 1,
       topK: 10,
       generation: { generated: 3, invalid: 0, duplicate: 1, overBudget: 0 },

@@ -12,8 +12,14 @@ import { parseArch } from '../search/space/arch.js';
 import { estimateMemory } from '../search/space/memory.js';
 import { type ImpactResume, impactJobs, impactResultOf, trainImpactJobs } from '../search/strategy/impact.js';
 import { planImpactPairs } from '../search/strategy/impact-plan.js';
-import { quantizeForBudget } from '../search/strategy/quantize-to-fit.js';
-import { initBackend, trainNetwork } from '../snn/index.js';
+import { quantizeForBudget, quantizeTrainedAware } from '../search/strategy/quantize-to-fit.js';
+import {
+  evaluateNetwork,
+  initBackend,
+  quantizeWeights,
+  type SerializedWeights,
+  trainNetwork,
+} from '../snn/index.js';
 import { TINY_CONFIG } from './support/configs.js';
 
 const tiny = TINY_CONFIG;
@@ -90,14 +96,26 @@ describe('quantizeForBudget on the real runtime', () => {
     const arch = parseArch('0003 0000 0000 0000');
     const trained = await trainNetwork(arch, tiny, data, shortTraining, { seed: 1 });
     const bytes32 = estimateMemory(arch, tiny, { weightBits: 32 }).weightBytes;
-    const base = { arch, config: tiny, weights: trained.weights, test: data.test, batchSize: 10 };
+    const base = {
+      arch,
+      config: tiny,
+      weights: trained.weights,
+      test: data.test,
+      batchSize: 10,
+      accuracy32: trained.testAccuracy,
+      widths: [8, 4] as const,
+    };
 
-    const fits = await quantizeForBudget({ ...base, budgetBytes: bytes32, accuracy32: trained.testAccuracy });
+    const fits = await quantizeForBudget({ ...base, budgetBytes: bytes32 });
     expect(fits.chosenBits).toBe(32);
-    expect(fits.tried).toEqual([{ bits: 32, bytes: bytes32, fits: true, accuracy: trained.testAccuracy }]);
+    expect(fits.chosenMethod).toBe('none');
+    expect(fits.tried).toEqual([
+      { bits: 32, method: 'none', bytes: bytes32, fits: true, accuracy: trained.testAccuracy },
+    ]);
 
     const eight = await quantizeForBudget({ ...base, budgetBytes: Math.floor(bytes32 / 2) });
     expect(eight.chosenBits).toBe(8);
+    expect(eight.chosenMethod).toBe('post-training');
     expect(eight.tried.map((t) => [t.bits, t.fits])).toEqual([
       [32, false],
       [8, true],
@@ -113,6 +131,45 @@ describe('quantizeForBudget on the real runtime', () => {
   });
 });
 
+describe('quantizeTrainedAware on the real runtime', () => {
+  it('reports 32 bits, post-training and quantization-aware at the searched width, and stores the QAT codes', async () => {
+    const arch = parseArch('0003 0000 0000 0000');
+    const plain = await trainNetwork(arch, tiny, data, shortTraining, { seed: 1 });
+    const aware = await trainNetwork(
+      arch,
+      tiny,
+      data,
+      { ...shortTraining, quantizeAware: { bits: 4, fromEpoch: 0 } },
+      { seed: 1 },
+    );
+    const bytes4 = estimateMemory(arch, tiny, { weightBits: 4 }).storedBytes;
+    const result = await quantizeTrainedAware({
+      arch,
+      config: tiny,
+      weights: plain.weights,
+      quantizeAwareWeights: aware.weights,
+      bits: 4,
+      budgetBytes: bytes4,
+      test: data.test,
+      batchSize: 10,
+      accuracy32: plain.testAccuracy,
+    });
+    expect(result.tried.map((t) => [t.bits, t.method, t.fits])).toEqual([
+      [32, 'none', false],
+      [4, 'post-training', true],
+      [4, 'quantization-aware', true],
+    ]);
+    expect(result.tried[1]?.bytes).toBe(bytes4);
+    expect(result.chosenBits).toBe(4);
+    expect(result.chosenMethod).toBe('quantization-aware');
+    // The stored weights are the QAT training's own codes, not the plain training's.
+    expect(result.weights).toEqual((await quantizeWeights(aware.weights, 4)).weights);
+    expect(result.weights).not.toEqual((await quantizeWeights(plain.weights, 4)).weights);
+    const evaluated = await evaluateNetwork(arch, tiny, result.weights as SerializedWeights, data.test, 10);
+    expect(result.tried[2]?.accuracy).toBe(evaluated.accuracy);
+  });
+});
+
 describe('a snasnet search with a budget, in process (runSearchLocally)', () => {
   it('searches without the budget, then quantizes the winner to fit it, and the report says what it cost', async () => {
     // 26 KiB is below every network's 32-bit weights on this data (the backbone alone takes 26 864 B) and
@@ -124,12 +181,12 @@ describe('a snasnet search with a budget, in process (runSearchLocally)', () => 
       mode: 'snasnet',
       profile: 'quick',
       seed: 11,
-      weightBits: 32,
+      weightBits: [8, 6, 4],
       shards: 1,
       artifacts: mkdtempSync(join(tmpdir(), 'spikenas-snasnet-budget-')),
     });
     expect(summary.budgetBytes).toBe(budgetBytes);
-    // The search knew no budget: at the 32 bits it assumed, every candidate it scored is over the budget.
+    // The search knew no budget: at 32 bits, every candidate it scored is over the budget.
     expect(summary.counters.overBudget).toBe(0);
     expect(summary.counters.scored).toBeGreaterThan(0);
     expect(summary.params * 4).toBeGreaterThan(budgetBytes);
@@ -143,9 +200,11 @@ describe('a snasnet search with a budget, in process (runSearchLocally)', () => 
       'The search did not filter by the budget: only the winner was quantized to fit it.',
     );
     const lost = ((summary.accuracyBeforeQuantization - summary.accuracy) * 100).toFixed(2);
-    expect(report).toContain(
-      `| test accuracy lost to quantization to ${summary.weightBits} bits | ${lost} pp |`,
-    );
+    expect(report).toContain(`| test accuracy lost to post-training quantization | ${lost} pp |`);
+    expect(summary.quantization).toEqual({
+      method: 'post-training',
+      postTrainingAccuracy: summary.accuracy,
+    });
     expect(report).toMatch(/\| fits the budget \| yes, [\d.]+% of the budget \|/);
   });
 });

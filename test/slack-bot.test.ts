@@ -40,7 +40,7 @@ import {
 
 const FLEET: Omit<Fleet, 'name'> = {
   budget: '1MiB',
-  weightBits: 8,
+  weightBits: [8],
   dataset: 'synthetic',
   profile: 'quick',
   cron: '0 2 * * *',

@@ -31,6 +31,7 @@ const summary: SearchSummary = {
   sahdScore: 1234.5678,
   accuracy: 0.8765,
   accuracyBeforeQuantization: 0.88,
+  quantization: { method: 'quantization-aware', postTrainingAccuracy: 0.871 },
   counters: {},
   stageWallMs: { 'prepare-dataset': 1_100, 'operation-impact': 92_500, 'train-winner': 3_725_000 },
   reusedFrom: { operationImpact: null, winnerTraining: null },
@@ -70,7 +71,7 @@ describe('formatSlackResult', () => {
   it('shows memory against the budget, accuracy at 32 bits and quantized, and the report', () => {
     // 196608 B = 192 KiB of a 256 KiB budget = 75 %.
     expect(text).toContain('192.0 KiB of 256.0 KiB budget (75.0%, within)');
-    expect(text).toContain('87.65% at 8-bit weights');
+    expect(text).toContain('87.65% at 8-bit weights, quantization-aware (87.10% quantized after training)');
     expect(text).toContain('88.00% at 32 bits');
     expect(text).toContain('s3://bucket/runs/r1/report.md');
     expect(message.text).toContain('drone-alpha');

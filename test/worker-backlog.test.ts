@@ -35,7 +35,7 @@ it('reports the activity tasks waiting on the GPU queue', async () => {
     mode: 'spikenas',
     profile: 'quick',
     seed: 1,
-    weightBits: 32,
+    weightBits: [32],
     shards: 1,
     artifacts: mkdtempSync(join(tmpdir(), 'spikenas-backlog-')),
   };

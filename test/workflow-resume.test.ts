@@ -32,7 +32,7 @@ const request: SearchRequest = {
   mode: 'snasnet',
   profile: 'quick',
   seed: 5,
-  weightBits: 32,
+  weightBits: [32],
   shards: 1,
   artifacts,
 };

@@ -42,7 +42,7 @@ it('stores a search in S3 and resumes it from S3 after a cancel', async () => {
     mode: 'snasnet',
     profile: 'quick',
     seed: 13,
-    weightBits: 32,
+    weightBits: [32],
     shards: 2,
     artifacts: `s3://${bucket}/fleet-runs`,
   };

@@ -41,7 +41,7 @@ const base: SearchRequest = {
   mode: 'spikenas',
   profile: 'quick',
   seed: 7,
-  weightBits: 32,
+  weightBits: [32],
   shards: 1,
   artifacts,
 };

@@ -39,7 +39,7 @@ it('completes a search across a restart of the Temporal server', async () => {
     mode: 'snasnet',
     profile: 'quick',
     seed: 3,
-    weightBits: 32,
+    weightBits: [32],
     shards: 2,
     artifacts: mkdtempSync(join(tmpdir(), 'spikenas-restart-')),
   };

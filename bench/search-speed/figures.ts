@@ -64,6 +64,7 @@ export async function figuresOf(
     fitsBudget: summary.budgetBytes === null ? null : summary.weightBytes <= summary.budgetBytes,
     testAccuracy: summary.accuracyBeforeQuantization,
     testAccuracyQuantized: summary.accuracy,
+    ...(summary.quantization ? { quantization: summary.quantization } : {}),
     firstPass: search?.firstPass ?? null,
     prefiltered: summary.counters.prefiltered ?? 0,
     prefilterAgreement: search?.prefilterAgreement ?? null,

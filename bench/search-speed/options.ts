@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { parseSize } from '../../common/size.js';
 import { MODES, validateSearchRequest } from '../../config/request.js';
 import type { SearchMode, SearchRequest } from '../../contract/request.js';
-import { parseWeightBits } from '../../search/space/memory.js';
+import { parseWeightBitsSet } from '../../search/space/memory.js';
 import { log } from './log.js';
 import { RESULTS } from './paths.js';
 
@@ -43,7 +43,7 @@ export function parseSpeedRunOptions(argv: string[]): SpeedRunOptions {
     .option('--profile <name>', 'search profile', 'quick')
     .option('--dataset <name>', 'dataset', 'fashion-mnist')
     .option('--budget <size>', 'weight-memory budget', '64KiB')
-    .option('--weight-bits <n>', 'stored weight width', '8')
+    .option('--weight-bits <list>', 'widths the winner may be stored at, widest first', '8,6,4')
     .option('--seed <n>', 'search seed', '1')
     .option('--shards <n>', 'scoring shards', '2')
     .option('--workers <n>', 'worker processes, one thread each', '2')
@@ -93,7 +93,7 @@ export function parseSpeedRunOptions(argv: string[]): SpeedRunOptions {
       mode: 'spikenas',
       profile: values.profile,
       seed: Number(values.seed),
-      weightBits: parseWeightBits(values.weightBits),
+      weightBits: parseWeightBitsSet(values.weightBits),
       shards: Number(values.shards),
       artifacts,
     });

@@ -30,7 +30,7 @@ export async function runSpeedBench(options: SpeedRunOptions): Promise<number> {
   process.env.TEMPORAL_ADDRESS = temporal.address;
   const queues = taskQueues();
   log(
-    `${base.profile} profile, ${base.dataset}, ${options.budget} at ${base.weightBits} bits, seed ` +
+    `${base.profile} profile, ${base.dataset}, ${options.budget} at ${base.weightBits.join('/')} bits, seed ` +
       `${base.seed}, ${base.shards} shards; ${options.workerCount} worker processes on ${queues.cpu} / ` +
       `${queues.gpu}; artifacts ${artifacts}; run prefix ${runPrefix}`,
   );

@@ -83,7 +83,7 @@ function includeCandidates(
   for (const text of include) {
     const arch = canonicalizeArch(parseArch(text, config.cellType));
     if (present.has(arch)) continue;
-    const candidate = measureCandidate(arch, config, config.cellType, weightBits);
+    const candidate = measureCandidate(arch, config, config.cellType, weightBits, budgetBytes);
     if (budgetBytes !== null && candidate.storedBytes > budgetBytes) continue;
     set.candidates.push(candidate);
     present.add(arch);

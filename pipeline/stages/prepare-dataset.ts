@@ -109,13 +109,15 @@ function checkBudgetFloor(
   config: NetConfig,
   weightBits: SearchRequest['weightBits'],
 ): void {
+  // The narrowest width stores the fewest bytes (the widths come widest first).
+  const narrowest = weightBits.at(-1) as number;
   const floor = estimateMemory(parseArch('0001 0000 0000 0000', config.cellType), config, {
-    weightBits,
+    weightBits: narrowest,
   }).storedBytes;
   if (budgetBytes < floor) {
     throw new InfeasibleBudgetError(
       `budget ${budgetBytes} B admits no candidate: the smallest network of this config needs ${floor} B of ` +
-        `weights at ${weightBits} bits as stored (backbone without cell parameters)`,
+        `weights at ${narrowest} bits as stored (backbone without cell parameters)`,
     );
   }
 }

@@ -31,22 +31,30 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
   const best = search.topK[0];
   if (!best) throw new Error(`run ${input.run.runId}: the search has no winner`);
   const stageWallMs = await stageWallTimes(run, plan, search);
-  const final = quantized.tried.find((t) => t.bits === quantized.weightBits);
+  const atStoredWidth = quantized.tried.filter((t) => t.bits === quantized.weightBits);
+  const final = atStoredWidth.find((t) => t.method === quantized.chosenMethod);
+  const postTraining = atStoredWidth.find((t) => t.method === 'post-training');
   const winner: WinnerSummary = {
     arch: best.arch,
     params: best.params,
-    weightBits: search.weightBits,
+    weightBits: best.weightBits,
     weightBytes: best.weightBytes,
     storedBytes: estimateMemory(parseArch(best.arch, plan.config.cellType), plan.config, {
-      weightBits: search.weightBits,
+      weightBits: best.weightBits,
     }).storedBytes,
     stateBytes: best.stateBytes,
     score: best.score,
     accuracyBeforeQuantization: trained.testAccuracy,
     quantization:
-      quantized.weightBits === 32 || !final
+      final === undefined || final.method === 'none' || postTraining === undefined
         ? null
-        : { weightBits: final.bits, weightBytes: final.bytes, accuracy: final.accuracy },
+        : {
+            weightBits: final.bits,
+            weightBytes: final.bytes,
+            accuracy: final.accuracy,
+            method: final.method,
+            postTrainingAccuracy: postTraining.accuracy,
+          },
     spikeRates: trained.spikeRates,
     training: {
       epochs: trained.epochs,
@@ -121,6 +129,10 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
     sahdScore: best.score,
     accuracy: final?.accuracy ?? trained.testAccuracy,
     accuracyBeforeQuantization: trained.testAccuracy,
+    quantization: winner.quantization && {
+      method: winner.quantization.method,
+      postTrainingAccuracy: winner.quantization.postTrainingAccuracy,
+    },
     counters: { ...search.counters },
     stageWallMs,
     reusedFrom,
@@ -134,7 +146,13 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
 }
 
 function memoryOf(c: Candidate) {
-  return { arch: c.arch, params: c.params, weightBytes: c.weightBytes, stateBytes: c.stateBytes };
+  return {
+    arch: c.arch,
+    params: c.params,
+    weightBits: c.weightBits,
+    weightBytes: c.weightBytes,
+    stateBytes: c.stateBytes,
+  };
 }
 
 /** Each finished stage's wall time, in the order the stages ran (publish is still running). */

@@ -1,13 +1,19 @@
 /**
- * quantize-evaluate: quantizes the trained winner to fit the budget (32, then 8, then 4 bits) and stores the
- * final weights. Both modes quantize when the request has a budget: snasnet's search ignores the budget, but
- * its winner has to fit the same robot, so the comparison with spikenas' winner is at the same memory.
+ * quantize-evaluate: stores the winner's final weights at the width it fits the budget at, and measures
+ * what each width cost (search/strategy/quantize-to-fit.ts). spikenas mode stores its quantization-aware
+ * training at the searched width, and reports the post-training quantization beside it. snasnet's search
+ * ignores the budget, but its winner has to fit the same robot, so it is quantized to fit (32 bits, then
+ * the request's widths), and the comparison with spikenas' winner is at the same memory.
  * A training reused from an earlier run comes with that run's quantization at the same budget.
  */
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
-import { type QuantizeResult, quantizeForBudget } from '../../search/strategy/quantize-to-fit.js';
+import {
+  type QuantizeResult,
+  quantizeForBudget,
+  quantizeTrainedAware,
+} from '../../search/strategy/quantize-to-fit.js';
 import { initBackend, type SerializedWeights } from '../../snn/index.js';
 import { toModelArtifacts } from '../model-artifacts.js';
 import {
@@ -20,7 +26,7 @@ import {
 } from '../run-context.js';
 import type { StepContext } from '../types.js';
 import { winnerOf } from './select-winner.js';
-import { TRAINED_WEIGHTS, type TrainStage, winnerCacheKey } from './train-winner.js';
+import { QAT_WEIGHTS, TRAINED_WEIGHTS, type TrainStage, winnerCacheKey } from './train-winner.js';
 
 /** stages/quantize-evaluate.json: every width tried, and the one stored. */
 export interface QuantizeStage extends QuantizeResult, Timed {
@@ -41,12 +47,17 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
   const file = stageFile('quantize-evaluate');
   if (!(await run.exists(file))) {
     const started = Date.now();
-    const { arch, text, config } = await winnerOf(run, plan);
+    const winner = await winnerOf(run, plan);
+    const { arch, text, config } = winner;
     const trained = await run.getJson<TrainStage>(stageFile('train-winner'));
     // Without a budget (allowed in snasnet mode only) the 32-bit weights fit, and are measured as they are.
     const budgetBytes = plan.budgetBytes ?? Number.MAX_SAFE_INTEGER;
     const cache = new ArtifactCache(run.store, 'quantized-winner', warnOption(ctx));
-    const key = cacheKey({ training: winnerCacheKey(plan, { text, config }), budgetBytes });
+    const key = cacheKey({
+      training: winnerCacheKey(plan, winner),
+      budgetBytes,
+      widths: plan.request.weightBits,
+    });
     const reused = trained.trainedBy === run.runId ? undefined : await cache.get<CachedQuantization>(key);
     if (reused !== undefined) {
       await run.writeWeights(toModelArtifacts(reused.weights, { arch: text, config }));
@@ -55,18 +66,27 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
       const weights = await run.getJson<SerializedWeights>(TRAINED_WEIGHTS);
       await initBackend();
       const split = await splitFor(plan);
-      const result = await quantizeForBudget(
-        {
-          arch,
-          config,
-          weights,
-          budgetBytes,
-          test: split.test,
-          batchSize: 100,
-          accuracy32: trained.testAccuracy,
-        },
-        signalOption(ctx),
-      );
+      const base = {
+        arch,
+        config,
+        weights,
+        budgetBytes,
+        test: split.test,
+        batchSize: 100,
+        accuracy32: trained.testAccuracy,
+      };
+      const aware = trained.quantizationAware;
+      const result =
+        aware === null
+          ? await quantizeForBudget({ ...base, widths: plan.request.weightBits }, signalOption(ctx))
+          : await quantizeTrainedAware(
+              {
+                ...base,
+                bits: aware.bits,
+                quantizeAwareWeights: await run.getJson<SerializedWeights>(QAT_WEIGHTS),
+              },
+              signalOption(ctx),
+            );
       if (result.chosenBits === null || result.weights === null) {
         const smallest = result.tried.at(-1);
         throw new InputError(
@@ -75,7 +95,9 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
           'a larger budget',
         );
       }
-      const chosen = result.tried.find((t) => t.bits === result.chosenBits);
+      const chosen = result.tried.find(
+        (t) => t.bits === result.chosenBits && t.method === result.chosenMethod,
+      );
       await run.writeWeights(toModelArtifacts(result.weights, { arch: text, config }));
       const stage: QuantizeStage = {
         ...result,

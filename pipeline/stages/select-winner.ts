@@ -8,8 +8,10 @@ import type { RunPlan } from '../../contract/run-records.js';
 import { isUsableScore } from '../../search/predictors/scoring.js';
 import { parseArch } from '../../search/space/arch.js';
 import type { Candidate } from '../../search/space/candidates.js';
+import type { WeightBits } from '../../search/space/memory.js';
 import type { SearchResult } from '../../search/strategy/search-result.js';
 import { buildSearchResult } from '../../search/strategy/select.js';
+import type { Arch } from '../../snn/cell-matrix.js';
 import type { NetConfig } from '../../snn/config.js';
 import { openPlannedRun } from '../run-context.js';
 import { StepClock, spansOf, wallMsOf } from '../stage-clock.js';
@@ -84,10 +86,23 @@ function scoreField<K extends 'score' | 'firstPassScore'>(key: K, score: number 
 }
 
 /** The search's winner, as the network the later stages train, quantize and store. */
-export async function winnerOf(run: RunArtifacts, plan: RunPlan) {
+export async function winnerOf(run: RunArtifacts, plan: RunPlan): Promise<Winner> {
   const search = await run.getJson<SearchResult>(stageFile('memory-aware-search'));
   const best = search.topK[0];
   if (!best) throw new Error('the search has no winner');
   const config: NetConfig = { ...plan.config, cellType: search.config.cellType };
-  return { arch: parseArch(best.arch, config.cellType), text: best.arch, config };
+  return {
+    arch: parseArch(best.arch, config.cellType),
+    text: best.arch,
+    config,
+    weightBits: best.weightBits,
+  };
+}
+
+export interface Winner {
+  arch: Arch;
+  text: string;
+  config: NetConfig;
+  /** The width the search measured it at: spikenas mode stores it there, snasnet mode quantizes to fit. */
+  weightBits: WeightBits;
 }

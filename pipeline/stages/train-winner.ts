@@ -1,6 +1,10 @@
 /**
  * train-winner: trains the search's winner with BPTT and measures it on the test set, or reuses the
  * training of an earlier run with the same data, network, winner and seeds (a fleet's later nights).
+ * A spikenas winner searched at a quantized width also gets its last epoch again, quantization-aware at
+ * that width (resumed from the state before the last epoch): the precision study found QAT as a final
+ * phase at least as good as QAT from the start, and the plain training stays for the report's 32-bit and
+ * post-training figures.
  */
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
@@ -10,10 +14,12 @@ import type { WinnerTraining } from '../../search/strategy/profiles.js';
 import {
   describeBackend,
   initBackend,
-  type NetConfig,
+  type QuantBits,
   type SerializedWeights,
+  type TrainOptions,
   type TrainResult,
   type TrainResume,
+  trainForValidation,
   trainNetwork,
 } from '../../snn/index.js';
 import {
@@ -28,7 +34,7 @@ import {
 import { type Clocked, StepClock, wallMsOf } from '../stage-clock.js';
 import { describeThreadPolicy } from '../thread-policy.js';
 import type { StepContext } from '../types.js';
-import { winnerOf } from './select-winner.js';
+import { type Winner, winnerOf } from './select-winner.js';
 
 /**
  * stages/train-winner.json: the training's summary; the weights are in TRAINED_WEIGHTS. Its wallMs is the
@@ -47,15 +53,25 @@ export interface TrainStage extends Omit<TrainResult, 'weights'>, Clocked {
    * threads (small network, step alone)'.
    */
   backend: string;
+  /** The last epoch trained again quantization-aware (QAT_WEIGHTS); null when the winner is stored at 32 bits. */
+  quantizationAware: { bits: QuantBits; fromEpoch: number; valAccuracy: number } | null;
 }
 
 /** The trained 32-bit weights, kept beside the final (maybe quantized) ones. */
 export const TRAINED_WEIGHTS = 'trained-weights.json';
+/** The float weights of the quantization-aware training, which quantize-evaluate quantizes and stores. */
+export const QAT_WEIGHTS = 'quantization-aware-weights.json';
 
 /** What the winner cache keeps of a training: its stage record (without this run's clock) and weights. */
 interface CachedTraining {
   stage: Omit<TrainStage, 'spans'>;
   weights: SerializedWeights;
+  quantizationAwareWeights: SerializedWeights | null;
+}
+
+/** The width a winner trains quantization-aware at: spikenas mode's searched width below 32 bits. */
+export function quantizeAwareBits(plan: RunPlan, winner: Winner): QuantBits | null {
+  return plan.request.mode === 'spikenas' && winner.weightBits !== 32 ? winner.weightBits : null;
 }
 
 /**
@@ -63,13 +79,14 @@ interface CachedTraining {
  * cell, the training schedule and the seeds: a run that matches an earlier one in all of them gets that
  * run's trained weights (and, in quantize-evaluate, its quantized ones at the same budget).
  */
-export function winnerCacheKey(plan: RunPlan, { text, config }: { text: string; config: NetConfig }): string {
+export function winnerCacheKey(plan: RunPlan, winner: Winner): string {
   return cacheKey({
     dataset: plan.dataset.fingerprint,
     data: plan.profile.data,
     splitSeed: plan.seeds.split,
-    config,
-    arch: text,
+    config: winner.config,
+    arch: winner.text,
+    quantizeAwareBits: quantizeAwareBits(plan, winner),
     training: plan.profile.winner,
     trainSeed: plan.seeds.train,
   });
@@ -93,20 +110,57 @@ export async function trainWinner(
     const { trainOn, ...training } = plan.profile.winner;
     const split = await splitFor(plan);
     const data = trainOn === 'train+val' ? trainOnTrainAndVal(split) : split;
-    const options = {
+    const qatBits = quantizeAwareBits(plan, winner);
+    const lastEpoch = training.epochs - 1;
+    // The QAT phase trains the last epoch a second time: the progress bar counts both.
+    const totalSteps = (total: number) => (qatBits === null ? total : total + total / training.epochs);
+    const options: TrainOptions = {
       ...training,
-      onStep: (done: number, total: number) => ctx.onProgress?.({ unit: TRAINING_STEPS, done, total }),
+      onStep: (done, total) => ctx.onProgress?.({ unit: TRAINING_STEPS, done, total: totalSteps(total) }),
     };
     const result = await trainNetwork(arch, config, data, options, {
       seed: plan.seeds.train,
       ...(resume ? { resume: resume.data } : {}),
       ...signalOption(ctx),
       onProgress: async (progress) => {
+        if (qatBits !== null && progress.done === lastEpoch) {
+          await run.writeCheckpoint('train-winner-before-last-epoch', progress.resume);
+        }
         await run.writeCheckpoint('train-winner', { ...progress.resume, spans: clock.spans() });
       },
     });
     const { weights, ...summary } = result;
     await run.putJson(TRAINED_WEIGHTS, weights);
+    let quantizationAware: TrainStage['quantizationAware'] = null;
+    let quantizationAwareWeights: SerializedWeights | null = null;
+    if (qatBits !== null) {
+      const beforeLast = await run.readCheckpoint<TrainResume>('train-winner-before-last-epoch');
+      const qat = await trainForValidation(
+        arch,
+        config,
+        data,
+        {
+          ...options,
+          quantizeAware: { bits: qatBits, fromEpoch: lastEpoch },
+          // Resumed before the last epoch, `done` counts from that epoch's first step: the plain
+          // training's last epoch is already behind it.
+          onStep: (done, total) =>
+            ctx.onProgress?.({
+              unit: TRAINING_STEPS,
+              done: done + total / training.epochs,
+              total: totalSteps(total),
+            }),
+        },
+        {
+          seed: plan.seeds.train,
+          ...(beforeLast ? { resume: beforeLast.data } : {}),
+          ...signalOption(ctx),
+        },
+      );
+      quantizationAwareWeights = qat.weights;
+      await run.putJson(QAT_WEIGHTS, qat.weights);
+      quantizationAware = { bits: qatBits, fromEpoch: lastEpoch, valAccuracy: qat.valAccuracy };
+    }
     const spans = clock.spans();
     const stage: TrainStage = {
       ...summary,
@@ -119,10 +173,11 @@ export async function trainWinner(
       backend: ctx.threadPolicy
         ? `${describeBackend(backend)}, heavy steps in ${describeThreadPolicy(ctx.threadPolicy)}`
         : describeBackend(backend),
+      quantizationAware,
     };
     await run.putJson(file, stage);
     const { spans: _spans, ...kept } = stage;
-    await cache.put(key, { stage: kept, weights } satisfies CachedTraining);
+    await cache.put(key, { stage: kept, weights, quantizationAwareWeights } satisfies CachedTraining);
   }
   const stage = await run.getJson<TrainStage>(file);
   return { testAccuracy: stage.testAccuracy, wallMs: stage.wallMs };
@@ -134,6 +189,7 @@ async function reuseTraining(run: RunArtifacts, cache: ArtifactCache, key: strin
   const cached = await cache.get<CachedTraining>(key);
   if (cached === undefined) return;
   await run.putJson(TRAINED_WEIGHTS, cached.weights);
+  if (cached.quantizationAwareWeights) await run.putJson(QAT_WEIGHTS, cached.quantizationAwareWeights);
   const spans = clock.spans();
   await run.putJson(stageFile('train-winner'), {
     ...cached.stage,

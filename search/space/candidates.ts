@@ -1,6 +1,10 @@
 /**
  * Candidate generation, pure and seeded. spikenas mode: the enhanced space, canonicalised, deduplicated,
- * and filtered by the memory budget from the matrix alone, before any tensor exists. snasnet mode: the
+ * and filtered by the memory budget from the matrix alone, before any tensor exists. A candidate is a cell
+ * and the width its weights are stored at: the widest of the request's widths at which the cell fits.
+ * A narrower width for the same cell is dominated, so it is not listed: it has the same SAHD score and, per
+ * the precision study (bench/results/qat-precision-*.json), costs no fewer points after quantization-aware
+ * training. The narrower widths matter for the larger cells that fit only at them. snasnet mode: the
  * baseline as SNASNet runs it (random 5-op matrices redrawn until valid, duplicates kept and scored again,
  * no memory awareness).
  */
@@ -20,7 +24,7 @@ import {
   spaceSize,
 } from './arch.js';
 import { deployRamBytes } from './deploy-memory.js';
-import { estimateMemory, type MemoryEstimate } from './memory.js';
+import { estimateMemory, type MemoryEstimate, type WeightBits } from './memory.js';
 
 /** Spaces up to this many raw matrices are enumerated completely instead of sampled. */
 export const ENUMERATION_LIMIT = 20_000;
@@ -37,7 +41,8 @@ export interface CandidateRequest {
   budgetBytes: number | null;
   /** RAM budget (membranes and activation buffers of one image, search/space/deploy-memory.ts); null or absent = none. */
   ramBudgetBytes?: number | null;
-  weightBits: number;
+  /** Widths the weights may be stored at, widest first (search/space/memory.ts normalizeWeightBits). */
+  weightBits: readonly WeightBits[];
   /** spikenas: at most this many candidates; snasnet: exactly this many draws. */
   limit: number;
 }
@@ -45,6 +50,8 @@ export interface CandidateRequest {
 export interface Candidate extends MemoryEstimate {
   /** Canonical matrix string. */
   arch: string;
+  /** The width the memory is measured at: the widest that fits the budget, the narrowest when none does. */
+  weightBits: WeightBits;
   /** RAM of the deployed network for one image (search/space/deploy-memory.ts), what the C export's .bss measures. */
   ramBytes: number;
 }
@@ -146,19 +153,29 @@ function snasnetCandidates(request: CandidateRequest, seed: number): CandidateSe
 }
 
 function measure(arch: string, request: CandidateRequest): Candidate {
-  return measureCandidate(arch, request.config, request.cellType, request.weightBits);
+  return measureCandidate(arch, request.config, request.cellType, request.weightBits, request.budgetBytes);
 }
 
-/** A canonical matrix's memory: the weights (estimateMemory) and the deployed network's RAM. */
+/**
+ * A canonical matrix's memory at the widest of `widths` whose stored weights fit `budgetBytes` (the
+ * narrowest when none fits, the widest without a budget), and the deployed network's RAM.
+ */
 export function measureCandidate(
   arch: string,
   config: NetConfig,
   cellType: NetConfig['cellType'],
-  weightBits: number,
+  widths: readonly WeightBits[],
+  budgetBytes: number | null,
 ): Candidate {
   const parsed = parseArch(arch, cellType);
-  const memory = estimateMemory(parsed, config, { weightBits });
-  return { arch, ...memory, ramBytes: deployRamBytes(parsed, config) };
+  let measured: Candidate | undefined;
+  for (const weightBits of widths) {
+    const memory = estimateMemory(parsed, config, { weightBits });
+    measured = { arch, weightBits, ...memory, ramBytes: deployRamBytes(parsed, config) };
+    if (budgetBytes === null || memory.storedBytes <= budgetBytes) return measured;
+  }
+  if (measured === undefined) throw new InputError('weightBits', 'names no width', '32, 8, 6, 4');
+  return measured;
 }
 
 function infeasible(request: CandidateRequest, smallest: Candidate | undefined): InfeasibleBudgetError {
@@ -167,7 +184,7 @@ function infeasible(request: CandidateRequest, smallest: Candidate | undefined):
     smallest === undefined
       ? 'no valid candidate was generated'
       : `the smallest candidate (${smallest.arch}) needs ${smallest.storedBytes} bytes ` +
-        `(${formatSize(smallest.storedBytes)}) at ${request.weightBits}-bit weights, as stored`;
+        `(${formatSize(smallest.storedBytes)}) at ${smallest.weightBits}-bit weights, as stored`;
   const ram =
     request.ramBudgetBytes == null
       ? ''

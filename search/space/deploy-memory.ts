@@ -15,7 +15,7 @@
  *   head      the head's membrane; the hidden layer's membrane; the votes          H2 W2 2C; hidden; K P
  *   scratch   per-output-channel accumulators (int32 or float32), then one byte per neuron for the spikes
  *             of the LIF layer being read                                          max(2C, hidden, K P); max
- * Flash: each conv's codes (float32 at 32 bits, int8, or 4-bit two to a byte) with its per-channel scale and
+ * Flash: each conv's codes (float32 at 32 bits, int8, or 6- and 4-bit codes packed bit after bit) with its per-channel scale and
  * bias (BatchNorm folded in at its running statistics); the two BatchNorms before a LIF (mean, factor,
  * shift per channel); the classifier's codes (with per-output scales below 32 bits) and the output bias; a 256-entry normalisation
  * table per input channel. Floats come first, bytes last, so the only padding is at the end.
@@ -26,8 +26,8 @@ import type { NetConfig } from '../../snn/config.js';
 import { archEdges } from './arch.js';
 import { spatialSizes } from './memory.js';
 
-/** Weight widths a deployed network stores: float32, int8 or int4. */
-export type DeployBits = 32 | 8 | 4;
+/** Weight widths a deployed network stores: float32, int8, or 6- and 4-bit codes packed without gaps. */
+export type DeployBits = 32 | 8 | 6 | 4;
 
 /** One array of a deployed network: its C name, element count and element size. */
 export interface DeployArray {
@@ -134,7 +134,7 @@ function flashArrays(arch: Arch, config: NetConfig, bits: DeployBits): DeployArr
   const codes: DeployArray[] = [];
   const weights = (name: string, elements: number) => {
     if (bits === 32) floats.push(float(`${name}_w`, elements));
-    else codes.push(bytes(`${name}_q`, bits === 8 ? elements : Math.ceil(elements / 2)));
+    else codes.push(bytes(`${name}_q`, Math.ceil((elements * bits) / 8)));
   };
   const conv = (name: string, k: number, inCh: number, outCh: number) => {
     weights(name, k * k * inCh * outCh);

@@ -19,10 +19,18 @@ import type { Arch } from '../../snn/cell-matrix.js';
 import type { NetConfig } from '../../snn/config.js';
 import { archEdges } from './arch.js';
 
-/** Weight precisions the memory model and quantization know. */
-export type WeightBits = 32 | 16 | 8 | 4;
-export const WEIGHT_BITS: readonly WeightBits[] = [32, 16, 8, 4];
-const WEIGHT_BITS_ALLOWED = '32, 16, 8, 4';
+/** Weight widths a network can be stored at: float32, or per-channel symmetric codes (snn/quantize.ts). */
+export type WeightBits = 32 | 8 | 6 | 4;
+export const WEIGHT_BITS: readonly WeightBits[] = [32, 8, 6, 4];
+const WEIGHT_BITS_ALLOWED = '32, 8, 6, 4';
+
+/**
+ * The widths a search may store its winner at when the request names none. The precision study
+ * (bench/results/qat-precision-*.json) finds that, after quantization-aware training, 8, 6 and 4 bits cost
+ * about the same fraction of a point against 32 bits, while a doubling of parameters is worth points: so
+ * the narrower widths are worth searching for the larger cells they admit.
+ */
+export const SEARCHED_WEIGHT_BITS: readonly WeightBits[] = [8, 6, 4];
 
 export interface MemoryEstimate {
   params: number;
@@ -40,13 +48,26 @@ export interface MemoryOptions {
   stateBits?: number;
 }
 
-/** Parses '32' | '16' | '8' | '4' (the CLI / Slack form of the weight width). */
+/** Parses '32' | '8' | '6' | '4' (the CLI / Slack form of one weight width). */
 export function parseWeightBits(text: string): WeightBits {
   const bits = Number(text.trim());
   return checkWeightBits(text.trim() === '' ? Number.NaN : bits, text);
 }
 
-/** Checks a weight width; InputError('weightBits', …) for anything but 32, 16, 8, 4. */
+/** Parses a comma-separated set of widths ('8,6,4', or '4' to fix one), widest first, each once. */
+export function parseWeightBitsSet(text: string): WeightBits[] {
+  return normalizeWeightBits(text.split(',').map(parseWeightBits));
+}
+
+/** A set of widths as the search uses it: widest first, each once. */
+export function normalizeWeightBits(widths: readonly WeightBits[]): WeightBits[] {
+  if (widths.length === 0) {
+    throw new InputError('weightBits', 'names no width', `one or more of ${WEIGHT_BITS_ALLOWED}`);
+  }
+  return [...new Set(widths)].sort((a, b) => b - a);
+}
+
+/** Checks a weight width; InputError('weightBits', …) for anything but 32, 8, 6, 4. */
 export function checkWeightBits(bits: number, shown: string = String(bits)): WeightBits {
   if (!WEIGHT_BITS.includes(bits as WeightBits)) {
     throw new InputError('weightBits', `'${shown}' is not a supported weight width`, WEIGHT_BITS_ALLOWED);

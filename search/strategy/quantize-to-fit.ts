@@ -1,33 +1,28 @@
 /**
- * Quantization to meet the budget (SpikeNAS v4): when 32-bit weights miss the budget, try 8-bit, then
- * 4-bit weights (per-channel symmetric, snn's quantizeWeights), evaluating test accuracy after each try.
- * The first width that fits is chosen; every tried width is reported, and so is a miss at every width.
+ * The winner's weights at the width they are stored at, and what each width cost in test accuracy.
+ *
+ * - snasnet mode (SpikeNAS v4's quantization to meet the budget): the search ignored the budget, so the
+ *   32-bit weights are tried first, then each of the request's widths, widest first (per-channel symmetric,
+ *   snn's quantizeWeights). The first width that fits is chosen; every tried width is reported, and so is a
+ *   miss at every width.
+ * - spikenas mode: the search already chose the width (search/space/candidates.ts). The 32-bit training is
+ *   quantized after training (PTQ) and the quantization-aware training is quantized as it was trained (QAT);
+ *   both are reported, and the QAT weights are stored.
  */
 
 import type { WorkContext } from '../../common/work-context.js';
 import type { ImageSet } from '../../datasets/types.js';
 import type { Arch } from '../../snn/cell-matrix.js';
 import type { NetConfig } from '../../snn/config.js';
-import { evaluateNetwork, quantizeWeights, type SerializedWeights } from '../../snn/index.js';
-import { estimateMemory } from '../space/memory.js';
+import { evaluateNetwork, type QuantBits, quantizeWeights, type SerializedWeights } from '../../snn/index.js';
+import { estimateMemory, type WeightBits } from '../space/memory.js';
 
-/** Widths tried, in order: full precision first, then the quantized ones snn supports. */
-export const QUANTIZATION_ORDER = [32, 8, 4] as const;
-export type TriedBits = (typeof QUANTIZATION_ORDER)[number];
-
-export interface QuantizeInput {
-  arch: Arch;
-  config: NetConfig;
-  weights: SerializedWeights;
-  budgetBytes: number;
-  test: ImageSet;
-  batchSize: number;
-  /** Test accuracy of the 32-bit weights when already measured (training reports it); evaluated otherwise. */
-  accuracy32?: number;
-}
+/** How the weights at a width were made. */
+export type QuantizationMethod = 'none' | 'post-training' | 'quantization-aware';
 
 export interface QuantizationTry {
-  bits: TriedBits;
+  bits: WeightBits;
+  method: QuantizationMethod;
   /** Weight bytes at this width: params x 4 for 32 bits; packed codes + per-channel scales otherwise. */
   bytes: number;
   fits: boolean;
@@ -36,39 +31,96 @@ export interface QuantizationTry {
 
 export interface QuantizeResult {
   tried: QuantizationTry[];
-  /** The first width that fits, or null when none does. */
-  chosenBits: TriedBits | null;
+  /** The width stored, or null when none fits. */
+  chosenBits: WeightBits | null;
+  /** How the stored weights were made; null when none fits. */
+  chosenMethod: QuantizationMethod | null;
   /** Weights at the chosen width (the input weights for 32); null when none fits. */
   weights: SerializedWeights | null;
 }
 
-export async function quantizeForBudget(
-  input: QuantizeInput,
-  ctx: Pick<WorkContext<never>, 'signal'> = {},
-): Promise<QuantizeResult> {
-  const tried: QuantizationTry[] = [];
-  const bytes32 = estimateMemory(input.arch, input.config, { weightBits: 32 }).weightBytes;
-  const accuracy32 =
-    input.accuracy32 ??
-    (await evaluateNetwork(input.arch, input.config, input.weights, input.test, input.batchSize)).accuracy;
-  tried.push({ bits: 32, bytes: bytes32, fits: bytes32 <= input.budgetBytes, accuracy: accuracy32 });
-  if (bytes32 <= input.budgetBytes) return { tried, chosenBits: 32, weights: input.weights };
+interface Winner {
+  arch: Arch;
+  config: NetConfig;
+  /** The 32-bit training. */
+  weights: SerializedWeights;
+  budgetBytes: number;
+  test: ImageSet;
+  batchSize: number;
+  /** Test accuracy of the 32-bit weights, as the training measured it. */
+  accuracy32: number;
+}
 
-  for (const bits of [8, 4] as const) {
+export interface QuantizeInput extends Winner {
+  /** Widths tried after 32 bits, widest first (the request's). */
+  widths: readonly WeightBits[];
+}
+
+export interface QuantizeAwareInput extends Winner {
+  bits: QuantBits;
+  /** The quantization-aware training's float weights. */
+  quantizeAwareWeights: SerializedWeights;
+}
+
+type Signal = Pick<WorkContext<never>, 'signal'>;
+
+/** snasnet mode: 32 bits, then the first of `widths` that fits the budget. */
+export async function quantizeForBudget(input: QuantizeInput, ctx: Signal = {}): Promise<QuantizeResult> {
+  const full = fullPrecision(input);
+  const tried = [full];
+  if (full.fits) return { tried, chosenBits: 32, chosenMethod: 'none', weights: input.weights };
+  for (const bits of input.widths) {
+    if (bits === 32) continue;
     ctx.signal?.throwIfAborted();
-    const quantized = await quantizeWeights(input.weights, bits);
-    // Storing quantized weights takes the packed codes and the per-channel float32 scales.
-    const bytes = quantized.codeBytes + quantized.scaleBytes;
-    const { accuracy } = await evaluateNetwork(
-      input.arch,
-      input.config,
-      quantized.weights,
-      input.test,
-      input.batchSize,
-    );
-    const fits = bytes <= input.budgetBytes;
-    tried.push({ bits, bytes, fits, accuracy });
-    if (fits) return { tried, chosenBits: bits, weights: quantized.weights };
+    const { quantized, attempt } = await quantizeAt(input, input.weights, bits, 'post-training');
+    tried.push(attempt);
+    if (attempt.fits) return { tried, chosenBits: bits, chosenMethod: 'post-training', weights: quantized };
   }
-  return { tried, chosenBits: null, weights: null };
+  return { tried, chosenBits: null, chosenMethod: null, weights: null };
+}
+
+/**
+ * spikenas mode: the searched width, after training (PTQ, for comparison) and as trained
+ * (QAT, stored). The search admitted the width, so the QAT weights fit; `fits` says so from the bytes.
+ */
+export async function quantizeTrainedAware(
+  input: QuantizeAwareInput,
+  ctx: Signal = {},
+): Promise<QuantizeResult> {
+  const tried = [fullPrecision(input)];
+  const ptq = await quantizeAt(input, input.weights, input.bits, 'post-training');
+  tried.push(ptq.attempt);
+  ctx.signal?.throwIfAborted();
+  const qat = await quantizeAt(input, input.quantizeAwareWeights, input.bits, 'quantization-aware');
+  tried.push(qat.attempt);
+  return qat.attempt.fits
+    ? { tried, chosenBits: input.bits, chosenMethod: 'quantization-aware', weights: qat.quantized }
+    : { tried, chosenBits: null, chosenMethod: null, weights: null };
+}
+
+function fullPrecision(input: Winner): QuantizationTry {
+  const bytes = estimateMemory(input.arch, input.config, { weightBits: 32 }).weightBytes;
+  return { bits: 32, method: 'none', bytes, fits: bytes <= input.budgetBytes, accuracy: input.accuracy32 };
+}
+
+async function quantizeAt(
+  input: Winner,
+  weights: SerializedWeights,
+  bits: QuantBits,
+  method: QuantizationMethod,
+): Promise<{ quantized: SerializedWeights; attempt: QuantizationTry }> {
+  const quantized = await quantizeWeights(weights, bits);
+  // Storing quantized weights takes the packed codes and the per-channel float32 scales.
+  const bytes = quantized.codeBytes + quantized.scaleBytes;
+  const { accuracy } = await evaluateNetwork(
+    input.arch,
+    input.config,
+    quantized.weights,
+    input.test,
+    input.batchSize,
+  );
+  return {
+    quantized: quantized.weights,
+    attempt: { bits, method, bytes, fits: bytes <= input.budgetBytes, accuracy },
+  };
 }

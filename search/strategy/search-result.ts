@@ -1,5 +1,6 @@
 /** What the memory-aware search found: counters, the top candidates, the Pareto front and the first pass. */
 import type { NetConfig } from '../../snn/config.js';
+import type { WeightBits } from '../space/memory.js';
 import type { FirstPass } from './profiles.js';
 
 export interface SearchCounters {
@@ -16,6 +17,8 @@ export interface ScoredCandidate {
   /** Canonical matrix string. */
   arch: string;
   params: number;
+  /** The width its weights are stored at (search/space/candidates.ts), which weightBytes is measured at. */
+  weightBits: WeightBits;
   weightBytes: number;
   stateBytes: number;
   score: number;
@@ -26,7 +29,8 @@ export interface SearchResult {
   mode: 'spikenas' | 'snasnet';
   config: NetConfig;
   budgetBytes: number | null;
-  weightBits: number;
+  /** The widths searched, widest first (SearchRequest.weightBits). */
+  weightBits: WeightBits[];
   counters: SearchCounters;
   topK: ScoredCandidate[];
   /** Candidates no other beats on both lower weight memory and higher score. */

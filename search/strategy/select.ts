@@ -5,6 +5,7 @@
 import type { NetConfig } from '../../snn/config.js';
 import { isUsableScore } from '../predictors/scoring.js';
 import type { Candidate, CandidateCounters } from '../space/candidates.js';
+import type { WeightBits } from '../space/memory.js';
 import { spearman } from '../stats/rank-stats.js';
 import { paretoFront } from './pareto.js';
 import type { FirstPass } from './profiles.js';
@@ -15,7 +16,7 @@ export interface SelectInput {
   mode: SearchResult['mode'];
   config: NetConfig;
   budgetBytes: number | null;
-  weightBits: number;
+  weightBits: WeightBits[];
   wallMs: number;
   topK: number;
   generation: CandidateCounters;
@@ -60,6 +61,7 @@ export function buildSearchResult(input: SelectInput): SearchResult {
     scored.set(c.arch, {
       arch: c.arch,
       params: c.params,
+      weightBits: c.weightBits,
       weightBytes: c.weightBytes,
       stateBytes: c.stateBytes,
       score,

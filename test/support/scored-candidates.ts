@@ -9,6 +9,7 @@ export function candidates(count: number, seed: number): ScoredCandidate[] {
     return {
       arch: `c${i}`,
       params,
+      weightBits: 32,
       weightBytes: params * 4,
       stateBytes: 5000 + rng.int(5000),
       score: 100 + rng.next() * 50,
