@@ -49,7 +49,9 @@ describe('a later night on unchanged data', () => {
     expect(first.accuracy).toBe(quantized.tried[2]?.accuracy);
     expect(first.quantization?.postTrainingAccuracy).toBe(quantized.tried[1]?.accuracy);
     const firstReportText = readFileSync(fileURLToPath(first.artifacts.report), 'utf8');
-    expect(firstReportText).toContain('| test accuracy after quantization-aware training at 8 bits (stored) |');
+    expect(firstReportText).toContain(
+      '| test accuracy after quantization-aware training at 8 bits (stored) |',
+    );
 
     const second = await runSearchLocally(night, { runId: 'night-2' });
     expect(second.reusedFrom).toEqual({ operationImpact: 'night-1', winnerTraining: 'night-1' });
