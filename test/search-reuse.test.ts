@@ -22,7 +22,7 @@ const night: SearchRequest = {
   mode: 'spikenas',
   profile: 'quick',
   seed: 5,
-  weightBits: [8],
+  weightBits: [4],
   shards: 1,
   artifacts,
 };
@@ -35,22 +35,22 @@ describe('a later night on unchanged data', () => {
   it('reuses the first night’s impact and winner, gives the same result, and says so', async () => {
     const first = await runSearchLocally(night, { runId: 'night-1' });
     expect(first.reusedFrom).toEqual({ operationImpact: null, winnerTraining: null });
-    // Searched at 8 bits, the winner trains its last epoch again quantization-aware, and that is stored.
-    expect(first.weightBits).toBe(8);
+    // Searched at 4 bits, the winner trains its last epoch again quantization-aware, and that is stored.
+    expect(first.weightBits).toBe(4);
     expect(first.quantization?.method).toBe('quantization-aware');
     const firstTrained = await stageOf<TrainStage>('night-1', 'train-winner');
-    expect(firstTrained.quantizationAware).toMatchObject({ bits: 8, fromEpoch: firstTrained.epochs - 1 });
+    expect(firstTrained.quantizationAware).toMatchObject({ bits: 4, fromEpoch: firstTrained.epochs - 1 });
     const quantized = await stageOf<QuantizeStage>('night-1', 'quantize-evaluate');
     expect(quantized.tried.map((t) => [t.bits, t.method])).toEqual([
       [32, 'none'],
-      [8, 'post-training'],
-      [8, 'quantization-aware'],
+      [4, 'post-training'],
+      [4, 'quantization-aware'],
     ]);
     expect(first.accuracy).toBe(quantized.tried[2]?.accuracy);
     expect(first.quantization?.postTrainingAccuracy).toBe(quantized.tried[1]?.accuracy);
     const firstReportText = readFileSync(fileURLToPath(first.artifacts.report), 'utf8');
     expect(firstReportText).toContain(
-      '| test accuracy after quantization-aware training at 8 bits (stored) |',
+      '| test accuracy after quantization-aware training at 4 bits (stored) |',
     );
 
     const second = await runSearchLocally(night, { runId: 'night-2' });
@@ -89,8 +89,17 @@ describe('a later night on unchanged data', () => {
     expect(tighter.reusedFrom.operationImpact).toBe('night-1');
     expect(tighter.weightBytes).toBeLessThanOrEqual(40 * 1024);
 
-    const reseeded = await runSearchLocally({ ...night, seed: 6 }, { runId: 'night-seed6' });
+    // At 8 bits, where the precision study found QAT does not pay, the winner is quantized after training.
+    const reseeded = await runSearchLocally({ ...night, seed: 6, weightBits: [8] }, { runId: 'night-seed6' });
     expect(reseeded.reusedFrom).toEqual({ operationImpact: null, winnerTraining: null });
+    expect(reseeded.quantization).toEqual({
+      method: 'post-training',
+      postTrainingAccuracy: reseeded.accuracy,
+    });
+    const reseededTrained = await stageOf<TrainStage>('night-seed6', 'train-winner');
+    expect(reseededTrained.quantizationAware).toBeNull();
+    const reseededQuantized = await stageOf<QuantizeStage>('night-seed6', 'quantize-evaluate');
+    expect(reseededQuantized.tried.map((t) => [t.bits, t.method])).toEqual([[8, 'post-training']]);
     const manifest = await new RunArtifacts(await openStore(artifacts), 'night-seed6').verify();
     expect(manifest.objects.map((o) => o.name)).toContain(RUN_FILES.modelJson);
   });

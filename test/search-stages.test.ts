@@ -92,7 +92,7 @@ describe('operation-impact trainings on the real runtime', () => {
 });
 
 describe('quantizeForBudget on the real runtime', () => {
-  it('keeps 32-bit weights that fit, else takes the first of 8 and 4 bits that fits, else none', async () => {
+  it('tries the widths in order (32, 8, 4): the first that fits, else none', async () => {
     const arch = parseArch('0003 0000 0000 0000');
     const trained = await trainNetwork(arch, tiny, data, shortTraining, { seed: 1 });
     const bytes32 = estimateMemory(arch, tiny, { weightBits: 32 }).weightBytes;
@@ -103,7 +103,7 @@ describe('quantizeForBudget on the real runtime', () => {
       test: data.test,
       batchSize: 10,
       accuracy32: trained.testAccuracy,
-      widths: [8, 4] as const,
+      widths: [32, 8, 4] as const,
     };
 
     const fits = await quantizeForBudget({ ...base, budgetBytes: bytes32 });

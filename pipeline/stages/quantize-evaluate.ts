@@ -1,7 +1,8 @@
 /**
  * quantize-evaluate: stores the winner's final weights at the width it fits the budget at, and measures
- * what each width cost (search/strategy/quantize-to-fit.ts). spikenas mode stores its quantization-aware
- * training at the searched width, and reports the post-training quantization beside it. snasnet's search
+ * what each width cost (search/strategy/quantize-to-fit.ts). spikenas mode stores its winner at the searched
+ * width: quantization-aware training at 6 and 4 bits (reported beside the post-training quantization),
+ * post-training quantization at 8. snasnet's search
  * ignores the budget, but its winner has to fit the same robot, so it is quantized to fit (32 bits, then
  * the request's widths), and the comparison with spikenas' winner is at the same memory.
  * A training reused from an earlier run comes with that run's quantization at the same budget.
@@ -9,6 +10,7 @@
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { stageFile } from '../../artifacts/run.js';
 import { InputError } from '../../common/errors.js';
+import type { WeightBits } from '../../search/space/memory.js';
 import {
   type QuantizeResult,
   quantizeForBudget,
@@ -76,9 +78,14 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
         accuracy32: trained.testAccuracy,
       };
       const aware = trained.quantizationAware;
+      // snasnet's search ignored the budget: 32 bits if they fit, else the request's widths in turn.
+      const widths =
+        plan.request.mode === 'snasnet'
+          ? [...new Set<WeightBits>([32, ...plan.request.weightBits])]
+          : [winner.weightBits];
       const result =
         aware === null
-          ? await quantizeForBudget({ ...base, widths: plan.request.weightBits }, signalOption(ctx))
+          ? await quantizeForBudget({ ...base, widths }, signalOption(ctx))
           : await quantizeTrainedAware(
               {
                 ...base,

@@ -1,9 +1,9 @@
 /**
  * train-winner: trains the search's winner with BPTT and measures it on the test set, or reuses the
  * training of an earlier run with the same data, network, winner and seeds (a fleet's later nights).
- * A spikenas winner searched at a quantized width also gets its last epoch again, quantization-aware at
- * that width (resumed from the state before the last epoch): the precision study found QAT as a final
- * phase at least as good as QAT from the start, and the plain training stays for the report's 32-bit and
+ * A spikenas winner searched at 6 or 4 bits also gets its last epoch again, quantization-aware at that
+ * width (resumed from the state before the last epoch): the precision study found QAT as a final phase at
+ * least as good as QAT from the start, and the plain training stays for the report's 32-bit and
  * post-training figures.
  */
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
@@ -69,9 +69,18 @@ interface CachedTraining {
   quantizationAwareWeights: SerializedWeights | null;
 }
 
-/** The width a winner trains quantization-aware at: spikenas mode's searched width below 32 bits. */
+/**
+ * Widths at which quantization-aware training pays, from the precision study
+ * (bench/results/qat-precision-*.json, points lost against 32 bits): at 6 bits 0.37 after training against
+ * 0.15 with QAT, at 4 bits 1.49 against 0.20; at 8 bits 0.14 against 0.16, so an 8-bit winner is quantized
+ * after training and spares the extra epoch.
+ */
+const QAT_WIDTHS: readonly QuantBits[] = [6, 4];
+
+/** The width a winner trains quantization-aware at: spikenas mode's searched width, where QAT pays. */
 export function quantizeAwareBits(plan: RunPlan, winner: Winner): QuantBits | null {
-  return plan.request.mode === 'spikenas' && winner.weightBits !== 32 ? winner.weightBits : null;
+  const bits = winner.weightBits;
+  return plan.request.mode === 'spikenas' && bits !== 32 && QAT_WIDTHS.includes(bits) ? bits : null;
 }
 
 /**

@@ -1,13 +1,14 @@
 /**
  * The winner's weights at the width they are stored at, and what each width cost in test accuracy.
  *
- * - snasnet mode (SpikeNAS v4's quantization to meet the budget): the search ignored the budget, so the
- *   32-bit weights are tried first, then each of the request's widths, widest first (per-channel symmetric,
- *   snn's quantizeWeights). The first width that fits is chosen; every tried width is reported, and so is a
- *   miss at every width.
- * - spikenas mode: the search already chose the width (search/space/candidates.ts). The 32-bit training is
- *   quantized after training (PTQ) and the quantization-aware training is quantized as it was trained (QAT);
- *   both are reported, and the QAT weights are stored.
+ * - quantizeForBudget (SpikeNAS v4's quantization to meet the budget): each width in the order given, 32
+ *   bits as trained, the others quantized after training (PTQ; per-channel symmetric, snn's
+ *   quantizeWeights). The first width that fits is chosen; every tried width is reported, and so is a miss
+ *   at every width. snasnet mode, whose search ignored the budget, tries 32 bits and then the request's
+ *   widths; spikenas mode's winner at 8 bits tries only the width its search chose.
+ * - quantizeTrainedAware: a spikenas winner trained quantization-aware at its searched width. The 32-bit
+ *   training quantized after training (PTQ) and the quantization-aware training quantized as it was trained
+ *   (QAT) are both reported, and the QAT weights are stored.
  */
 
 import type { WorkContext } from '../../common/work-context.js';
@@ -52,7 +53,7 @@ interface Winner {
 }
 
 export interface QuantizeInput extends Winner {
-  /** Widths tried after 32 bits, widest first (the request's). */
+  /** Widths tried, in order. */
   widths: readonly WeightBits[];
 }
 
@@ -64,14 +65,17 @@ export interface QuantizeAwareInput extends Winner {
 
 type Signal = Pick<WorkContext<never>, 'signal'>;
 
-/** snasnet mode: 32 bits, then the first of `widths` that fits the budget. */
+/** The first of `widths`, in order, whose weights fit the budget. */
 export async function quantizeForBudget(input: QuantizeInput, ctx: Signal = {}): Promise<QuantizeResult> {
-  const full = fullPrecision(input);
-  const tried = [full];
-  if (full.fits) return { tried, chosenBits: 32, chosenMethod: 'none', weights: input.weights };
+  const tried: QuantizationTry[] = [];
   for (const bits of input.widths) {
-    if (bits === 32) continue;
     ctx.signal?.throwIfAborted();
+    if (bits === 32) {
+      const full = fullPrecision(input);
+      tried.push(full);
+      if (full.fits) return { tried, chosenBits: 32, chosenMethod: 'none', weights: input.weights };
+      continue;
+    }
     const { quantized, attempt } = await quantizeAt(input, input.weights, bits, 'post-training');
     tried.push(attempt);
     if (attempt.fits) return { tried, chosenBits: bits, chosenMethod: 'post-training', weights: quantized };
