@@ -221,7 +221,14 @@ export function renderReport(input: SearchReportInput): string {
     if (winner.training !== undefined) {
       const t = winner.training;
       const on = t.trainOn === 'train+val' ? 'training and validation images' : 'training images';
-      rows.push(['training', `${t.epochs} epochs on ${t.trainImages} ${on}, ${formatDuration(t.wallMs)}`]);
+      const aware =
+        winner.quantization?.method === 'quantization-aware'
+          ? `, then the last epoch again quantization-aware at ${winner.quantization.weightBits} bits`
+          : '';
+      rows.push([
+        'training',
+        `${t.epochs} epochs on ${t.trainImages} ${on}${aware}, ${formatDuration(t.wallMs)}`,
+      ]);
     }
     out.push(table(['', ''], rows));
     out.push('', '### Spike rate per layer', '');

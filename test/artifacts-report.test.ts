@@ -177,7 +177,9 @@ describe('renderReport', () => {
     expect(md).toContain('| test accuracy after quantization-aware training at 8 bits (stored) | 86.55% |');
     expect(md).toContain('| test accuracy lost with quantization-aware training | 0.57 pp |');
     expect(md).toContain('| fits the budget | yes, 30.00% of the budget |');
-    expect(md).toContain('| training | 5 epochs on 60000 training and validation images, ');
+    expect(md).toContain(
+      '| training | 5 epochs on 60000 training and validation images, then the last epoch again quantization-aware at 8 bits, ',
+    );
     expect(tableAfter(md, '### Spike rate per layer')).toEqual([
       '| cell1.node1 | 12.00% |',
       '| head.hidden | 31.00% |',
