@@ -10,6 +10,8 @@ import { scoreSahd } from '../search/predictors/sahd.js';
 import { candidateSeed } from '../search/predictors/scoring.js';
 import { parseArch } from '../search/space/arch.js';
 import { countParams } from '../search/space/memory.js';
+import { type ImpactJob, trainImpactJobs } from '../search/strategy/impact.js';
+import type { ShortTraining } from '../search/strategy/profiles.js';
 import type { NetConfig } from '../snn/config.js';
 import {
   evaluateNetwork,
@@ -83,7 +85,20 @@ export interface PrecisionJob {
   fromStart: QuantBits[];
 }
 
-export type StudyJob = ScoreJob | TrainJob | PrecisionJob;
+/**
+ * One operation-impact training (search/strategy/impact.ts) at a given short schedule: the analysis seed
+ * and the job's key decide its training seed, as in the search.
+ */
+export interface ImpactTrainingJob {
+  kind: 'impact';
+  data: StudyData;
+  config: NetConfig;
+  job: ImpactJob;
+  train: ShortTraining;
+  seed: number;
+}
+
+export type StudyJob = ScoreJob | TrainJob | PrecisionJob | ImpactTrainingJob;
 
 export interface ScoreOutcome {
   score: number;
@@ -107,11 +122,18 @@ export interface PrecisionOutcome {
   wallMs: number;
 }
 
+export interface ImpactTrainingOutcome {
+  valAccuracy: number;
+  wallMs: number;
+}
+
 export type JobOutcome<J extends StudyJob> = J extends ScoreJob
   ? ScoreOutcome
   : J extends PrecisionJob
     ? PrecisionOutcome
-    : TrainOutcome;
+    : J extends ImpactTrainingJob
+      ? ImpactTrainingOutcome
+      : TrainOutcome;
 
 const splits = new Map<string, Promise<DataSplit>>();
 
@@ -131,9 +153,19 @@ function splitOf(data: StudyData): Promise<DataSplit> {
   return split;
 }
 
-export async function runJob(job: StudyJob): Promise<ScoreOutcome | TrainOutcome | PrecisionOutcome> {
+export async function runJob(
+  job: StudyJob,
+): Promise<ScoreOutcome | TrainOutcome | PrecisionOutcome | ImpactTrainingOutcome> {
   await initBackend();
   const split = await splitOf(job.data);
+  if (job.kind === 'impact') {
+    const started = performance.now();
+    const { accuracies } = await trainImpactJobs(
+      { config: job.config, data: split, train: job.train, jobs: [job.job] },
+      { seed: job.seed },
+    );
+    return { valAccuracy: accuracies[job.job.key] as number, wallMs: performance.now() - started };
+  }
   const arch = parseArch(job.arch, job.config.cellType);
   if (job.kind === 'score') {
     const batches = sampleBatches(split.train, {

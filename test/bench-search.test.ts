@@ -125,7 +125,7 @@ describe('bench:search end to end', () => {
     expect(result.dataset).toBe('synthetic');
     expect(result.budget).toBe('32KiB');
     expect(result.budgetBytes).toBe(32 * 1024);
-    expect(result.weightBits).toBe(8);
+    expect(result.weightBits).toEqual([8, 6, 4]);
     expect(result.seed).toBe(3);
     expect(result.shards).toBe(2);
     expect(result.workers).toEqual({

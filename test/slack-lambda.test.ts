@@ -130,7 +130,7 @@ describe('slack/lambda handler', () => {
     expect(request).toMatchObject({
       fleet: fleetName,
       budget: '512KiB',
-      weightBits: 8,
+      weightBits: [8],
       notify: { slackChannel: ALLOWED.channel_id, slackThreadTs: announcement?.answer.ts },
     });
   });

@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { planImpactPairs } from '../search/strategy/impact-plan.js';
+import { OP_NAMES, type OpCode } from '../snn/cell-matrix.js';
 import { ROOT } from './support/temporal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spikenas-studies-'));
@@ -224,5 +226,71 @@ describe('first-pass agreement study', () => {
       expect(judged?.top20Kept['20']).toBe(20);
       expect(judged?.survivorsNeeded).toBe(20);
     }
+  });
+});
+
+interface ImpactScheduleJson {
+  settings: { impactSeed: number; ops: OpCode[]; feedback: boolean; samplesPerOp: number; steps: number[] };
+  results: { steps: number; key: string; valAccuracy: number }[];
+  summary: {
+    trainingsPerSchedule: number;
+    schedules: Record<
+      string,
+      {
+        trainings: number;
+        impacts: { subject: string; n: number; meanPoints: number }[];
+        decisions: { ops: number[]; cellType: string };
+        againstReference: { pairGainsRho: number | null; sameDecisions: boolean } | null;
+      }
+    >;
+  };
+}
+
+describe('impact-schedule study', () => {
+  const out = join(dir, 'impact-schedule.json');
+  const tiny = ['--preset', 'fmnist-tiny', '--steps', '2,4', '--train-limit', '1200', '--out', out];
+
+  it("trains the paper profile's impact pairs at each schedule and compares each with the longest", () => {
+    const run = study('impact-schedule.js', tiny);
+    expect(run.status, run.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as ImpactScheduleJson;
+    expect(json.settings.steps).toEqual([4, 2]);
+    const pairs = planImpactPairs(json.settings, json.settings.impactSeed);
+    const trainings = new Set(
+      pairs.flatMap((p) => [`${p.cellType}|${p.withArch}`, `${p.cellType}|${p.withoutArch}`]),
+    );
+    expect(json.summary.trainingsPerSchedule).toBe(trainings.size);
+    expect(json.results).toHaveLength(2 * trainings.size);
+    const reference = json.summary.schedules['4'];
+    const shorter = json.summary.schedules['2'];
+    expect(reference?.againstReference).toBeNull();
+    expect(typeof shorter?.againstReference?.sameDecisions).toBe('boolean');
+    // The reference's impacts, recomputed from its trainings: the mean gain of each subject's pairs.
+    const accuracy = (key: string) =>
+      json.results.find((r) => r.steps === 4 && r.key === key)?.valAccuracy as number;
+    for (const impact of reference?.impacts ?? []) {
+      const mine = pairs.filter(
+        (p) => (p.subject === 'feedback' ? 'feedback' : OP_NAMES[p.subject]) === impact.subject,
+      );
+      expect(impact.n).toBe(mine.length);
+      const gains = mine.map(
+        (p) => accuracy(`${p.cellType}|${p.withArch}`) - accuracy(`${p.cellType}|${p.withoutArch}`),
+      );
+      expect(impact.meanPoints).toBeCloseTo((gains.reduce((a, b) => a + b, 0) / gains.length) * 100, 2);
+    }
+    expect(reference?.impacts.map((i) => i.subject)).toEqual([
+      'skip',
+      'conv1x1',
+      'conv3x3',
+      'avgpool3x3',
+      'feedback',
+    ]);
+  });
+
+  it('resumes from its file without training again', () => {
+    const before = read(out);
+    const run = study('impact-schedule.js', tiny);
+    expect(run.status, run.stderr).toBe(0);
+    expect(read(out).results).toEqual(before.results);
   });
 });
