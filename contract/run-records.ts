@@ -59,7 +59,14 @@ export interface WinnerSummary {
   } | null;
   /** Mean fraction of neurons that spike per timestep, per LIF layer, on the test set. */
   spikeRates: { layer: string; rate: number }[];
-  training?: { epochs: number; wallMs: number; trainOn: 'train' | 'train+val'; trainImages: number };
+  training?: {
+    epochs: number;
+    wallMs: number;
+    trainOn: 'train' | 'train+val';
+    trainImages: number;
+    /** The last epochs trained a second time quantization-aware; 0 (absent before 2026-12-07) when none. */
+    quantizationAwareEpochs?: number;
+  };
 }
 
 /** winner.json: the winner, and what it takes to rebuild and compare it (config, seeds, data, stage times). */

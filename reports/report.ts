@@ -221,9 +221,11 @@ export function renderReport(input: SearchReportInput): string {
     if (winner.training !== undefined) {
       const t = winner.training;
       const on = t.trainOn === 'train+val' ? 'training and validation images' : 'training images';
+      const again = t.quantizationAwareEpochs ?? 0;
       const aware =
-        winner.quantization?.method === 'quantization-aware'
-          ? `, then the last epoch again quantization-aware at ${winner.quantization.weightBits} bits`
+        again > 0 && winner.quantization?.method === 'quantization-aware'
+          ? `, then the last ${again === 1 ? 'epoch' : `${again} epochs`} again quantization-aware at ` +
+            `${winner.quantization.weightBits} bits`
           : '';
       rows.push([
         'training',

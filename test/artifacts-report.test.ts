@@ -67,7 +67,13 @@ describe('renderReport', () => {
       { layer: 'cell1.node1', rate: 0.12 },
       { layer: 'head.hidden', rate: 0.31 },
     ],
-    training: { epochs: 5, wallMs: 95_000, trainOn: 'train+val', trainImages: 60_000 },
+    training: {
+      epochs: 5,
+      wallMs: 95_000,
+      trainOn: 'train+val',
+      trainImages: 60_000,
+      quantizationAwareEpochs: 1,
+    },
   };
   const input: SearchReportInput = {
     runId: 'run-7',
@@ -266,6 +272,10 @@ describe('renderReport', () => {
           accuracy: 0.8655,
           method: 'post-training',
           postTrainingAccuracy: 0.8655,
+        },
+        training: {
+          ...(winner.training as NonNullable<WinnerSummary['training']>),
+          quantizationAwareEpochs: 0,
         },
       },
     });

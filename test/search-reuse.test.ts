@@ -13,7 +13,7 @@ import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
 import type { SearchRequest } from '../contract/request.js';
 import { runSearchLocally } from '../pipeline/local.js';
 import type { QuantizeStage } from '../pipeline/stages/quantize-evaluate.js';
-import type { TrainStage } from '../pipeline/stages/train-winner.js';
+import { quantizeAwareFrom, type TrainStage } from '../pipeline/stages/train-winner.js';
 
 const artifacts = mkdtempSync(join(tmpdir(), 'spikenas-reuse-'));
 const night: SearchRequest = {
@@ -102,5 +102,11 @@ describe('a later night on unchanged data', () => {
     expect(reseededQuantized.tried.map((t) => [t.bits, t.method])).toEqual([[8, 'post-training']]);
     const manifest = await new RunArtifacts(await openStore(artifacts), 'night-seed6').verify();
     expect(manifest.objects.map((o) => o.name)).toContain(RUN_FILES.modelJson);
+  });
+});
+
+describe('the quantization-aware phase', () => {
+  it("is the final sixth of the winner's epochs, rounded up, at least one", () => {
+    expect([1, 2, 3, 6, 7, 12, 15].map(quantizeAwareFrom)).toEqual([0, 1, 2, 5, 5, 10, 12]);
   });
 });

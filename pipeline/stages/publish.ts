@@ -61,6 +61,9 @@ export async function publish(input: RunInput, ctx: StepContext = {}): Promise<S
       wallMs: trained.wallMs,
       trainOn: trained.trainOn,
       trainImages: trained.trainImages,
+      quantizationAwareEpochs: trained.quantizationAware
+        ? trained.epochs - trained.quantizationAware.fromEpoch
+        : 0,
     },
   };
   const backendName = trained.backend;

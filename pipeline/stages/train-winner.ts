@@ -1,10 +1,9 @@
 /**
  * train-winner: trains the search's winner with BPTT and measures it on the test set, or reuses the
  * training of an earlier run with the same data, network, winner and seeds (a fleet's later nights).
- * A spikenas winner searched at 6 or 4 bits also gets its last epoch again, quantization-aware at that
- * width (resumed from the state before the last epoch): the precision study found QAT as a final phase at
- * least as good as QAT from the start, and the plain training stays for the report's 32-bit and
- * post-training figures.
+ * A spikenas winner searched at 6 or 4 bits also trains its final sixth of epochs again, quantization-aware
+ * at that width (resumed from the state before them; QAT_SHARE): the plain training stays for the report's
+ * 32-bit and post-training figures.
  */
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { type RunArtifacts, stageFile } from '../../artifacts/run.js';
@@ -53,7 +52,10 @@ export interface TrainStage extends Omit<TrainResult, 'weights'>, Clocked {
    * threads (small network, step alone)'.
    */
   backend: string;
-  /** The last epoch trained again quantization-aware (QAT_WEIGHTS); null when the winner is stored at 32 bits. */
+  /**
+   * The epochs from `fromEpoch` on trained again quantization-aware (QAT_WEIGHTS); null when the winner is
+   * not trained quantization-aware.
+   */
   quantizationAware: { bits: QuantBits; fromEpoch: number; valAccuracy: number } | null;
 }
 
@@ -76,6 +78,19 @@ interface CachedTraining {
  * after training and spares the extra epoch.
  */
 const QAT_WIDTHS: readonly QuantBits[] = [6, 4];
+
+/**
+ * The share of a winner's epochs trained again quantization-aware (rounded up, at least one): the precision
+ * study trained its last epoch of 6 quantization-aware. A share rather than a count keeps the phase where
+ * that epoch was on the cosine schedule (learning rate 7 % of the initial one there, 10 % at epoch 12 of
+ * 15), so a 15-epoch winner's QAT phase is its last 3 epochs, not one epoch at 1 % of the learning rate.
+ */
+const QAT_SHARE = 1 / 6;
+
+/** Epochs before the quantization-aware phase of an `epochs`-epoch training (see QAT_SHARE). */
+export function quantizeAwareFrom(epochs: number): number {
+  return epochs - Math.max(1, Math.ceil(epochs * QAT_SHARE - 1e-9));
+}
 
 /** The width a winner trains quantization-aware at: spikenas mode's searched width, where QAT pays. */
 export function quantizeAwareBits(plan: RunPlan, winner: Winner): QuantBits | null {
@@ -120,9 +135,10 @@ export async function trainWinner(
     const split = await splitFor(plan);
     const data = trainOn === 'train+val' ? trainOnTrainAndVal(split) : split;
     const qatBits = quantizeAwareBits(plan, winner);
-    const lastEpoch = training.epochs - 1;
-    // The QAT phase trains the last epoch a second time: the progress bar counts both.
-    const totalSteps = (total: number) => (qatBits === null ? total : total + total / training.epochs);
+    const qatFrom = quantizeAwareFrom(training.epochs);
+    // The QAT phase trains its epochs a second time: the progress bar counts both.
+    const qatShare = qatBits === null ? 0 : (training.epochs - qatFrom) / training.epochs;
+    const totalSteps = (total: number) => total + total * qatShare;
     const options: TrainOptions = {
       ...training,
       onStep: (done, total) => ctx.onProgress?.({ unit: TRAINING_STEPS, done, total: totalSteps(total) }),
@@ -132,8 +148,8 @@ export async function trainWinner(
       ...(resume ? { resume: resume.data } : {}),
       ...signalOption(ctx),
       onProgress: async (progress) => {
-        if (qatBits !== null && progress.done === lastEpoch) {
-          await run.writeCheckpoint('train-winner-before-last-epoch', progress.resume);
+        if (qatBits !== null && progress.done === qatFrom) {
+          await run.writeCheckpoint('train-winner-before-qat', progress.resume);
         }
         await run.writeCheckpoint('train-winner', { ...progress.resume, spans: clock.spans() });
       },
@@ -143,32 +159,32 @@ export async function trainWinner(
     let quantizationAware: TrainStage['quantizationAware'] = null;
     let quantizationAwareWeights: SerializedWeights | null = null;
     if (qatBits !== null) {
-      const beforeLast = await run.readCheckpoint<TrainResume>('train-winner-before-last-epoch');
+      const beforeQat = await run.readCheckpoint<TrainResume>('train-winner-before-qat');
       const qat = await trainForValidation(
         arch,
         config,
         data,
         {
           ...options,
-          quantizeAware: { bits: qatBits, fromEpoch: lastEpoch },
-          // Resumed before the last epoch, `done` counts from that epoch's first step: the plain
-          // training's last epoch is already behind it.
+          quantizeAware: { bits: qatBits, fromEpoch: qatFrom },
+          // Resumed before the phase, `done` counts from the phase's first step: the plain training's
+          // phase is already behind it.
           onStep: (done, total) =>
             ctx.onProgress?.({
               unit: TRAINING_STEPS,
-              done: done + total / training.epochs,
+              done: done + total * qatShare,
               total: totalSteps(total),
             }),
         },
         {
           seed: plan.seeds.train,
-          ...(beforeLast ? { resume: beforeLast.data } : {}),
+          ...(beforeQat ? { resume: beforeQat.data } : {}),
           ...signalOption(ctx),
         },
       );
       quantizationAwareWeights = qat.weights;
       await run.putJson(QAT_WEIGHTS, qat.weights);
-      quantizationAware = { bits: qatBits, fromEpoch: lastEpoch, valAccuracy: qat.valAccuracy };
+      quantizationAware = { bits: qatBits, fromEpoch: qatFrom, valAccuracy: qat.valAccuracy };
     }
     const spans = clock.spans();
     const stage: TrainStage = {
