@@ -104,6 +104,7 @@ describe('quantizeForBudget on the real runtime', () => {
       batchSize: 10,
       accuracy32: trained.testAccuracy,
       widths: [32, 8, 4] as const,
+      whenNoneFits: 'refuse' as const,
     };
 
     const fits = await quantizeForBudget({ ...base, budgetBytes: bytes32 });
@@ -128,6 +129,13 @@ describe('quantizeForBudget on the real runtime', () => {
     expect(none.weights).toBeNull();
     expect(none.tried.map((t) => t.bits)).toEqual([32, 8, 4]);
     expect(none.tried.every((t) => !t.fits)).toBe(true);
+
+    // snasnet's budget-blind winner: the narrowest width is stored over the budget, and reported so.
+    const over = await quantizeForBudget({ ...base, budgetBytes: 10, whenNoneFits: 'keep-narrowest' });
+    expect(over.chosenBits).toBe(4);
+    expect(over.chosenMethod).toBe('post-training');
+    expect(over.tried).toEqual(none.tried);
+    expect(over.weights).toEqual((await quantizeWeights(trained.weights, 4)).weights);
   });
 });
 

@@ -2,10 +2,11 @@
  * quantize-evaluate: stores the winner's final weights at the width it fits the budget at, and measures
  * what each width cost (search/strategy/quantize-to-fit.ts). spikenas mode stores its winner at the searched
  * width: quantization-aware training at 6 and 4 bits (reported beside the post-training quantization),
- * post-training quantization at 8. snasnet's search
- * ignores the budget, but its winner has to fit the same robot, so it is quantized to fit (32 bits, then
- * the request's widths), and the comparison with spikenas' winner is at the same memory.
- * A training reused from an earlier run comes with that run's quantization at the same budget.
+ * post-training quantization at 8. snasnet's search ignores the budget, but its winner has to fit the same
+ * robot, so it is quantized to fit (32 bits, then the request's widths) and compared with spikenas' winner
+ * at the same memory; a winner that fits at no width is stored at the narrowest, and the report and summary
+ * say it is over the budget. A training reused from an earlier run comes with that run's quantization at
+ * the same budget.
  */
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
 import { stageFile } from '../../artifacts/run.js';
@@ -78,14 +79,19 @@ export async function quantizeEvaluate(input: RunInput, ctx: StepContext = {}) {
         accuracy32: trained.testAccuracy,
       };
       const aware = trained.quantizationAware;
-      // snasnet's search ignored the budget: 32 bits if they fit, else the request's widths in turn.
-      const widths =
-        plan.request.mode === 'snasnet'
+      // snasnet's search ignored the budget: 32 bits if they fit, else the request's widths in turn, and
+      // the narrowest, over the budget, when none fits. spikenas' search admitted the winner at its width.
+      const budgetBlind = plan.request.mode === 'snasnet';
+      const quantizing = {
+        ...base,
+        widths: budgetBlind
           ? [...new Set<WeightBits>([32, ...plan.request.weightBits])]
-          : [winner.weightBits];
+          : [winner.weightBits],
+        whenNoneFits: budgetBlind ? ('keep-narrowest' as const) : ('refuse' as const),
+      };
       const result =
         aware === null
-          ? await quantizeForBudget({ ...base, widths }, signalOption(ctx))
+          ? await quantizeForBudget(quantizing, signalOption(ctx))
           : await quantizeTrainedAware(
               {
                 ...base,

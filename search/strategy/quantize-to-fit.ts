@@ -5,7 +5,8 @@
  *   bits as trained, the others quantized after training (PTQ; per-channel symmetric, snn's
  *   quantizeWeights). The first width that fits is chosen; every tried width is reported, and so is a miss
  *   at every width. snasnet mode, whose search ignored the budget, tries 32 bits and then the request's
- *   widths; spikenas mode's winner at 8 bits tries only the width its search chose.
+ *   widths, and stores the narrowest over the budget when none fits; spikenas mode's winner at 8 bits tries
+ *   only the width its search chose.
  * - quantizeTrainedAware: a spikenas winner trained quantization-aware at its searched width. The 32-bit
  *   training quantized after training (PTQ) and the quantization-aware training quantized as it was trained
  *   (QAT) are both reported, and the QAT weights are stored.
@@ -55,6 +56,11 @@ interface Winner {
 export interface QuantizeInput extends Winner {
   /** Widths tried, in order. */
   widths: readonly WeightBits[];
+  /**
+   * When no width fits: 'refuse' (chosenBits null), or 'keep-narrowest', the last width tried, stored over
+   * the budget and reported so (snasnet's budget-blind winner: how far it misses is the finding).
+   */
+  whenNoneFits: 'refuse' | 'keep-narrowest';
 }
 
 export interface QuantizeAwareInput extends Winner {
@@ -65,21 +71,25 @@ export interface QuantizeAwareInput extends Winner {
 
 type Signal = Pick<WorkContext<never>, 'signal'>;
 
-/** The first of `widths`, in order, whose weights fit the budget. */
+/** The first of `widths`, in order, whose weights fit the budget (see whenNoneFits). */
 export async function quantizeForBudget(input: QuantizeInput, ctx: Signal = {}): Promise<QuantizeResult> {
   const tried: QuantizationTry[] = [];
+  let last: QuantizeResult | null = null;
   for (const bits of input.widths) {
     ctx.signal?.throwIfAborted();
     if (bits === 32) {
       const full = fullPrecision(input);
       tried.push(full);
-      if (full.fits) return { tried, chosenBits: 32, chosenMethod: 'none', weights: input.weights };
+      last = { tried, chosenBits: 32, chosenMethod: 'none', weights: input.weights };
+      if (full.fits) return last;
       continue;
     }
     const { quantized, attempt } = await quantizeAt(input, input.weights, bits, 'post-training');
     tried.push(attempt);
-    if (attempt.fits) return { tried, chosenBits: bits, chosenMethod: 'post-training', weights: quantized };
+    last = { tried, chosenBits: bits, chosenMethod: 'post-training', weights: quantized };
+    if (attempt.fits) return last;
   }
+  if (input.whenNoneFits === 'keep-narrowest' && last !== null) return last;
   return { tried, chosenBits: null, chosenMethod: null, weights: null };
 }
 
