@@ -61,8 +61,11 @@ function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
+/** 32-bit / stored accuracy; for quantization-aware training, also what post-training quantization scored. */
 function accuracies(mode: ModeResult): string {
-  return `${percent(mode.testAccuracy)} / ${percent(mode.testAccuracyQuantized)} %`;
+  const both = `${percent(mode.testAccuracy)} / ${percent(mode.testAccuracyQuantized)} %`;
+  const q = mode.quantization;
+  return q?.method === 'quantization-aware' ? `${both} QAT (PTQ ${percent(q.postTrainingAccuracy)} %)` : both;
 }
 
 /** What a mode scored: its first-pass count, when a first pass ran, plus its full-SAHD count. */

@@ -306,7 +306,14 @@ describe('bench:search end to end', () => {
     // Seed 4's copy as if it ran the paper profile's first pass, which carries its study's evidence.
     const withPass = (firstPass: FirstPass | null) => ({
       ...result.modes,
-      spikenas: { ...result.modes.spikenas, firstPass },
+      spikenas: {
+        ...result.modes.spikenas,
+        firstPass,
+        // Seed 4's winner as if trained quantization-aware: the table shows what PTQ scored beside it.
+        ...(firstPass === PROFILES.paper.firstPass
+          ? { quantization: { method: 'quantization-aware', postTrainingAccuracy: 0.5 } }
+          : {}),
+      },
     });
     for (const [seed, pass] of [
       [3, result.modes.spikenas.firstPass],
@@ -350,6 +357,7 @@ describe('bench:search end to end', () => {
     expect(table).toContain(`\`${result.modes.spikenas.winner}\``);
     expect(table).toContain(`\`${result.modes.snasnet.winner}\``);
     expect(table).toContain('mean ± sd (2 seeds)');
+    expect(table.split(' % QAT (PTQ 50.00 %)')).toHaveLength(2);
     expect(table).toContain(result.modes.spikenas.session.backend);
     // One header, one separator, two seed rows and the mean row: the half run is not a row.
     expect(table.split('\n').filter((line) => line.startsWith('| '))).toHaveLength(5);
