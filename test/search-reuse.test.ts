@@ -89,17 +89,17 @@ describe('a later night on unchanged data', () => {
     expect(tighter.reusedFrom.operationImpact).toBe('night-1');
     expect(tighter.weightBytes).toBeLessThanOrEqual(40 * 1024);
 
-    // At 8 bits, where the precision study found QAT does not pay, the winner is quantized after training.
-    const reseeded = await runSearchLocally({ ...night, seed: 6, weightBits: [8] }, { runId: 'night-seed6' });
+    // At 32 bits nothing is quantized, so nothing trains quantization-aware.
+    const reseeded = await runSearchLocally(
+      { ...night, seed: 6, weightBits: [32] },
+      { runId: 'night-seed6' },
+    );
     expect(reseeded.reusedFrom).toEqual({ operationImpact: null, winnerTraining: null });
-    expect(reseeded.quantization).toEqual({
-      method: 'post-training',
-      postTrainingAccuracy: reseeded.accuracy,
-    });
+    expect(reseeded.quantization).toBeNull();
     const reseededTrained = await stageOf<TrainStage>('night-seed6', 'train-winner');
     expect(reseededTrained.quantizationAware).toBeNull();
     const reseededQuantized = await stageOf<QuantizeStage>('night-seed6', 'quantize-evaluate');
-    expect(reseededQuantized.tried.map((t) => [t.bits, t.method])).toEqual([[8, 'post-training']]);
+    expect(reseededQuantized.tried.map((t) => [t.bits, t.method])).toEqual([[32, 'none']]);
     const manifest = await new RunArtifacts(await openStore(artifacts), 'night-seed6').verify();
     expect(manifest.objects.map((o) => o.name)).toContain(RUN_FILES.modelJson);
   });

@@ -1,7 +1,7 @@
 /**
  * train-winner: trains the search's winner with BPTT and measures it on the test set, or reuses the
  * training of an earlier run with the same data, network, winner and seeds (a fleet's later nights).
- * A spikenas winner searched at 6 or 4 bits also trains its final sixth of epochs again, quantization-aware
+ * A spikenas winner searched below 32 bits also trains its final sixth of epochs again, quantization-aware
  * at that width (resumed from the state before them; QAT_SHARE): the plain training stays for the report's
  * 32-bit and post-training figures.
  */
@@ -72,14 +72,6 @@ interface CachedTraining {
 }
 
 /**
- * Widths at which quantization-aware training pays, from the precision study
- * (bench/results/qat-precision-*.json, points lost against 32 bits): at 6 bits 0.37 after training against
- * 0.15 with QAT, at 4 bits 1.49 against 0.20; at 8 bits 0.14 against 0.16, so an 8-bit winner is quantized
- * after training and spares the extra epoch.
- */
-const QAT_WIDTHS: readonly QuantBits[] = [6, 4];
-
-/**
  * The share of a winner's epochs trained again quantization-aware (rounded up, at least one): the precision
  * study trained its last epoch of 6 quantization-aware. A share rather than a count keeps the phase where
  * that epoch was on the cosine schedule (learning rate 7 % of the initial one there, 10 % at epoch 12 of
@@ -92,10 +84,15 @@ export function quantizeAwareFrom(epochs: number): number {
   return epochs - Math.max(1, Math.ceil(epochs * QAT_SHARE - 1e-9));
 }
 
-/** The width a winner trains quantization-aware at: spikenas mode's searched width, where QAT pays. */
+/**
+ * The width a winner trains quantization-aware at: spikenas mode's searched width below 32 bits. The
+ * precision study at 6 epochs (bench/results/qat-precision-*-6epochs.json, 10 cells) found QAT better than
+ * quantizing after training at every width: points lost against 32 bits 0.10 against 2.31 at 4 bits, -0.24
+ * against 0.12 at 6, -0.13 against 0.02 at 8.
+ */
 export function quantizeAwareBits(plan: RunPlan, winner: Winner): QuantBits | null {
   const bits = winner.weightBits;
-  return plan.request.mode === 'spikenas' && bits !== 32 && QAT_WIDTHS.includes(bits) ? bits : null;
+  return plan.request.mode === 'spikenas' && bits !== 32 ? bits : null;
 }
 
 /**

@@ -5,8 +5,8 @@
  *   bits as trained, the others quantized after training (PTQ; per-channel symmetric, snn's
  *   quantizeWeights). The first width that fits is chosen; every tried width is reported, and so is a miss
  *   at every width. snasnet mode, whose search ignored the budget, tries 32 bits and then the request's
- *   widths, and stores the narrowest over the budget when none fits; spikenas mode's winner at 8 bits tries
- *   only the width its search chose.
+ *   widths, and stores the narrowest over the budget when none fits; a spikenas winner at 32 bits tries
+ *   only that.
  * - quantizeTrainedAware: a spikenas winner trained quantization-aware at its searched width. The 32-bit
  *   training quantized after training (PTQ) and the quantization-aware training quantized as it was trained
  *   (QAT) are both reported, and the QAT weights are stored.
