@@ -1,8 +1,9 @@
 /**
  * quantize-evaluate: stores the winner's final weights at the width it fits the budget at, and measures
  * what each width cost (search/strategy/quantize-to-fit.ts). spikenas mode stores its winner at the searched
- * width, trained quantization-aware (reported beside the post-training quantization). snasnet's search ignores the budget, but its winner has to fit the same
- * robot, so it is quantized to fit (32 bits, then the request's widths) and compared with spikenas' winner
+ * width, trained quantization-aware (reported beside the post-training quantization). snasnet's search
+ * ignores the budget, but its winner has to fit the same robot, so it is quantized to fit (32 bits, then
+ * the request's widths) and compared with spikenas' winner
  * at the same memory; a winner that fits at no width is stored at the narrowest, and the report and summary
  * say it is over the budget. A training reused from an earlier run comes with that run's quantization at
  * the same budget.

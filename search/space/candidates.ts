@@ -168,10 +168,12 @@ export function measureCandidate(
   budgetBytes: number | null,
 ): Candidate {
   const parsed = parseArch(arch, cellType);
+  // The RAM does not depend on the width.
+  const ramBytes = deployRamBytes(parsed, config);
   let measured: Candidate | undefined;
   for (const weightBits of widths) {
     const memory = estimateMemory(parsed, config, { weightBits });
-    measured = { arch, weightBits, ...memory, ramBytes: deployRamBytes(parsed, config) };
+    measured = { arch, weightBits, ...memory, ramBytes };
     if (budgetBytes === null || memory.storedBytes <= budgetBytes) return measured;
   }
   if (measured === undefined) throw new InputError('weightBits', 'names no width', '32, 8, 6, 4');
