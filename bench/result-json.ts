@@ -10,16 +10,24 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Writes `value` as 2-space JSON through a temporary file (a reader never sees half a file). */
-export function writeJson(file: string, value: unknown): void {
+/**
+ * Writes `value` as biome formats it, through a temporary file formatted before it is renamed into place: a
+ * reader, or a process killed part-way, only ever sees the previous file or the new one, both committable.
+ * Returns the file's text.
+ */
+export function writeResultJson(file: string, value: unknown, warn: (message: string) => void): string {
   mkdirSync(dirname(file), { recursive: true });
-  const temporary = `${file}.partial`;
-  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`);
+  const temporary = `${file}.partial.json`;
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  writeFileSync(temporary, text);
+  const problem = formatJson(temporary);
+  if (problem) warn(problem);
   renameSync(temporary, file);
+  return readFileSync(file, 'utf8');
 }
 
-/** Formats a written JSON file as biome does; returns the problem when biome refuses, else null. */
-export function formatJson(file: string): string | null {
+/** Formats a JSON file as biome does; returns the problem when biome refuses, else null. */
+function formatJson(file: string): string | null {
   const biome = join(ROOT, 'node_modules', '.bin', 'biome');
   if (!existsSync(biome)) return null;
   const formatted = spawnSync(biome, ['format', '--write', file], {
@@ -28,12 +36,4 @@ export function formatJson(file: string): string | null {
     encoding: 'utf8',
   });
   return formatted.status === 0 ? null : `biome did not format ${file}: ${formatted.stderr}`;
-}
-
-/** writeJson then formatJson; returns the file's text. */
-export function writeResultJson(file: string, value: unknown, warn: (message: string) => void): string {
-  writeJson(file, value);
-  const problem = formatJson(file);
-  if (problem) warn(problem);
-  return readFileSync(file, 'utf8');
 }

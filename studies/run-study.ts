@@ -14,7 +14,7 @@ export async function runStudy<S, R, Summary>(
   const stop = (signal: NodeJS.Signals, code: number) =>
     process.once(signal, () => {
       pool.close();
-      study.finish(console.error);
+      study.finish();
       process.exit(code);
     });
   stop('SIGINT', 130);
@@ -23,6 +23,6 @@ export async function runStudy<S, R, Summary>(
     await work(pool);
   } finally {
     pool.close();
-    study.finish(console.error);
+    study.finish();
   }
 }

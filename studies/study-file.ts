@@ -2,13 +2,14 @@
  * A study's JSON file: its settings, every finished measurement, and a summary recomputed from them at
  * each append. The file is the resume point: reopened with the same settings, a study skips what it
  * holds; reopened with other settings, it refuses rather than mix two studies in one file. Written to a
- * temporary file and renamed, so an interrupted write never loses what was there; summarised in full and
- * formatted as the committed results are (biome) when the study ends (studies/run-study.ts), even by
- * Ctrl-C or SIGTERM. Only a SIGKILLed study leaves a summary up to a minute old; rerunning it refreshes it.
+ * temporary file and renamed, so an interrupted write never loses what was there, and formatted as the
+ * committed results are (biome) at every write; summarised in full when the study ends
+ * (studies/run-study.ts), even by Ctrl-C or SIGTERM. Only a SIGKILLed study leaves a summary up to a minute
+ * old; rerunning it refreshes it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { formatJson, writeJson } from '../bench/result-json.js';
+import { writeResultJson } from '../bench/result-json.js';
 import { InputError } from '../common/errors.js';
 import { machineIdentity } from '../common/machine.js';
 
@@ -74,22 +75,26 @@ export class StudyFile<S, R, Summary> {
   }
 
   /**
-   * Adds a result and writes the file. The summary (bootstrap intervals: seconds of CPU on hundreds of
-   * results) is recomputed at most every SUMMARY_INTERVAL_MS, so the study's job processes never wait on it.
+   * Adds a result and writes the file, formatted for committing: a study stopped part-way leaves a file that
+   * passes `biome check` as it is. The summary (bootstrap intervals: seconds of CPU on hundreds of results)
+   * is recomputed at most every SUMMARY_INTERVAL_MS, so the study's job processes never wait on it.
    */
   append(result: R): void {
     const results = [...this.contents.results, result];
     this.contents = { ...this.contents, updatedAt: new Date().toISOString(), results };
     if (Date.now() - this.summarisedAt >= SUMMARY_INTERVAL_MS) this.resummarise();
-    writeJson(this.path, this.contents);
+    this.write();
   }
 
-  /** Summarises every result and writes the file formatted for committing, when the study ends. */
-  finish(warn: (message: string) => void): void {
+  /** Summarises every result and writes the file, when the study ends. */
+  finish(): void {
     this.resummarise();
-    writeJson(this.path, this.contents);
-    const problem = formatJson(this.path);
-    if (problem) warn(problem);
+    this.write();
+  }
+
+  /** A study's progress goes to stderr, and so does biome's refusal to format (the JSON is written anyway). */
+  private write(): void {
+    writeResultJson(this.path, this.contents, console.error);
   }
 
   private resummarise(): void {

@@ -163,9 +163,9 @@ describe('qat-precision study', () => {
   });
 });
 
-describe('a study stopped by SIGTERM', () => {
-  it('exits with 143 after summarising every finished result into a formatted file', async () => {
-    const out = join(dir, 'stopped.json');
+describe('a study stopped part-way', () => {
+  /** Starts a small sahd-predictor study and resolves once its first training is in the file. */
+  async function startAndWaitForATraining(out: string) {
     const child = spawn(
       process.execPath,
       [
@@ -177,17 +177,35 @@ describe('a study stopped by SIGTERM', () => {
       { cwd: ROOT, stdio: 'ignore' },
     );
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    // Stop it once its first training is in the file (the summary is at most a minute old until then).
     while (!existsSync(out) || !read(out).results.some((r) => r.kind === 'train')) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    return { child, exited };
+  }
+
+  const formatted = (file: string) =>
+    spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', file], { cwd: ROOT });
+
+  it('exits with 143 on SIGTERM after summarising every finished result into a formatted file', async () => {
+    const out = join(dir, 'stopped.json');
+    const { child, exited } = await startAndWaitForATraining(out);
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
     const json = read(out);
     const trained = json.results.filter((r) => r.kind === 'train').length;
     expect(trained).toBeLessThan(6);
     expect((json.summary as { trained: number }).trained).toBe(trained);
-    const lint = spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', out], { cwd: ROOT });
+    const lint = formatted(out);
+    expect(lint.status, String(lint.stdout)).toBe(0);
+  });
+
+  it('leaves a formatted file with every finished result when SIGKILLed', async () => {
+    const out = join(dir, 'killed.json');
+    const { child, exited } = await startAndWaitForATraining(out);
+    child.kill('SIGKILL');
+    await exited;
+    expect(read(out).results.some((r) => r.kind === 'train')).toBe(true);
+    const lint = formatted(out);
     expect(lint.status, String(lint.stdout)).toBe(0);
   });
 });
