@@ -26,8 +26,8 @@ type Output<K extends HeavyStepName> = Awaited<ReturnType<(typeof steps)[K]>>;
 function stageOf(step: HeavyStepName, input: unknown): Pick<StageWork, 'stage' | 'part'> {
   switch (step) {
     case 'trainImpactShard': {
-      const { shard } = input as steps.ImpactShardInput;
-      return { stage: 'operation-impact', part: `impact-${shard}` };
+      const { round, shard } = input as steps.ImpactShardInput;
+      return { stage: 'operation-impact', part: `impact-r${round}-${shard}` };
     }
     case 'scoreShard': {
       const { pass, shard } = input as steps.ScoreShardInput;
@@ -84,7 +84,8 @@ async function heavy<K extends HeavyStepName>(
 
 export const prepareRun = (input: steps.PrepareInput) => steps.prepareRun(input, lightContext());
 export const planImpact = (input: steps.RunInput) => steps.planImpact(input, lightContext());
-export const summariseImpact = (input: steps.ShardsInput) => steps.summariseImpact(input, lightContext());
+export const summariseImpact = (input: steps.ImpactRoundInput) =>
+  steps.summariseImpact(input, lightContext());
 export const enhanceCell = (input: steps.RunInput) => steps.enhanceCell(input, lightContext());
 export const generateCandidates = (input: steps.RunInput) => steps.generateCandidates(input, lightContext());
 export const selectSurvivors = (input: steps.ShardsInput) => steps.selectSurvivors(input, lightContext());

@@ -54,12 +54,19 @@ export async function runSearchLocally(
       const impact = 'operation-impact';
       const planned = await steps.planImpact({ run }, context(impact));
       if (planned.reused) return;
-      // The workflow's shards, one after another: this process's backend already computes on every core.
-      const shardCount = Math.max(1, Math.min(request.shards, planned.trainings));
-      for (let shard = 0; shard < shardCount; shard++) {
-        await steps.trainImpactShard({ run, shard, shardCount }, context(impact, `impact-${shard}`));
+      let round = 0;
+      let trainings = planned.trainings;
+      for (;;) {
+        // The workflow's shards, one after another: this process's backend already computes on every core.
+        const shardCount = Math.max(1, Math.min(request.shards, trainings));
+        for (let shard = 0; shard < shardCount; shard++) {
+          const part = `impact-r${round}-${shard}`;
+          await steps.trainImpactShard({ run, round, shard, shardCount }, context(impact, part));
+        }
+        const { nextRound } = await steps.summariseImpact({ run, round, shardCount }, context(impact));
+        if (!nextRound) return;
+        ({ round, trainings } = nextRound);
       }
-      await steps.summariseImpact({ run, shardCount }, context(impact));
     },
     'cell-enhancement': () => steps.enhanceCell({ run }, context('cell-enhancement')),
     'memory-aware-search': async () => {

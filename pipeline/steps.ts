@@ -11,6 +11,7 @@ export type { RunInput } from './run-context.js';
 export { generateCandidates } from './stages/candidates.js';
 export { enhanceCell } from './stages/cell-enhancement.js';
 export {
+  type ImpactRoundInput,
   type ImpactShardInput,
   planImpact,
   summariseImpact,

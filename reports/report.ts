@@ -5,7 +5,7 @@ import { STAGE_NAMES, type StageName, totalStageMs } from '../contract/stages.js
 import type { SearchSummary } from '../contract/summary.js';
 import { parseArch } from '../search/space/arch.js';
 import { deployRamBytes } from '../search/space/deploy-memory.js';
-import type { EnhancedSpace } from '../search/strategy/enhance.js';
+import { type EnhancedSpace, percentText } from '../search/strategy/enhance.js';
 import type { ImpactResult } from '../search/strategy/impact-plan.js';
 import type { ScoredCandidate, SearchResult } from '../search/strategy/search-result.js';
 import { OP_NAMES } from '../snn/cell-matrix.js';
@@ -134,23 +134,28 @@ export function renderReport(input: SearchReportInput): string {
   if (input.impact === null) {
     out.push(`Not run (${search.mode} mode searches the full operation set).`);
   } else {
+    const { samplesPerLook } = input.impact;
     out.push(
       `Mean accuracy gain (with minus without) when the operation is present, over n matched pairs of ` +
-        `sampled cells (seed ${input.impact.seed}, ${formatDuration(input.impact.wallMs)}), with its 95% ` +
-        `confidence interval mean ± t(0.975, n - 1) · std / sqrt(n) (Student t; none for n < 2).`,
+        `sampled cells (seed ${input.impact.seed}, ${formatDuration(input.impact.wallMs)}; pairs in looks of ` +
+        `${samplesPerLook.join(', ')}), with its confidence interval at the looks' level (none for n < 2). ` +
+        `The rule is under Enhanced search space.`,
       '',
     );
     const decisions = input.enhanced?.decisions ?? [];
     out.push(
       table(
-        ['operation', 'mean gain', '95% CI', 'n', 'decision'],
+        ['operation', 'mean gain', 'CI', 'n', 'stopped', 'decision'],
         input.impact.impacts.map((i) => {
           const decision = decisions.find((d) => d.subject === i.name);
           return [
             i.name,
             points(i.meanDelta),
-            i.ci95 === null ? 'none (n < 2)' : `[${points(i.ci95.low)}, ${points(i.ci95.high)}]`,
+            i.ci === null
+              ? 'none (n < 2)'
+              : `${percentText(i.ci.level)} [${points(i.ci.low)}, ${points(i.ci.high)}]`,
             String(i.n),
+            i.stop,
             decision === undefined ? '-' : decisionText(decision),
           ];
         }),

@@ -1,6 +1,7 @@
 /**
- * How short can operation impact's trainings be? The paper profile's analysis (its operations, feedback and
- * pairs per subject, planned with the search's seed derivation) is trained at several steps per training;
+ * How short can operation impact's trainings be? The paper profile's analysis (its operations and feedback,
+ * a fixed number of pairs per subject in one look, planned with the search's seed derivation) is trained
+ * at several steps per training;
  * each schedule's impacts and cell-enhancement decisions are compared with the longest schedule's: the
  * per-pair gains' rank agreement (Spearman), the per-subject mean gains' distance, and whether the
  * decisions are the same. The shortest schedule that agrees is what a cheaper impact analysis may use.
@@ -82,8 +83,16 @@ const options = addStudyOptions(
   ),
 )
   .option('--steps <list>', 'steps per training, comma-separated', stepsOption, [300, 150, 75, 40])
+  .option('--samples-per-op <n>', 'pairs per subject, in one look', samplesOption, 5)
   .parse()
-  .opts<StudyOptions & { steps: number[] }>();
+  .opts<StudyOptions & { steps: number[]; samplesPerOp: number }>();
+
+function samplesOption(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 2)
+    throw new InvalidArgumentError(`--samples-per-op must be an integer >= 2 (got '${text}')`);
+  return n;
+}
 
 function stepsOption(text: string): number[] {
   const steps = text.split(',').map(Number);
@@ -100,14 +109,14 @@ const settings: Settings = {
   impactSeed: deriveSeed(options.seed, 'impact'),
   ops: [...PAPER.ops],
   feedback: PAPER.feedback,
-  samplesPerOp: PAPER.samplesPerOp,
+  samplesPerOp: options.samplesPerOp,
   batchSize: PAPER.train.batchSize,
   steps: options.steps,
   data: studyData(options),
 };
 const config = resolvePreset(settings.preset);
 const pairs = planImpactPairs(
-  { ops: PAPER.ops, feedback: settings.feedback, samplesPerOp: settings.samplesPerOp },
+  { ops: PAPER.ops, feedback: settings.feedback, samplesPerLook: [settings.samplesPerOp] },
   settings.impactSeed,
 );
 const jobs = impactJobs(pairs);
@@ -158,7 +167,7 @@ function summarise(results: readonly Result[]): Summary {
       continue;
     }
     const accuracies = Object.fromEntries(mine.map((r) => [r.key, r.valAccuracy]));
-    const result = impactResultOf(pairs, accuracies, {
+    const result = impactResultOf(pairs, [settings.samplesPerOp], accuracies, {
       seed: settings.impactSeed,
       datasetFingerprint: settings.dataset,
       wallMs: 0,
@@ -167,7 +176,7 @@ function summarise(results: readonly Result[]): Summary {
       subject: i.name,
       n: i.n,
       meanPoints: points(i.meanDelta),
-      ci95Points: i.ci95 && { low: points(i.ci95.low), high: points(i.ci95.high) },
+      ci95Points: i.ci && { low: points(i.ci.low), high: points(i.ci.high) },
     }));
     const enhanced = enhanceSpace(result);
     const decisions = { ops: enhanced.ops, cellType: enhanced.cellType };

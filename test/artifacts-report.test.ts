@@ -97,6 +97,7 @@ describe('renderReport', () => {
     impact: {
       seed: 42,
       datasetFingerprint: 'ab'.repeat(32),
+      samplesPerLook: [2, 4],
       wallMs: 3000,
       impacts: [
         {
@@ -105,7 +106,8 @@ describe('renderReport', () => {
           meanDelta: 0.041,
           std: 0.01,
           n: 4,
-          ci95: { low: 0.0251, high: 0.0569 },
+          ci: { level: 0.975, low: 0.0251, high: 0.0569 },
+          stop: 'clear of 0',
           samples: [],
         },
         {
@@ -114,10 +116,20 @@ describe('renderReport', () => {
           meanDelta: -0.012,
           std: 0.002,
           n: 4,
-          ci95: { low: -0.0152, high: -0.0088 },
+          ci: { level: 0.975, low: -0.0152, high: -0.0088 },
+          stop: 'clear of 0',
           samples: [],
         },
-        { op: 'feedback', name: 'feedback', meanDelta: 0.02, std: 0, n: 1, ci95: null, samples: [] },
+        {
+          op: 'feedback',
+          name: 'feedback',
+          meanDelta: 0.02,
+          std: 0,
+          n: 1,
+          ci: null,
+          stop: 'last look',
+          samples: [],
+        },
       ],
     },
     enhanced: {
@@ -165,11 +177,11 @@ describe('renderReport', () => {
       '| train-winner',
       '| total',
     ]);
-    expect(md).toContain('with its 95% confidence interval mean ± t(0.975, n - 1) · std / sqrt(n)');
+    expect(md).toContain("pairs in looks of 2, 4), with its confidence interval at the looks' level");
     expect(tableAfter(md, '## Operation impact')).toEqual([
-      '| conv3x3 | +4.10 pp | [+2.51 pp, +5.69 pp] | 4 | kept |',
-      '| avgpool3x3 | -1.20 pp | [-1.52 pp, -0.88 pp] | 4 | dropped |',
-      '| feedback | +2.00 pp | none (n < 2) | 1 | not adopted |',
+      '| conv3x3 | +4.10 pp | 97.5% [+2.51 pp, +5.69 pp] | 4 | clear of 0 | kept |',
+      '| avgpool3x3 | -1.20 pp | 97.5% [-1.52 pp, -0.88 pp] | 4 | clear of 0 | dropped |',
+      '| feedback | +2.00 pp | none (n < 2) | 1 | last look | not adopted |',
     ]);
     expect(md).toContain('Rule: drop ops whose mean delta is below 0');
     expect(md).toContain('| feedback | not adopted | n = 1 < 2: no interval |');
@@ -198,14 +210,14 @@ describe('renderReport', () => {
   it('states the enhancement rule and shows its decisions beside the impact evidence', () => {
     const enhanced = enhanceSpace(input.impact as ImpactResult);
     const md = renderReport({ ...input, enhanced });
-    expect(md).toContain(`Rule: ${describeRule()}`);
+    expect(md).toContain(`Rule: ${describeRule([2, 4])}`);
     expect(tableAfter(md, '## Operation impact').map((r) => r.split(' | ').at(-1))).toEqual([
       'kept |',
       'dropped |',
       'not adopted |',
     ]);
     expect(md).toContain(
-      '| avgpool3x3 | dropped | mean gain -1.20 points, 95% CI [-1.52, -0.88] below 0: dropped |',
+      '| avgpool3x3 | dropped | mean gain -1.20 points, 97.5% CI [-1.52, -0.88] below 0: dropped |',
     );
     expect(md).toContain('Operations kept: skip, conv1x1, conv3x3; cell type: forward.');
   });

@@ -3,11 +3,11 @@ import { describeRule, enhanceSpace } from '../search/strategy/enhance.js';
 import type { ImpactResult, OpImpact } from '../search/strategy/impact-plan.js';
 import type { OpCode } from '../snn/cell-matrix.js';
 
-/** Evidence with a given 95% interval (the rule reads ci95; the interval's arithmetic is tested elsewhere). */
+/** Evidence with a given 95% interval (the rule reads ci; the interval's arithmetic is tested elsewhere). */
 const evidence = (
   op: OpCode | 'feedback',
   meanDelta: number,
-  ci95: [number, number] | null,
+  ci: [number, number] | null,
   n = 5,
 ): OpImpact => ({
   op,
@@ -15,12 +15,14 @@ const evidence = (
   meanDelta,
   std: 0.02,
   n,
-  ci95: ci95 === null ? null : { low: ci95[0], high: ci95[1] },
+  ci: ci === null ? null : { level: 0.95, low: ci[0], high: ci[1] },
+  stop: 'last look',
   samples: [],
 });
 const impact = (impacts: OpImpact[]): ImpactResult => ({
   seed: 1,
   datasetFingerprint: 'x',
+  samplesPerLook: [5],
   impacts,
   wallMs: 0,
 });
@@ -110,12 +112,30 @@ describe('enhanceSpace', () => {
 
   it('states the rule it applies', () => {
     const space = enhanceSpace(impact([]));
-    expect(space.rule).toBe(describeRule());
+    expect(space.rule).toBe(describeRule([5]));
     expect(space.rule).toContain('95% confidence interval, mean ± t(0.975, n - 1) · std / sqrt(n)');
+    expect(space.rule).toContain('Every operation gets 5 pairs.');
     expect(space.rule).toContain('dropped only when its whole interval is below 0');
     expect(space.rule).toContain('adopted only when its whole interval is above 0');
     expect(space.rule).toContain('with n < 2 there is no interval and no evidence to act on');
     expect(space.rule).toContain('skip is always kept');
     expect(space.rule).toContain('at least one convolution');
+  });
+
+  it('states the sequential design and its level, and names the level in every reason', () => {
+    const sequential = enhanceSpace({
+      ...impact([
+        { ...evidence(2, -0.05, [-0.08, -0.02]), ci: { level: 1 - 0.05 / 3, low: -0.08, high: -0.02 } },
+      ]),
+      samplesPerLook: [3, 5, 8],
+    });
+    expect(sequential.rule).toContain('98.3% confidence interval, mean ± t(0.9917, n - 1) · std / sqrt(n)');
+    expect(sequential.rule).toContain(
+      '3 looks of 3, 5, 8 per operation, at 98.3% each (95% split over the looks)',
+    );
+    expect(sequential.rule).toContain('could not exclude 0 at 8 pairs');
+    expect(decision(sequential, 'conv1x1')?.reason).toBe(
+      'mean gain -5.00 points, 98.3% CI [-8.00, -2.00] below 0: dropped',
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
 import { canonicalizeArch, parseArch } from '../search/space/arch.js';
-import { studentTCdf, studentTQuantile, tInterval95 } from '../search/stats/t-interval.js';
+import { studentTCdf, studentTQuantile, tInterval } from '../search/stats/t-interval.js';
 import {
   impactKey,
   planImpactPairs,
@@ -29,7 +29,8 @@ describe('withoutOp / withoutFeedback', () => {
 });
 
 describe('planImpactPairs', () => {
-  const request = { ops: [1, 2, 3, 4] as (1 | 2 | 3 | 4)[], feedback: true, samplesPerOp: 3 };
+  // Looks at 2 and 3 pairs: 3 are drawn per subject.
+  const request = { ops: [1, 2, 3, 4] as (1 | 2 | 3 | 4)[], feedback: true, samplesPerLook: [2, 3] };
 
   it('is seeded', () => {
     expect(planImpactPairs(request, 4)).toEqual(planImpactPairs(request, 4));
@@ -66,14 +67,31 @@ describe('planImpactPairs', () => {
     }
   });
 
-  it('rejects bad settings', () => {
-    expect(() => planImpactPairs({ ...request, samplesPerOp: 0 }, 1)).toThrow(InputError);
+  it('draws the first look of a longer design as the first pairs of each subject', () => {
+    const longer = planImpactPairs({ ...request, samplesPerLook: [2, 3, 6] }, 4);
+    for (const subject of [1, 2, 3, 4, 'feedback'] as const) {
+      const mine = planImpactPairs(request, 4).filter((p) => p.subject === subject);
+      expect(longer.filter((p) => p.subject === subject).slice(0, 3)).toEqual(mine);
+    }
+  });
+
+  it('rejects bad settings, naming the field and the allowed values', () => {
+    for (const [looks, field] of [
+      [[], 'samplesPerLook'],
+      [[0], 'samplesPerLook[0]'],
+      [[3, 3], 'samplesPerLook[1]'],
+      [[3, 2.5], 'samplesPerLook[1]'],
+    ] as const) {
+      expect(() => planImpactPairs({ ...request, samplesPerLook: [...looks] }, 1)).toThrow(
+        expect.objectContaining({ field, message: expect.stringMatching(/increasing integers >= 1/) }),
+      );
+    }
     expect(() => planImpactPairs({ ...request, ops: [5 as 1] }, 1)).toThrow(InputError);
   });
 });
 
 describe('summariseImpact', () => {
-  it('takes the mean, the sample std and the 95% interval of accWith - accWithout', () => {
+  it('takes the mean, the sample std and the interval at the given level of accWith - accWithout', () => {
     const pairs = [
       { subject: 3 as const, cellType: 'forward' as const, withArch: 'a', withoutArch: 'b' },
       { subject: 3 as const, cellType: 'forward' as const, withArch: 'c', withoutArch: 'b' },
@@ -84,17 +102,18 @@ describe('summariseImpact', () => {
       [impactKey('forward', 'c')]: 0.6,
     };
     // Gains 0.3 and 0.1: mean 0.2, sample std sqrt((0.01 + 0.01) / 1).
-    const impact = summariseImpact(3, pairs, accuracies);
+    const impact = summariseImpact(3, pairs, accuracies, 0.95, 'last look');
     expect(impact.meanDelta).toBeCloseTo(0.2, 12);
     expect(impact.std).toBeCloseTo(Math.sqrt(0.02), 12);
-    expect(impact).toMatchObject({ op: 3, name: 'conv3x3', n: 2 });
+    expect(impact).toMatchObject({ op: 3, name: 'conv3x3', n: 2, stop: 'last look' });
     expect(impact.samples[1]).toEqual({ withArch: 'c', withoutArch: 'b', accWith: 0.6, accWithout: 0.5 });
     // 95% interval: 0.2 ± t(0.975, 1) · sqrt(0.02) / sqrt(2) = 0.2 ± 12.7062 · 0.1.
-    expect(impact.ci95?.low).toBeCloseTo(0.2 - 1.270620474, 8);
-    expect(impact.ci95?.high).toBeCloseTo(0.2 + 1.270620474, 8);
-    const single = summariseImpact(3, pairs.slice(0, 1), accuracies);
+    expect(impact.ci?.level).toBe(0.95);
+    expect(impact.ci?.low).toBeCloseTo(0.2 - 1.270620474, 8);
+    expect(impact.ci?.high).toBeCloseTo(0.2 + 1.270620474, 8);
+    const single = summariseImpact(3, pairs.slice(0, 1), accuracies, 0.95, 'last look');
     expect(single.std).toBe(0);
-    expect(single.ci95).toBeNull();
+    expect(single.ci).toBeNull();
   });
 
   it('gives the 95% Student-t interval of the mean gain over five pairs', () => {
@@ -109,22 +128,26 @@ describe('summariseImpact', () => {
     gains.forEach((g, k) => {
       accuracies[impactKey('forward', `w${k}`)] = 0.5 + g;
     });
-    const impact = summariseImpact(2, pairs, accuracies);
+    const impact = summariseImpact(2, pairs, accuracies, 0.95, 'clear of 0');
     // Mean -0.04, sample std sqrt(0.001 / 4) = 0.0158114, SE 0.00707107, t(0.975, 4) = 2.776445.
     expect(impact.n).toBe(5);
     expect(impact.meanDelta).toBeCloseTo(-0.04, 12);
     expect(impact.std).toBeCloseTo(0.0158113883, 9);
-    expect(impact.ci95?.low).toBeCloseTo(-0.0596324, 6);
-    expect(impact.ci95?.high).toBeCloseTo(-0.0203676, 6);
+    expect(impact.ci?.low).toBeCloseTo(-0.0596324, 6);
+    expect(impact.ci?.high).toBeCloseTo(-0.0203676, 6);
+    // At 98.33% (95% over 3 looks), t(0.991667, 4) = 3.960786 (mpmath, by quadrature of the density).
+    const strict = summariseImpact(2, pairs, accuracies, 1 - 0.05 / 3, 'clear of 0');
+    expect(strict.ci?.low).toBeCloseTo(-0.04 - 3.960786 * 0.00707107, 6);
     // The stage file carries exactly these fields per operation.
     expect(Object.keys(JSON.parse(JSON.stringify(impact))).sort()).toEqual([
-      'ci95',
+      'ci',
       'meanDelta',
       'n',
       'name',
       'op',
       'samples',
       'std',
+      'stop',
     ]);
   });
 });
@@ -159,11 +182,14 @@ describe('Student t', () => {
     expect(() => studentTQuantile(0.975, 0)).toThrow(RangeError);
   });
 
-  it('gives the interval of a mean, none for fewer than two samples', () => {
-    const ci = tInterval95(1, 2, 5);
+  it('gives the interval of a mean at a level, none for fewer than two samples', () => {
+    const ci = tInterval(1, 2, 5, 0.95);
+    expect(ci?.level).toBe(0.95);
     expect(ci?.low).toBeCloseTo(1 - (2.776445105 * 2) / Math.sqrt(5), 8);
     expect(ci?.high).toBeCloseTo(1 + (2.776445105 * 2) / Math.sqrt(5), 8);
-    expect(tInterval95(0.3, 0, 1)).toBeNull();
-    expect(tInterval95(0, 0, 0)).toBeNull();
+    expect(tInterval(1, 2, 11, 0.99)?.high).toBeCloseTo(1 + (3.169273 * 2) / Math.sqrt(11), 5);
+    expect(tInterval(0.3, 0, 1, 0.95)).toBeNull();
+    expect(tInterval(0, 0, 0, 0.95)).toBeNull();
+    expect(() => tInterval(0, 1, 5, 1)).toThrow(RangeError);
   });
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 
 describe('operation-impact trainings on the real runtime', () => {
-  const settings = { config: tiny, ops: [1, 3] as (1 | 3)[], feedback: false, samplesPerOp: 1 };
+  const settings = { config: tiny, ops: [1, 3] as (1 | 3)[], feedback: false, samplesPerLook: [1] };
   const pairs = planImpactPairs(settings, 8);
   const jobs = impactJobs(pairs);
   const about = { seed: 8, datasetFingerprint: 'synthetic', wallMs: 0 };
@@ -48,14 +48,16 @@ describe('operation-impact trainings on the real runtime', () => {
     whole = await train(jobs, { onProgress: (p) => void progress.push(p.resume) });
     expect(Object.keys(whole.accuracies)).toEqual(jobs.map((j) => j.key));
     expect(progress).toHaveLength(jobs.length);
-    const result = impactResultOf(pairs, whole.accuracies, about);
+    const result = impactResultOf(pairs, [1], whole.accuracies, about);
     expect(result.impacts.map((i) => i.op)).toEqual([1, 3]);
     for (const impact of result.impacts) {
       expect(impact.n).toBe(1);
       const [sample] = impact.samples;
       expect(impact.meanDelta).toBeCloseTo((sample?.accWith ?? 0) - (sample?.accWithout ?? 0), 12);
     }
-    expect(() => impactResultOf(pairs, progress[0]?.accuracies ?? {}, about)).toThrow(/no trained accuracy/);
+    expect(() => impactResultOf(pairs, [1], progress[0]?.accuracies ?? {}, about)).toThrow(
+      /no trained accuracy/,
+    );
 
     // Interrupt after the first training, then continue from the persisted resume point.
     const controller = new AbortController();
@@ -85,8 +87,8 @@ describe('operation-impact trainings on the real runtime', () => {
     const merged: Record<string, number> = {};
     for (const shard of shards) Object.assign(merged, (await train(shard)).accuracies);
     expect(merged).toEqual(whole.accuracies);
-    expect(impactResultOf(pairs, merged, about).impacts).toEqual(
-      impactResultOf(pairs, whole.accuracies, about).impacts,
+    expect(impactResultOf(pairs, [1], merged, about).impacts).toEqual(
+      impactResultOf(pairs, [1], whole.accuracies, about).impacts,
     );
   });
 });

@@ -273,7 +273,11 @@ describe('impact-schedule study', () => {
     expect(run.status, run.stderr).toBe(0);
     const json = JSON.parse(readFileSync(out, 'utf8')) as ImpactScheduleJson;
     expect(json.settings.steps).toEqual([4, 2]);
-    const pairs = planImpactPairs(json.settings, json.settings.impactSeed);
+    const { settings } = json;
+    const pairs = planImpactPairs(
+      { ...settings, samplesPerLook: [settings.samplesPerOp] },
+      settings.impactSeed,
+    );
     const trainings = new Set(
       pairs.flatMap((p) => [`${p.cellType}|${p.withArch}`, `${p.cellType}|${p.withoutArch}`]),
     );

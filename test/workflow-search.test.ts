@@ -1,7 +1,7 @@
 /**
  * The search workflow on a real Temporal dev server with a real worker process: a whole quick search on
  * synthetic data, identical winners for 1, 2 and 4 shards (and identical impact evidence trained in 2
- * shards), non-retryable bad input, duplicate triggers, and cancel followed by resume.
+ * shards), impact in rounds, non-retryable bad input, duplicate triggers, and cancel followed by resume.
  */
 
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -24,7 +24,9 @@ import type { RunPlan } from '../contract/run-records.js';
 import type { SearchSummary } from '../contract/summary.js';
 import { SEARCH_WORKFLOW } from '../contract/temporal.js';
 import type { ImpactShardStage, ImpactStage } from '../pipeline/stages/operation-impact.js';
-import { impactKey, planImpactPairs } from '../search/strategy/impact-plan.js';
+import { prepareRun } from '../pipeline/steps.js';
+import { impactResultOf } from '../search/strategy/impact.js';
+import { planImpactPairs } from '../search/strategy/impact-plan.js';
 import type { SearchResult } from '../search/strategy/search-result.js';
 import {
   ensureTemporal,
@@ -154,7 +156,11 @@ describe('spikeNasSearch workflow', () => {
     const run = new RunArtifacts(await openStore(fresh), sharded);
     const impact = await run.getJson<ImpactStage>(stageFile('operation-impact'));
     expect(impact.reused).toBe(false);
-    const shardFiles = ['impact-0-of-2', 'impact-1-of-2'].map(stageFile);
+    // Every round's shards (the design decides from round 0 whether a subject needs more pairs).
+    const shardFiles = (await run.verify()).objects
+      .map((o) => o.name)
+      .filter((name) => /^stages\/impact-round\d+-\d+-of-\d+\.json$/.test(name));
+    expect(shardFiles).toContain(stageFile('impact-round0-1-of-2'));
     const accuracies = Object.assign(
       {},
       ...(await Promise.all(shardFiles.map((f) => run.getJson<ImpactShardStage>(f)))).map(
@@ -164,17 +170,44 @@ describe('spikeNasSearch workflow', () => {
     // Every pair the plan names, with the accuracies its shards trained, and the reference's evidence.
     const plan = await run.getJson<RunPlan>(RUN_FILES.config);
     const pairs = planImpactPairs(plan.profile.impact, plan.seeds.impact);
-    expect(impact.result.impacts.flatMap((i) => i.samples)).toEqual(
-      pairs.map((p) => ({
-        withArch: p.withArch,
-        withoutArch: p.withoutArch,
-        accWith: accuracies[impactKey(p.cellType, p.withArch)],
-        accWithout: accuracies[impactKey(p.cellType, p.withoutArch)],
-      })),
+    expect(impact.result).toMatchObject(
+      impactResultOf(pairs, plan.profile.impact.samplesPerLook, accuracies, {
+        seed: plan.seeds.impact,
+        datasetFingerprint: plan.dataset.fingerprint,
+        wallMs: impact.result.wallMs,
+      }),
     );
     const referenceRun = new RunArtifacts(await openStore(artifacts), reference.runId);
     const referenceImpact = await referenceRun.getJson<ImpactStage>(stageFile('operation-impact'));
     expect(impact.result.impacts).toEqual(referenceImpact.result.impacts);
+  });
+
+  it('trains operation impact in the rounds its looks ask for, sharded in each', async () => {
+    // Looks of 1 and 2 pairs always take two rounds (one pair has no spread to stop on). The run's plan is
+    // written before the workflow starts; its prepare step keeps a plan made for the same request.
+    const store = mkdtempSync(join(tmpdir(), 'spikenas-wf-rounds-'));
+    const request = { ...base, shards: 2, artifacts: store };
+    const workflowId = `impact-rounds-${Date.now()}`;
+    await prepareRun({ run: { artifacts: store, runId: workflowId, execution: 'setup' }, request });
+    const run = new RunArtifacts(await openStore(store), workflowId);
+    const prepared = await run.getJson<RunPlan>(RUN_FILES.config);
+    const impactSettings = { ...prepared.profile.impact, samplesPerLook: [1, 2] };
+    await run.putJson(RUN_FILES.config, {
+      ...prepared,
+      profile: { ...prepared.profile, impact: impactSettings },
+    });
+    const handle = await client.workflow.start(SEARCH_WORKFLOW, {
+      taskQueue: queues.cpu,
+      workflowId,
+      args: [request, queues],
+    });
+    await handle.result();
+    for (const round of [0, 1]) {
+      expect(await run.exists(stageFile(`impact-round${round}-1-of-2`))).toBe(true);
+    }
+    const impact = await run.getJson<ImpactStage>(stageFile('operation-impact'));
+    expect(impact.result.samplesPerLook).toEqual([1, 2]);
+    expect(impact.result.impacts.map((i) => i.n)).toEqual(impact.result.impacts.map(() => 2));
   });
 
   it.each([

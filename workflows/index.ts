@@ -91,14 +91,23 @@ export async function spikeNasSearch(
   };
 
   // The short trainings fan out over shards as scoring does: each heavy worker trains one cell at a time.
+  // They come in rounds: the sequential design decides from each round whether some subject needs more.
   const operationImpact = async () => {
     const planned = await light.planImpact({ run });
     if (planned.reused) return;
-    const shardCount = Math.max(1, Math.min(request.shards, planned.trainings));
-    await Promise.all(
-      Array.from({ length: shardCount }, (_, shard) => heavy.trainImpactShard({ run, shard, shardCount })),
-    );
-    await light.summariseImpact({ run, shardCount });
+    let round = 0;
+    let trainings = planned.trainings;
+    for (;;) {
+      const shardCount = Math.max(1, Math.min(request.shards, trainings));
+      await Promise.all(
+        Array.from({ length: shardCount }, (_, shard) =>
+          heavy.trainImpactShard({ run, round, shard, shardCount }),
+        ),
+      );
+      const { nextRound } = await light.summariseImpact({ run, round, shardCount });
+      if (!nextRound) return;
+      ({ round, trainings } = nextRound);
+    }
   };
 
   const memoryAwareSearch = async () => {

@@ -1,8 +1,11 @@
 /**
- * operation-impact (spikenas mode): how much each operation helps, from short trainings of sampled cells.
- * Three steps, so that several heavy workers train at once: planImpact (light) reuses a finished or cached
- * result or counts the trainings; trainImpactShard (heavy) trains one contiguous share of them
- * (stages/impact-<shard>-of-<n>); summariseImpact (light) merges the shares into stages/operation-impact.
+ * operation-impact (spikenas mode): how much each operation helps, from short trainings of sampled cells,
+ * in rounds of the sequential design (search/strategy/impact-looks.ts). Three steps, so that several heavy
+ * workers train at once: planImpact (light) reuses a finished or cached result or counts round 0's
+ * trainings; trainImpactShard (heavy) trains one contiguous share of a round's trainings
+ * (stages/impact-round<r>-<shard>-of-<n>); summariseImpact (light) merges a round's shares and either
+ * starts the next round (stages/impact-round-<r+1>: everything trained before it) or, once every subject
+ * has stopped, writes stages/operation-impact.
  */
 
 import { ArtifactCache, cacheKey } from '../../artifacts/cache.js';
@@ -14,8 +17,8 @@ import {
   type ImpactResume,
   type ImpactSettings,
   impactCacheKey,
-  impactJobs,
   impactResultOf,
+  nextImpactJobs,
   trainImpactJobs,
 } from '../../search/strategy/impact.js';
 import { type ImpactResult, planImpactPairs } from '../../search/strategy/impact-plan.js';
@@ -51,28 +54,50 @@ interface CachedImpact {
 /** stages/impact-plan.json: the plan step's span, where the stage's wall time begins. */
 type ImpactPlanStage = Clocked;
 
-/** stages/impact-<shard>-of-<n>.json: one share's accuracies by training key. */
+/** stages/impact-round<r>-<shard>-of-<n>.json: one share's accuracies by training key. */
 export interface ImpactShardStage extends Clocked {
   accuracies: Record<string, number>;
 }
 
-export interface ImpactShardInput extends ShardsInput {
+/** stages/impact-round-<r>.json (r >= 1): the accuracies of every round before r, and their spans. */
+type ImpactRoundStage = ImpactShardStage;
+
+export interface ImpactRoundInput extends ShardsInput {
+  round: number;
+}
+
+export interface ImpactShardInput extends ImpactRoundInput {
   shard: number;
 }
 
+/** A round's trainings to shard, or null when the design has stopped every subject. */
+export type ImpactNextRound = { round: number; trainings: number } | null;
+
 const STAGE = stageFile('operation-impact');
 const PLAN = stageFile('impact-plan');
-const shardName = (shard: number, shardCount: number) => `impact-${shard}-of-${shardCount}`;
+const roundFile = (round: number) => stageFile(`impact-round-${round}`);
+const shardName = (round: number, shard: number, shardCount: number) =>
+  `impact-round${round}-${shard}-of-${shardCount}`;
 
 function settingsOf(plan: RunPlan): ImpactSettings {
-  const { ops, feedback, samplesPerOp, train } = plan.profile.impact;
-  return { config: plan.config, ops, feedback, samplesPerOp, train };
+  const { ops, feedback, samplesPerLook, train } = plan.profile.impact;
+  return { config: plan.config, ops, feedback, samplesPerLook, train };
 }
 
-/** The analysis' pairs and trainings, fixed by the run's plan (pure and seeded). */
-function impactPlanOf(plan: RunPlan) {
-  const pairs = planImpactPairs(settingsOf(plan), plan.seeds.impact);
-  return { pairs, jobs: impactJobs(pairs) };
+/** The pairs the analysis may train, fixed by the run's plan (pure and seeded). */
+function impactPairsOf(plan: RunPlan) {
+  return planImpactPairs(settingsOf(plan), plan.seeds.impact);
+}
+
+/** The trainings the next round needs after those given: pure, from the plan and the accuracies. */
+function nextJobsOf(plan: RunPlan, accuracies: Readonly<Record<string, number>>) {
+  return nextImpactJobs(impactPairsOf(plan), plan.profile.impact.samplesPerLook, accuracies);
+}
+
+/** What the rounds before `round` trained, and their spans (round 0 starts at the plan step). */
+async function beforeRound(run: RunArtifacts, round: number): Promise<ImpactRoundStage> {
+  if (round === 0) return { accuracies: {}, spans: spansOf(await run.getJson<ImpactPlanStage>(PLAN)) };
+  return run.getJson<ImpactRoundStage>(roundFile(round));
 }
 
 /** Impact evidence depends only on data, config, settings and seed: a nightly run reuses last night's. */
@@ -107,22 +132,23 @@ export async function planImpact(
   }
   // Written once: a retried or resumed stage keeps its first start.
   if (!(await run.exists(PLAN))) await run.putJson(PLAN, { spans: clock.spans() } satisfies ImpactPlanStage);
-  return { reused: false, trainings: impactPlanOf(plan).jobs.length };
+  return { reused: false, trainings: nextJobsOf(plan, {}).length };
 }
 
-/** Trains one contiguous share of the trainings, resuming from its own checkpoint. */
+/** Trains one contiguous share of a round's trainings, resuming from its own checkpoint. */
 export async function trainImpactShard(
   input: ImpactShardInput,
   ctx: StepContext = {},
 ): Promise<{ trained: number }> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
-  const name = shardName(input.shard, input.shardCount);
+  const name = shardName(input.round, input.shard, input.shardCount);
   const file = stageFile(name);
   if (await run.exists(file))
     return { trained: Object.keys((await run.getJson<ImpactShardStage>(file)).accuracies).length };
   // A finished stage (planImpact then says trainings: 0) needs no shard, whatever shards it was trained in.
   if (await run.exists(STAGE)) return { trained: 0 };
-  const mine = shardCandidates(impactPlanOf(plan).jobs, input.shardCount)[input.shard];
+  const { accuracies: before } = await beforeRound(run, input.round);
+  const mine = shardCandidates(nextJobsOf(plan, before), input.shardCount)[input.shard];
   if (mine === undefined)
     throw new InputError('shard', `${input.shard} is not below shardCount ${input.shardCount}`);
   const resume = await run.readCheckpoint<ImpactResume & Clocked>(name);
@@ -145,23 +171,43 @@ export async function trainImpactShard(
   return { trained: mine.length };
 }
 
-/** Merges the shards' accuracies into the evidence, caches it and writes stages/operation-impact. */
+/**
+ * Merges a round's shares with the rounds before it. Starts the next round when the design asks for more
+ * pairs; otherwise writes the evidence, caches it and writes stages/operation-impact.
+ */
 export async function summariseImpact(
-  input: ShardsInput,
+  input: ImpactRoundInput,
   ctx: StepContext = {},
-): Promise<{ reused: boolean } & Timed> {
+): Promise<{ nextRound: ImpactNextRound }> {
   const { run, plan } = await openPlannedRun(input.run, ctx);
-  if (await run.exists(STAGE)) return summaryOf(await run.getJson<ImpactStage>(STAGE));
+  if (await run.exists(STAGE)) return { nextRound: null };
+  const next = input.round + 1;
+  // A retried summary of a round that already started the next one.
+  if (await run.exists(roundFile(next))) {
+    const { accuracies } = await run.getJson<ImpactRoundStage>(roundFile(next));
+    return { nextRound: { round: next, trainings: nextJobsOf(plan, accuracies).length } };
+  }
   const clock = new StepClock(input.run.execution);
-  const accuracies: Record<string, number> = {};
-  const spans = spansOf(await run.getJson<ImpactPlanStage>(PLAN));
+  const before = await beforeRound(run, input.round);
+  const accuracies = { ...before.accuracies };
+  const spans = [...spansOf(before)];
   for (let shard = 0; shard < input.shardCount; shard++) {
-    const stage = await run.getJson<ImpactShardStage>(stageFile(shardName(shard, input.shardCount)));
+    const stage = await run.getJson<ImpactShardStage>(
+      stageFile(shardName(input.round, shard, input.shardCount)),
+    );
     Object.assign(accuracies, stage.accuracies);
     spans.push(...spansOf(stage));
   }
+  const trainings = nextJobsOf(plan, accuracies).length;
+  if (trainings > 0) {
+    await run.putJson(roundFile(next), {
+      accuracies,
+      spans: [...spans, ...clock.spans()],
+    } satisfies ImpactRoundStage);
+    return { nextRound: { round: next, trainings } };
+  }
   const wallMs = wallMsOf([...spans, ...clock.spans()]);
-  const result = impactResultOf(impactPlanOf(plan).pairs, accuracies, {
+  const result = impactResultOf(impactPairsOf(plan), plan.profile.impact.samplesPerLook, accuracies, {
     seed: plan.seeds.impact,
     datasetFingerprint: plan.dataset.fingerprint,
     wallMs,
@@ -176,9 +222,5 @@ export async function summariseImpact(
   };
   await run.putJson(STAGE, stage);
   await cache.put(key, { result, computedBy: run.runId } satisfies CachedImpact);
-  return summaryOf(stage);
-}
-
-function summaryOf(stage: ImpactStage) {
-  return { reused: stage.reused, wallMs: stage.wallMs };
+  return { nextRound: null };
 }

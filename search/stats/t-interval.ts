@@ -12,14 +12,33 @@ export interface Interval {
   high: number;
 }
 
+/** A confidence interval and its coverage, e.g. 0.95. */
+export interface LeveledInterval extends Interval {
+  level: number;
+}
+
+/** The mean and the sample standard deviation (n - 1 in the denominator; 0 for fewer than 2 values). */
+export function meanAndSampleStd(values: readonly number[]): { mean: number; std: number } {
+  const n = values.length;
+  const mean = n === 0 ? 0 : values.reduce((a, b) => a + b, 0) / n;
+  const std = n < 2 ? 0 : Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+  return { mean, std };
+}
+
 /**
- * The 95% Student-t interval of a mean from n samples with sample standard deviation std:
- * mean ± t(0.975, n - 1) · std / sqrt(n). null for n < 2 (no spread, so no interval).
+ * The Student-t interval of a mean at coverage `level` from n samples with sample standard deviation std:
+ * mean ± tHalfWidth(level, std, n). null for n < 2 (no spread, so no interval).
  */
-export function tInterval95(mean: number, std: number, n: number): Interval | null {
+export function tInterval(mean: number, std: number, n: number, level: number): LeveledInterval | null {
   if (!Number.isInteger(n) || n < 2) return null;
-  const half = studentTQuantile(0.975, n - 1) * (std / Math.sqrt(n));
-  return { low: mean - half, high: mean + half };
+  const half = tHalfWidth(level, std, n);
+  return { level, low: mean - half, high: mean + half };
+}
+
+/** Half the width of a two-sided t interval: t((1 + level) / 2, n - 1) · std / sqrt(n), for n >= 2. */
+export function tHalfWidth(level: number, std: number, n: number): number {
+  if (!(level > 0 && level < 1)) throw new RangeError(`level = ${level} is not a coverage in (0, 1)`);
+  return studentTQuantile((1 + level) / 2, n - 1) * (std / Math.sqrt(n));
 }
 
 /** The p-quantile of Student's t distribution with df degrees of freedom (0 < p < 1, df > 0). */

@@ -1,21 +1,29 @@
 /**
  * Cell enhancement: derives the searched space (operation set and cell type) from operation-impact
  * evidence by a written, deterministic rule (describeRule). The rule acts only on differences beyond the
- * 95% confidence interval of the mean gain (OpImpact.ci95). Pure.
+ * confidence interval of the mean gain (OpImpact.ci, at the sequential design's level). Pure.
  */
 import { OP_NAMES, type OpCode } from '../../snn/cell-matrix.js';
 import type { CellType } from '../../snn/config.js';
+import { lookLevel } from './impact-looks.js';
 import type { ImpactResult, OpImpact } from './impact-plan.js';
 
 const CONVS: OpCode[] = [3, 2];
 const SKIP: OpCode = 1;
 
-/** The rule in words, as reports show it beside the evidence. */
-export function describeRule(): string {
+/** The rule in words, for evidence gathered at these looks, as reports show it beside the evidence. */
+export function describeRule(samplesPerLook: readonly number[]): string {
+  const level = lookLevel(samplesPerLook);
+  const looks = samplesPerLook.length;
   return [
     'Evidence per operation: the mean accuracy gain (with minus without) over n matched pairs of sampled',
-    'cells and its 95% confidence interval, mean ± t(0.975, n - 1) · std / sqrt(n) (Student t, sample std),',
-    'for n >= 2; with n < 2 there is no interval and no evidence to act on.',
+    `cells and its ${percentText(level)} confidence interval, mean ± t(${tQuantileText(level)}, n - 1) · std / sqrt(n)`,
+    '(Student t, sample std), for n >= 2; with n < 2 there is no interval and no evidence to act on.',
+    looks === 1
+      ? `Every operation gets ${samplesPerLook[0]} pairs.`
+      : `Pairs come in ${looks} looks of ${samplesPerLook.join(', ')} per operation, at ${percentText(level)} ` +
+        `each (95% split over the looks), and an operation stops getting pairs once its interval excludes 0, ` +
+        `or once it could not exclude 0 at ${samplesPerLook[looks - 1]} pairs with its mean and spread so far.`,
     'An operation is dropped only when its whole interval is below 0 (it harms beyond the interval);',
     'otherwise it is kept (no evidence, an interval that contains 0, or one above 0).',
     'skip is always kept (the parameter-free path), and at least one convolution:',
@@ -38,7 +46,7 @@ export function enhanceSpace(impact: ImpactResult): EnhancedSpace {
       decisions.push({ subject: name, kept: true, reason: 'not analysed: kept without evidence' });
       continue;
     }
-    const drop = evidence.ci95 !== null && evidence.ci95.high < 0;
+    const drop = evidence.ci !== null && evidence.ci.high < 0;
     if (!drop) kept.add(op);
     decisions.push({
       subject: name,
@@ -67,22 +75,37 @@ export function enhanceSpace(impact: ImpactResult): EnhancedSpace {
   if (feedback === undefined) {
     decisions.push({ subject: 'feedback', kept: false, reason: 'not analysed: forward cell' });
   } else {
-    const adopt = feedback.ci95 !== null && feedback.ci95.low > 0;
+    const adopt = feedback.ci !== null && feedback.ci.low > 0;
     if (adopt) cellType = 'backward';
     const verdict = adopt ? 'adopted (backward cell)' : 'not adopted (forward cell)';
     decisions.push({ subject: 'feedback', kept: adopt, reason: `${evidenceText(feedback)}: ${verdict}` });
   }
 
-  return { ops: [...kept].sort((a, b) => a - b), cellType, rule: describeRule(), decisions };
+  return {
+    ops: [...kept].sort((a, b) => a - b),
+    cellType,
+    rule: describeRule(impact.samplesPerLook),
+    decisions,
+  };
 }
 
-/** E.g. "mean gain -3.10 points, 95% CI [-5.00, -1.20] below 0" (accuracy in percentage points). */
+/** E.g. "mean gain -3.10 points, 98.3% CI [-5.00, -1.20] below 0" (accuracy in percentage points). */
 function evidenceText(evidence: OpImpact): string {
   const mean = `mean gain ${points(evidence.meanDelta)} points`;
-  const ci = evidence.ci95;
+  const ci = evidence.ci;
   if (ci === null) return `${mean}, n = ${evidence.n} < 2: no interval, no evidence to act on`;
   const where = ci.high < 0 ? 'below 0' : ci.low > 0 ? 'above 0' : 'contains 0';
-  return `${mean}, 95% CI [${points(ci.low)}, ${points(ci.high)}] ${where}`;
+  return `${mean}, ${percentText(ci.level)} CI [${points(ci.low)}, ${points(ci.high)}] ${where}`;
+}
+
+/** A coverage as people write it: 0.95 -> "95%", 1 - 0.05 / 3 -> "98.3%". */
+export function percentText(level: number): string {
+  return `${Number((level * 100).toFixed(1))}%`;
+}
+
+/** The t quantile a two-sided interval at `level` uses: 0.95 -> "0.975". */
+function tQuantileText(level: number): string {
+  return String(Number(((1 + level) / 2).toFixed(4)));
 }
 
 function points(fraction: number): string {

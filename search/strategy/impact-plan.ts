@@ -2,7 +2,8 @@
  * Operation-impact analysis, the pure part: which cells are trained and how the evidence is summarised.
  * For each analysed operation, sampled cells that contain it are short-trained
  * with the operation and without it; impact = mean(accWith - accWithout) over the samples, with its sample
- * std and its 95% Student-t confidence interval (null for fewer than 2 samples).
+ * std and its Student-t confidence interval (null for fewer than 2 samples). How many pairs each operation
+ * gets, and the interval's level, is the sequential design's (impact-looks.ts).
  *
  * The "without" variant of an operation: every edge with that op is removed. Validity requires the direct
  * 0 -> 3 edge, so if that edge carries the op it is replaced by a neutral, parameter-free op instead of
@@ -20,7 +21,7 @@ import { deriveSeed, Rng } from '../../common/rng.js';
 import { OP_NAMES, type OpCode } from '../../snn/cell-matrix.js';
 import type { CellType } from '../../snn/config.js';
 import { canonicalizeArch, parseArch, pruneArch, sampleArch } from '../space/arch.js';
-import { tInterval95 } from '../stats/t-interval.js';
+import { type LeveledInterval, meanAndSampleStd, tInterval } from '../stats/t-interval.js';
 
 const ALL_OPS: OpCode[] = [1, 2, 3, 4];
 /** Draws per wanted sample before an operation settles for fewer samples. */
@@ -29,7 +30,8 @@ const DRAWS_PER_SAMPLE = 200;
 export interface ImpactPlanRequest {
   ops: OpCode[];
   feedback: boolean;
-  samplesPerOp: number;
+  /** Pairs per subject at each look, increasing (impact-looks.ts); the last is how many are drawn. */
+  samplesPerLook: number[];
 }
 
 export interface ImpactPair {
@@ -39,23 +41,35 @@ export interface ImpactPair {
   withoutArch: string;
 }
 
-/** The (with, without) pairs the analysis trains, pure and seeded (see the module comment). */
+/**
+ * The (with, without) pairs the analysis may train, as many per subject as its last look, pure and seeded
+ * (see the module comment). A subject's pairs are in the order drawn: a look at n pairs uses the first n.
+ */
 export function planImpactPairs(request: ImpactPlanRequest, seed: number): ImpactPair[] {
-  if (!Number.isInteger(request.samplesPerOp) || request.samplesPerOp < 1) {
-    throw new InputError('samplesPerOp', `${request.samplesPerOp} is not a sample count`, 'an integer >= 1');
-  }
+  const wanted = validateSamplesPerLook(request.samplesPerLook);
   const pairs: ImpactPair[] = [];
   for (const op of [...new Set(request.ops)].sort((a, b) => a - b)) {
     if (!ALL_OPS.includes(op))
       throw new InputError('ops', `${op} is not an analysable operation`, '1, 2, 3, 4');
     const rng = new Rng(deriveSeed(seed, `impact/op${op}`));
-    pairs.push(...drawPairs(rng, op, 'forward', request.samplesPerOp, (arch) => withoutOp(arch, op)));
+    pairs.push(...drawPairs(rng, op, 'forward', wanted, (arch) => withoutOp(arch, op)));
   }
   if (request.feedback) {
     const rng = new Rng(deriveSeed(seed, 'impact/feedback'));
-    pairs.push(...drawPairs(rng, 'feedback', 'backward', request.samplesPerOp, withoutFeedback));
+    pairs.push(...drawPairs(rng, 'feedback', 'backward', wanted, withoutFeedback));
   }
   return pairs;
+}
+
+/** Checks the looks (increasing sample counts, the first >= 1); returns the last, the pairs drawn. */
+function validateSamplesPerLook(samplesPerLook: readonly number[]): number {
+  const allowed = 'a list of increasing integers >= 1, e.g. [3, 5, 8]';
+  if (samplesPerLook.length === 0) throw new InputError('samplesPerLook', 'is empty', allowed);
+  samplesPerLook.forEach((n, k) => {
+    if (!Number.isInteger(n) || n < 1 || (k > 0 && n <= (samplesPerLook[k - 1] as number)))
+      throw new InputError(`samplesPerLook[${k}]`, `${n} does not follow the looks before it`, allowed);
+  });
+  return samplesPerLook[samplesPerLook.length - 1] as number;
 }
 
 /** The cell without an operation (see the module comment); the canonical string. */
@@ -112,13 +126,15 @@ export function impactKey(cellType: CellType, arch: string): string {
 }
 
 /**
- * Per-subject evidence from the pairs and the trained accuracies: the mean, sample std and 95% t interval
- * of the gains (accWith - accWithout).
+ * Per-subject evidence from the pairs and the trained accuracies: the mean, sample std and t interval at
+ * `level` of the gains (accWith - accWithout), and why the design stopped adding pairs.
  */
 export function summariseImpact(
   subject: OpCode | 'feedback',
   pairs: readonly ImpactPair[],
   accuracies: Readonly<Record<string, number>>,
+  level: number,
+  stop: ImpactStop,
 ): OpImpact {
   const samples = pairs.map((p) => ({
     withArch: p.withArch,
@@ -126,20 +142,25 @@ export function summariseImpact(
     accWith: accuracies[impactKey(p.cellType, p.withArch)] as number,
     accWithout: accuracies[impactKey(p.cellType, p.withoutArch)] as number,
   }));
-  const deltas = samples.map((s) => s.accWith - s.accWithout);
-  const n = deltas.length;
-  const meanDelta = n === 0 ? 0 : deltas.reduce((a, b) => a + b, 0) / n;
-  const std = n < 2 ? 0 : Math.sqrt(deltas.reduce((a, d) => a + (d - meanDelta) ** 2, 0) / (n - 1));
+  const n = samples.length;
+  const { mean: meanDelta, std } = meanAndSampleStd(samples.map((s) => s.accWith - s.accWithout));
   return {
     op: subject,
     name: subject === 'feedback' ? 'feedback' : OP_NAMES[subject],
     meanDelta,
     std,
     n,
-    ci95: tInterval95(meanDelta, std, n),
+    ci: tInterval(meanDelta, std, n, level),
+    stop,
     samples,
   };
 }
+
+/**
+ * Why a subject got no more pairs (impact-looks.ts): its interval cleared 0; it could not clear 0 even at
+ * the last look with its mean and spread so far; or the last look was reached.
+ */
+export type ImpactStop = 'clear of 0' | 'cannot clear 0' | 'last look';
 
 /** Per-operation evidence of operation-impact analysis. */
 export interface OpImpact {
@@ -151,16 +172,20 @@ export interface OpImpact {
   std: number;
   n: number;
   /**
-   * 95% Student-t confidence interval of meanDelta: meanDelta ± t(0.975, n - 1) · std / sqrt(n)
-   * (search/stats/t-interval.ts); null for n < 2 (no interval, so no evidence to act on).
+   * Student-t confidence interval of meanDelta at the design's level (impact-looks.ts):
+   * meanDelta ± t((1 + level) / 2, n - 1) · std / sqrt(n) (search/stats/t-interval.ts); null for n < 2
+   * (no interval, so no evidence to act on).
    */
-  ci95: { low: number; high: number } | null;
+  ci: LeveledInterval | null;
+  stop: ImpactStop;
   samples: { withArch: string; withoutArch: string; accWith: number; accWithout: number }[];
 }
 
 export interface ImpactResult {
   seed: number;
   datasetFingerprint: string;
+  /** The sequential design: pairs per subject at each look (impact-looks.ts). */
+  samplesPerLook: number[];
   impacts: OpImpact[];
   wallMs: number;
 }

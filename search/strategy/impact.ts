@@ -1,10 +1,10 @@
 /**
- * Operation-impact analysis, the stage: short-trains every cell the plan names (impact-plan.ts) and
- * summarises accWith - accWithout per operation (and per feedback, for backward cells).
- * The trainings are the distinct (cell type, canonical matrix) cells of the pairs, in the order the pairs
- * first name them (impactJobs): a cell that appears in several pairs is trained once. Each training's seed depends only
- * on its key, so any split of the job list (shards trained on several workers) gives the same accuracies;
- * the accuracies trained so far are the resume point.
+ * Operation-impact analysis, the training: short-trains the cells of the pairs the sequential design asks
+ * for, round by round (impact-looks.ts), and summarises accWith - accWithout per operation (and per
+ * feedback, for backward cells). A round's trainings are the distinct (cell type, canonical matrix) cells of
+ * its pairs, in the order the pairs first name them (impactJobs): a cell that appears in several pairs is
+ * trained once. Each training's seed depends only on its key, so any split of a round (shards trained on
+ * several workers) gives the same accuracies; the accuracies trained so far are the resume point.
  */
 
 import { deriveSeed } from '../../common/rng.js';
@@ -14,7 +14,14 @@ import type { OpCode } from '../../snn/cell-matrix.js';
 import type { CellType, NetConfig } from '../../snn/config.js';
 import { trainForValidation } from '../../snn/index.js';
 import { parseArch } from '../space/arch.js';
-import { type ImpactPair, type ImpactResult, impactKey, summariseImpact } from './impact-plan.js';
+import { followLooks, lookLevel } from './impact-looks.js';
+import {
+  type ImpactPair,
+  type ImpactResult,
+  type ImpactStop,
+  impactKey,
+  summariseImpact,
+} from './impact-plan.js';
 import type { ShortTraining } from './profiles.js';
 
 /** What the analysis measures: the same settings and seed give the same pairs and trainings. */
@@ -22,7 +29,7 @@ export interface ImpactSettings {
   config: NetConfig;
   ops: OpCode[];
   feedback: boolean;
-  samplesPerOp: number;
+  samplesPerLook: number[];
   train: ShortTraining;
 }
 
@@ -36,6 +43,19 @@ export interface ImpactJob {
 export interface ImpactResume {
   /** Validation accuracy by `${cellType}|${canonical matrix}`. */
   accuracies: Record<string, number>;
+}
+
+/**
+ * The trainings the design's next round needs (impact-looks.ts), given those trained so far: none once
+ * every subject has stopped.
+ */
+export function nextImpactJobs(
+  pairs: readonly ImpactPair[],
+  samplesPerLook: readonly number[],
+  accuracies: Readonly<Record<string, number>>,
+): ImpactJob[] {
+  const { pending } = followLooks(pairs, samplesPerLook, accuracies);
+  return impactJobs(pending).filter((job) => accuracies[job.key] === undefined);
 }
 
 /** The distinct trainings the pairs need, in the order the pairs first name them. */
@@ -97,26 +117,26 @@ export async function trainImpactJobs(
   return { accuracies };
 }
 
-/** The per-subject evidence (summariseImpact) from the pairs and the accuracies of all their trainings. */
+/** The per-subject evidence (summariseImpact) once the design has stopped every subject. */
 export function impactResultOf(
   pairs: readonly ImpactPair[],
+  samplesPerLook: readonly number[],
   accuracies: Readonly<Record<string, number>>,
   about: { seed: number; datasetFingerprint: string; wallMs: number },
 ): ImpactResult {
-  const missing = impactJobs(pairs).filter((job) => accuracies[job.key] === undefined);
+  const { subjects, pending } = followLooks(pairs, samplesPerLook, accuracies);
+  const missing = impactJobs(pending).filter((job) => accuracies[job.key] === undefined);
+  // Nothing pending: every subject has stopped.
   if (missing.length > 0) {
     throw new Error(`operation impact: no trained accuracy for ${missing.map((j) => j.key).join(', ')}`);
   }
-  const subjects = [...new Set(pairs.map((p) => p.subject))];
+  const level = lookLevel(samplesPerLook);
   return {
     seed: about.seed,
     datasetFingerprint: about.datasetFingerprint,
-    impacts: subjects.map((subject) =>
-      summariseImpact(
-        subject,
-        pairs.filter((p) => p.subject === subject),
-        accuracies,
-      ),
+    samplesPerLook: [...samplesPerLook],
+    impacts: subjects.map(({ subject, pairs: used, stop }) =>
+      summariseImpact(subject, used, accuracies, level, stop as ImpactStop),
     ),
     wallMs: about.wallMs,
   };
@@ -127,16 +147,16 @@ export function impactResultOf(
  * config, analysis settings and seed give the same pairs and, with deterministic training, the same result.
  */
 export function impactCacheKey(settings: ImpactSettings & { datasetFingerprint: string }, seed: number) {
-  const { datasetFingerprint, config, ops, feedback, samplesPerOp, train } = settings;
+  const { datasetFingerprint, config, ops, feedback, samplesPerLook, train } = settings;
   return JSON.stringify({
-    // The cached value's shape: evidence stored before per-operation 95% intervals, or without the run that
-    // computed it, is not reused.
-    summary: 't-ci95-computed-by',
+    // The cached value's shape: evidence stored before the sequential design's leveled intervals and
+    // stops, or without the run that computed it, is not reused.
+    summary: 'looks-computed-by',
     datasetFingerprint,
     config,
     ops: [...ops].sort(),
     feedback,
-    samplesPerOp,
+    samplesPerLook,
     train,
     seed,
   });
