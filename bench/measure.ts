@@ -23,6 +23,7 @@ import { sampleCandidates } from '../search/space/sample.js';
 import { BACKEND_CHOICES, type BackendInfo, initBackend } from '../snn/backend.js';
 import type { Arch } from '../snn/cell-matrix.js';
 import type { CellType } from '../snn/config.js';
+import { nativeKernelsRun } from '../snn/kernels/native-ops.js';
 import { buildNetwork, type ForwardOptions } from '../snn/network.js';
 import { resolvePreset } from '../snn/presets.js';
 import { DEFAULT_SGD, sgdStep } from '../snn/train.js';
@@ -110,14 +111,17 @@ async function gemm(backend: BackendInfo, size: number, reps: number): Promise<C
 }
 
 /**
- * Kernels the backend ran for `run` (tf.profile's list, without the entries that are tfjs scopes such as
- * custom-gradient wrappers rather than kernels of the backend).
+ * Kernels the backend ran for `run`: tf.profile's list, without the entries that are tfjs scopes such as
+ * custom-gradient wrappers rather than kernels of the backend, plus spikenas' native kernels, which
+ * tf.profile does not name.
  */
 async function countKernels(run: () => tf.Tensor): Promise<number> {
+  const nativeBefore = nativeKernelsRun();
   const profile = await tf.profile(run);
   tf.dispose(profile.result);
   const backend = tf.getBackend();
-  return profile.kernels.filter((k) => tf.getKernel(k.name, backend) !== undefined).length;
+  const tfjsKernels = profile.kernels.filter((k) => tf.getKernel(k.name, backend) !== undefined).length;
+  return tfjsKernels + nativeKernelsRun() - nativeBefore;
 }
 
 /** One network on one path, ready to run inference forwards or training steps on a fixed batch. */

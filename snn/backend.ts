@@ -18,6 +18,11 @@ export interface BackendInfo {
   tfVersion: string | null;
   /** Threads one op computes with (1 = single-threaded). */
   threads: number;
+  /**
+   * Whether TensorFlow runs its CPU convolutions and matrix products through oneDNN (TF_ENABLE_ONEDNN_OPTS);
+   * null where TensorFlow decides by itself (off x86-64) or there is no TensorFlow (wasm, cpu).
+   */
+  oneDnn: boolean | null;
 }
 
 export const BACKEND_CHOICES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -29,6 +34,11 @@ const require = createRequire(import.meta.url);
 // and up only. Set when this module loads, which the main thread does before it starts worker threads: a
 // worker's process.env is a copy, which TensorFlow's getenv never reads.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+// TensorFlow 2.16 turns oneDNN on by itself only on x86 CPUs with AVX-512 VNNI, AVX-VNNI or AMX. On an AVX2
+// CPU it cuts a small network's time-batched training step by a sixth to a quarter (2 threads, batch 32,
+// forward cell, medians of 3 alternating runs: fmnist-small 216 -> 180 ms, fmnist-tiny 102 -> 75 ms) and
+// SAHD scoring by about a fifth, so it is on for every x86-64 CPU unless the environment says otherwise.
+if (process.arch === 'x64') process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
 let chosen: Promise<BackendInfo> | undefined;
 let info: BackendInfo | undefined;
 
@@ -54,7 +64,8 @@ export function initBackend(): Promise<BackendInfo> {
 export function describeBackend(info: BackendInfo): string {
   const threads = info.threads === 1 ? '1 thread' : `${info.threads} threads`;
   const library = info.tfVersion === null ? '' : `, TensorFlow ${info.tfVersion}`;
-  return `${info.name} (${info.package} ${info.version}${library}, ${threads})`;
+  const oneDnn = info.oneDnn === null ? '' : info.oneDnn ? ', oneDNN' : ', without oneDNN';
+  return `${info.name} (${info.package} ${info.version}${library}${oneDnn}, ${threads})`;
 }
 
 /**
@@ -135,6 +146,7 @@ async function tryNative(pkg: string): Promise<BackendInfo | undefined> {
       version: packageVersion(pkg),
       tfVersion: binding.TF_Version,
       threads: intraOpThreads(),
+      oneDnn: oneDnnSetting(),
     };
   } catch {
     return undefined;
@@ -145,6 +157,13 @@ async function tryNative(pkg: string): Promise<BackendInfo | undefined> {
 function intraOpThreads(): number {
   const configured = Number(process.env.TF_NUM_INTRAOP_THREADS);
   return Number.isInteger(configured) && configured > 0 ? configured : availableParallelism();
+}
+
+/** TF_ENABLE_ONEDNN_OPTS as TensorFlow reads it (a boolean, '1'/'0' or 'true'/'false'); unset: null. */
+function oneDnnSetting(): boolean | null {
+  const value = process.env.TF_ENABLE_ONEDNN_OPTS?.trim().toLowerCase();
+  if (value === undefined || value === '') return null;
+  return value === '1' || value === 'true';
 }
 
 async function tryWasm(): Promise<BackendInfo | undefined> {
@@ -167,6 +186,7 @@ async function tryWasm(): Promise<BackendInfo | undefined> {
       version: wasm.version_wasm,
       tfVersion: null,
       threads: wasm.getThreadsCount(),
+      oneDnn: null,
     };
   } catch {
     return undefined;
@@ -183,6 +203,7 @@ async function tryCpu(): Promise<BackendInfo | undefined> {
     version: packageVersion('@tensorflow/tfjs-backend-cpu'),
     tfVersion: null,
     threads: 1,
+    oneDnn: null,
   };
 }
 

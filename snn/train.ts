@@ -8,6 +8,7 @@ import { assertBatchFits } from './batch-fit.js';
 import type { Arch } from './cell-matrix.js';
 import type { NetConfig } from './config.js';
 import { evaluateBuilt, type SpikeRate } from './evaluate.js';
+import { momentumSgd, nativeOpsAvailable } from './kernels/native-ops.js';
 import { buildNetwork, type ForwardOptions, type SpikingNetwork } from './network.js';
 import { fakeQuantize, QUANT_BITS, type QuantBits } from './quantize.js';
 import { deserializeWeights, type SerializedWeights, serializeWeights } from './weights.js';
@@ -236,6 +237,30 @@ export function sgdStep(
       v.assign(floats[i] as tf.Tensor);
     });
   }
+  applySgd(variables, buffers, grads, sgd);
+  return value;
+}
+
+/** The momentum-SGD update: in one native kernel where the native ops run, else sgdUpdate. */
+export function applySgd(
+  variables: tf.Variable[],
+  buffers: tf.Variable[],
+  grads: tf.NamedTensorMap,
+  sgd: SgdSettings,
+): void {
+  (nativeOpsAvailable() ? fusedSgdUpdate : sgdUpdate)(variables, buffers, grads, sgd);
+}
+
+/**
+ * The momentum-SGD update, PyTorch's: g = grad + w decay, b = b momentum + g, w = w - b lr. The
+ * reference, and the path on backends without the fused op.
+ */
+export function sgdUpdate(
+  variables: tf.Variable[],
+  buffers: tf.Variable[],
+  grads: tf.NamedTensorMap,
+  sgd: SgdSettings,
+): void {
   variables.forEach((v, i) => {
     const buffer = buffers[i] as tf.Variable;
     // A parameter off the loss's path (feedback ops when T = 1) has no gradient: decay only.
@@ -244,7 +269,35 @@ export function sgdStep(
     buffer.assign(tf.add(tf.mul(buffer, sgd.momentum), g));
     v.assign(tf.sub(v, tf.mul(buffer, sgd.lr)));
   });
-  return value;
+}
+
+/** sgdUpdate with the variables that have a gradient updated in one native kernel (the same floats). */
+function fusedSgdUpdate(
+  variables: tf.Variable[],
+  buffers: tf.Variable[],
+  grads: tf.NamedTensorMap,
+  sgd: SgdSettings,
+): void {
+  const fused = variables.flatMap((v, i) => (grads[v.name] ? [i] : []));
+  const rest = variables.flatMap((v, i) => (grads[v.name] ? [] : [i]));
+  if (fused.length > 0) {
+    const updated = momentumSgd(
+      fused.map((i) => variables[i] as tf.Variable),
+      fused.map((i) => buffers[i] as tf.Variable),
+      fused.map((i) => grads[(variables[i] as tf.Variable).name] as tf.Tensor),
+      sgd,
+    );
+    fused.forEach((i, k) => {
+      (variables[i] as tf.Variable).assign(updated.variables[k] as tf.Tensor);
+      (buffers[i] as tf.Variable).assign(updated.buffers[k] as tf.Tensor);
+    });
+  }
+  sgdUpdate(
+    rest.map((i) => variables[i] as tf.Variable),
+    rest.map((i) => buffers[i] as tf.Variable),
+    grads,
+    sgd,
+  );
 }
 
 function validateOptions(options: TrainOptions): void {

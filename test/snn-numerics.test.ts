@@ -15,6 +15,7 @@ import type { NetConfig } from '../snn/config.js';
 import { nativeOpsAvailable, spikeGram } from '../snn/kernels/native-ops.js';
 import { atanSurrogateGrad, LIF_THRESHOLD, LifNeuron, SURROGATE_ALPHA, spikeOf } from '../snn/lif.js';
 import { buildNetwork, type ForwardOptions, type SpikingNetwork } from '../snn/network.js';
+import { applySgd, sgdUpdate } from '../snn/train.js';
 
 const VS = [-1.5, -0.3, 0, 0.5, 0.9, 1, 1.05, 1.7, 3];
 
@@ -148,6 +149,50 @@ describe("SAHD's spike Gram matrix, on every backend", () => {
       // Silent rows meet nothing; an always-firing row meets each row in all of its spikes.
       expect(gram[0]).toBe(0);
       expect(gram[(batch - 1) * batch + (batch - 1)]).toBe(neurons);
+    });
+  }
+});
+
+describe('the momentum-SGD update, on every backend', () => {
+  // Variables of several shapes, one left without a gradient (it only decays), momentum buffers already
+  // moving, and three steps so that each reads the buffers the last one wrote.
+  const shapes = [[3, 3, 4, 5], [5], [7, 11], [1]];
+  const sgd = { lr: 0.0731, momentum: 0.9, weightDecay: 5e-4 };
+
+  function run(update: typeof applySgd): Float32Array[] {
+    return tf.tidy(() => {
+      const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+      const variables = shapes.map((shape, i) =>
+        tf.variable(tf.tensor(randomArray(40 + i, size(shape)), shape)),
+      );
+      const buffers = shapes.map((shape, i) =>
+        tf.variable(tf.tensor(randomArray(50 + i, size(shape), 0.1), shape), false),
+      );
+      for (let step = 0; step < 3; step++) {
+        const grads: tf.NamedTensorMap = {};
+        variables.slice(0, -1).forEach((v, i) => {
+          grads[v.name] = tf.tensor(randomArray(60 + 10 * step + i, v.size, 0.5), v.shape);
+        });
+        update(variables, buffers, grads, { ...sgd, lr: sgd.lr / (step + 1) });
+      }
+      const out = [...variables, ...buffers].map((t) => t.dataSync() as Float32Array);
+      tf.dispose([...variables, ...buffers]);
+      return out;
+    });
+  }
+
+  for (const backend of BACKEND_CHOICES) {
+    it(`${backend}: the update training applies (one native kernel on tensorflow) equals the composite exactly`, async () => {
+      await activateBackend(backend);
+      expect(nativeOpsAvailable()).toBe(backend === 'tensorflow');
+      const reference = run(sgdUpdate);
+      const applied = run(applySgd);
+      expect(applied).toHaveLength(2 * shapes.length);
+      applied.forEach((values, k) => {
+        expect(Array.from(values)).toEqual(Array.from(reference[k] as Float32Array));
+      });
+      // The variable without a gradient still decayed.
+      expect(reference[shapes.length - 1]?.[0]).not.toBe(randomArray(40 + shapes.length - 1, 1)[0]);
     });
   }
 });

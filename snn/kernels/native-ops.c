@@ -1,7 +1,8 @@
 /*
  * spikenas' native ops for the tensorflow backend (CPU): the LIF scan, BatchNorm with per-timestep
  * statistics on a time-batched stack (SpikenasBatchNorm, below), and the spike Gram matrix SAHD takes
- * (SpikenasSpikeGram, below).
+ * (SpikenasSpikeGram, below), and the momentum-SGD update of every trainable variable in one kernel
+ * (SpikenasMomentumSgd, below).
  *
  * A LIF layer's scan over T timesteps as one TensorFlow op, forward and surrogate backward, for the
  * tensorflow backend (CPU): spikingjelly's fused CuPy neurons, in C against TensorFlow's C API. The
@@ -44,6 +45,7 @@ extern TF_KernelBuilder *TF_NewKernelBuilder(const char *op_name, const char *de
                                              void (*delete_func)(void *));
 extern void TF_RegisterKernelBuilder(const char *kernel_name, TF_KernelBuilder *builder, TF_Status *status);
 extern void TF_GetInput(TF_OpKernelContext *ctx, int i, TF_Tensor **tensor, TF_Status *status);
+extern int TF_NumInputs(TF_OpKernelContext *ctx);
 extern void TF_OpKernelConstruction_Failure(TF_OpKernelConstruction *ctx, TF_Status *status);
 extern void TF_OpKernelContext_Failure(TF_OpKernelContext *ctx, TF_Status *status);
 extern void TF_OpKernelConstruction_GetAttrInt64(TF_OpKernelConstruction *ctx, const char *attr_name,
@@ -426,6 +428,82 @@ done:
   TF_DeleteStatus(status);
 }
 
+/*
+ * SpikenasMomentumSgd(variables: N tensors, buffers: N, grads: N, lr: scalar) -> new variables, new buffers:
+ * PyTorch's SGD with momentum and weight decay on every trainable variable in one kernel, where the
+ * composite update in snn/train.ts takes six per variable. Per element, the same float operations in the
+ * same order: g = grad + w decay, b' = b momentum + g, w' = w - b' lr. The learning rate is an input, not
+ * an attribute, because a schedule changes it every step and eager TensorFlow caches a kernel per
+ * attribute value.
+ */
+typedef struct {
+  int64_t n;
+  float momentum, weight_decay;
+} SgdAttrs;
+
+static void *sgd_create(TF_OpKernelConstruction *ctx) {
+  SgdAttrs *a = calloc(1, sizeof *a);
+  TF_Status *status = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrInt64(ctx, "N", &a->n, status);
+  if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(ctx, "momentum", &a->momentum, status);
+  if (TF_GetCode(status) == TF_OK)
+    TF_OpKernelConstruction_GetAttrFloat(ctx, "weight_decay", &a->weight_decay, status);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  return a;
+}
+
+static void sgd_compute(void *kernel, TF_OpKernelContext *ctx) {
+  const SgdAttrs *a = kernel;
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *lr = NULL;
+  if (TF_NumInputs(ctx) != 3 * a->n + 1) {
+    fail(ctx, "SpikenasMomentumSgd: needs N variables, N buffers, N gradients and the learning rate");
+    goto done;
+  }
+  TF_GetInput(ctx, (int)(3 * a->n), &lr, status);
+  if (TF_GetCode(status) != TF_OK || TF_TensorType(lr) != TF_FLOAT || TF_TensorElementCount(lr) != 1) {
+    fail(ctx, "SpikenasMomentumSgd: the learning rate must be a float32 scalar");
+    goto done;
+  }
+  const float rate = *(const float *)TF_TensorData(lr);
+  int ok = 1;
+  for (int64_t v = 0; v < a->n && ok; v++) {
+    TF_Tensor *in[3] = {NULL, NULL, NULL}, *out[2] = {NULL, NULL};
+    for (int i = 0; i < 3 && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, (int)(i * a->n + v), &in[i], status);
+    if (TF_GetCode(status) == TF_OK) {
+      int64_t count = TF_TensorElementCount(in[0]);
+      if (TF_TensorElementCount(in[1]) != count || TF_TensorElementCount(in[2]) != count ||
+          TF_TensorType(in[0]) != TF_FLOAT || TF_TensorType(in[1]) != TF_FLOAT || TF_TensorType(in[2]) != TF_FLOAT) {
+        fail(ctx, "SpikenasMomentumSgd: a variable, its buffer and its gradient must be float32 of one size");
+        ok = 0;
+      } else {
+        out[0] = allocate(ctx, (int)v, in[0], 1, status);
+        if (TF_GetCode(status) == TF_OK) out[1] = allocate(ctx, (int)(a->n + v), in[1], 1, status);
+        if (TF_GetCode(status) == TF_OK) {
+          const float *w = TF_TensorData(in[0]), *b = TF_TensorData(in[1]), *g = TF_TensorData(in[2]);
+          float *w_out = TF_TensorData(out[0]), *b_out = TF_TensorData(out[1]);
+          for (int64_t k = 0; k < count; k++) {
+            float step = g[k] + w[k] * a->weight_decay;
+            float buffer = b[k] * a->momentum + step;
+            b_out[k] = buffer;
+            w_out[k] = w[k] - buffer * rate;
+          }
+        }
+      }
+    }
+    if (ok && TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+      ok = 0;
+    }
+    for (int i = 0; i < 3; i++) TF_DeleteTensor(in[i]);
+    for (int i = 0; i < 2; i++) TF_DeleteTensor(out[i]);
+  }
+done:
+  TF_DeleteTensor(lr);
+  TF_DeleteStatus(status);
+}
+
 /* Eager execution never needs the output shapes in advance. */
 static void unknown_shapes(TF_ShapeInferenceContext *ctx, TF_Status *status) {
   TF_ShapeInferenceContextSetUnknownShape(ctx, status);
@@ -475,6 +553,11 @@ static int register_ops(void) {
   const char *gram_out[] = {"gram: float"};
   if (TF_GetCode(status) == TF_OK)
     register_op("SpikenasSpikeGram", gram_in, 1, gram_out, 1, NULL, 0, gram_create, gram_compute, status);
+  const char *sgd_in[] = {"variables: N * float", "buffers: N * float", "grads: N * float", "lr: float"};
+  const char *sgd_out[] = {"new_variables: N * float", "new_buffers: N * float"};
+  const char *sgd_attrs[] = {"N: int >= 1", "momentum: float", "weight_decay: float"};
+  if (TF_GetCode(status) == TF_OK)
+    register_op("SpikenasMomentumSgd", sgd_in, 4, sgd_out, 2, sgd_attrs, 3, sgd_create, sgd_compute, status);
   int ok = TF_GetCode(status) == TF_OK;
   TF_DeleteStatus(status);
   registered = ok;

@@ -6,7 +6,8 @@
  * - BatchNorm of a time-batched stack with per-timestep statistics (TensorFlow's fused BatchNorm takes
  *   one call per timestep plus a split and a concat each way);
  * - the Gram matrix of a batch's spikes, x xᵀ, by bit counting (SAHD's dot products, for 1/64 of a GEMM's
- *   operations).
+ *   operations);
+ * - the momentum-SGD update of every trainable variable at once (six kernels per variable composite).
  * scripts/tensorflow.sh builds them beside tfjs-node's addon; without them (or on wasm, cpu and the GPU
  * package) the composite forms run.
  */
@@ -57,6 +58,24 @@ export interface RunningStats {
 }
 
 const require = createRequire(import.meta.url);
+/** Native kernels run so far in this process: tf.profile lists these ops under no kernel name of tfjs. */
+let nativeKernels = 0;
+
+/** How many native kernels this process has run (the bench adds them to tfjs' kernel count). */
+export function nativeKernelsRun(): number {
+  return nativeKernels;
+}
+
+function runNative(
+  backend: TensorflowBackend,
+  name: string,
+  attrs: OpAttr[],
+  inputs: tf.Tensor[],
+  outputs: number,
+): tf.Tensor[] {
+  nativeKernels++;
+  return backend.executeMultipleOutputs(name, attrs, inputs, outputs);
+}
 const PACKAGE = '@tensorflow/tfjs-node';
 let loaded: boolean | undefined;
 
@@ -124,13 +143,14 @@ export function fusedLif(
   const [spikes, last] = (tf.engine() as unknown as EngineInternals).runKernelFunc({
     forwardFunc: (_backend, save) => {
       const rest = v ?? tf.scalar(0);
-      const [s, charged, vLast] = backend.executeMultipleOutputs('SpikenasLif', opAttrs, [x, rest], 3);
+      const [s, charged, vLast] = runNative(backend, 'SpikenasLif', opAttrs, [x, rest], 3);
       save([charged as tf.Tensor, s as tf.Tensor]);
       return [s as tf.Tensor, vLast as tf.Tensor];
     },
     backwardsFunc: (dy, saved) => {
       const [dSpikes, dLast] = dy as tf.Tensor[];
-      const [dx, dv] = backend.executeMultipleOutputs(
+      const [dx, dv] = runNative(
+        backend,
         'SpikenasLifGrad',
         opAttrs,
         [dSpikes as tf.Tensor, dLast as tf.Tensor, ...saved],
@@ -167,7 +187,8 @@ export function batchNormSteps(
   ];
   const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const [y, mean, variance, batchMean, batchInvStd] = backend.executeMultipleOutputs(
+    const [y, mean, variance, batchMean, batchInvStd] = runNative(
+      backend,
       'SpikenasBatchNorm',
       opAttrs,
       [input, g, b, running.mean, running.variance],
@@ -181,7 +202,7 @@ export function batchNormSteps(
     return {
       value: y as tf.Tensor4D,
       gradFunc: (dy, saved) =>
-        backend.executeMultipleOutputs('SpikenasBatchNormGrad', opAttrs, [dy as tf.Tensor, ...saved], 3),
+        runNative(backend, 'SpikenasBatchNormGrad', opAttrs, [dy as tf.Tensor, ...saved], 3),
     };
   });
   return forward(x, gamma, beta) as tf.Tensor4D;
@@ -193,5 +214,42 @@ export function batchNormSteps(
  */
 export function spikeGram(x: tf.Tensor2D): tf.Tensor2D {
   const backend = tf.backend() as unknown as TensorflowBackend;
-  return backend.executeMultipleOutputs('SpikenasSpikeGram', [], [x], 1)[0] as tf.Tensor2D;
+  return runNative(backend, 'SpikenasSpikeGram', [], [x], 1)[0] as tf.Tensor2D;
+}
+
+/** The SGD settings the fused update takes: PyTorch's momentum and weight decay, this step's rate. */
+export interface MomentumSgdSettings {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+/**
+ * PyTorch's momentum-SGD step on every variable in one kernel: per element g = grad + w decay,
+ * b' = b momentum + g, w' = w - b' lr, in float32 in that order, as the composite update in
+ * snn/train.ts. Returns the new variables and the new buffers, in the order given.
+ */
+export function momentumSgd(
+  variables: tf.Tensor[],
+  buffers: tf.Tensor[],
+  grads: tf.Tensor[],
+  sgd: MomentumSgdSettings,
+): { variables: tf.Tensor[]; buffers: tf.Tensor[] } {
+  const backend = tf.backend() as unknown as TensorflowBackend;
+  const { TF_ATTR_INT: int, TF_ATTR_FLOAT: float } = backend.binding;
+  const n = variables.length;
+  const lr = tf.scalar(sgd.lr);
+  const outputs = runNative(
+    backend,
+    'SpikenasMomentumSgd',
+    [
+      { name: 'N', type: int, value: n },
+      { name: 'momentum', type: float, value: sgd.momentum },
+      { name: 'weight_decay', type: float, value: sgd.weightDecay },
+    ],
+    [...variables, ...buffers, ...grads, lr],
+    2 * n,
+  );
+  lr.dispose();
+  return { variables: outputs.slice(0, n), buffers: outputs.slice(n) };
 }
