@@ -453,6 +453,40 @@ static void *sgd_create(TF_OpKernelConstruction *ctx) {
   return a;
 }
 
+/* Updates variable `v` of the kernel's N into outputs v and N + v; 0 after reporting a failure. */
+static int sgd_variable(TF_OpKernelContext *ctx, const SgdAttrs *a, int64_t v, float rate, TF_Status *status) {
+  TF_Tensor *in[3] = {NULL, NULL, NULL}, *out[2] = {NULL, NULL};
+  int ok = 1;
+  for (int i = 0; i < 3 && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, (int)(i * a->n + v), &in[i], status);
+  if (TF_GetCode(status) != TF_OK) goto done;
+  int64_t count = TF_TensorElementCount(in[0]);
+  if (TF_TensorElementCount(in[1]) != count || TF_TensorElementCount(in[2]) != count ||
+      TF_TensorType(in[0]) != TF_FLOAT || TF_TensorType(in[1]) != TF_FLOAT || TF_TensorType(in[2]) != TF_FLOAT) {
+    fail(ctx, "SpikenasMomentumSgd: a variable, its buffer and its gradient must be float32 of one size");
+    ok = 0;
+    goto done;
+  }
+  out[0] = allocate(ctx, (int)v, in[0], 1, status);
+  if (TF_GetCode(status) == TF_OK) out[1] = allocate(ctx, (int)(a->n + v), in[1], 1, status);
+  if (TF_GetCode(status) != TF_OK) goto done;
+  const float *w = TF_TensorData(in[0]), *b = TF_TensorData(in[1]), *g = TF_TensorData(in[2]);
+  float *w_out = TF_TensorData(out[0]), *b_out = TF_TensorData(out[1]);
+  for (int64_t k = 0; k < count; k++) {
+    float step = g[k] + w[k] * a->weight_decay;
+    float buffer = b[k] * a->momentum + step;
+    b_out[k] = buffer;
+    w_out[k] = w[k] - buffer * rate;
+  }
+done:
+  if (ok && TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+    ok = 0;
+  }
+  for (int i = 0; i < 3; i++) TF_DeleteTensor(in[i]);
+  for (int i = 0; i < 2; i++) TF_DeleteTensor(out[i]);
+  return ok;
+}
+
 static void sgd_compute(void *kernel, TF_OpKernelContext *ctx) {
   const SgdAttrs *a = kernel;
   TF_Status *status = TF_NewStatus();
@@ -467,37 +501,8 @@ static void sgd_compute(void *kernel, TF_OpKernelContext *ctx) {
     goto done;
   }
   const float rate = *(const float *)TF_TensorData(lr);
-  int ok = 1;
-  for (int64_t v = 0; v < a->n && ok; v++) {
-    TF_Tensor *in[3] = {NULL, NULL, NULL}, *out[2] = {NULL, NULL};
-    for (int i = 0; i < 3 && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, (int)(i * a->n + v), &in[i], status);
-    if (TF_GetCode(status) == TF_OK) {
-      int64_t count = TF_TensorElementCount(in[0]);
-      if (TF_TensorElementCount(in[1]) != count || TF_TensorElementCount(in[2]) != count ||
-          TF_TensorType(in[0]) != TF_FLOAT || TF_TensorType(in[1]) != TF_FLOAT || TF_TensorType(in[2]) != TF_FLOAT) {
-        fail(ctx, "SpikenasMomentumSgd: a variable, its buffer and its gradient must be float32 of one size");
-        ok = 0;
-      } else {
-        out[0] = allocate(ctx, (int)v, in[0], 1, status);
-        if (TF_GetCode(status) == TF_OK) out[1] = allocate(ctx, (int)(a->n + v), in[1], 1, status);
-        if (TF_GetCode(status) == TF_OK) {
-          const float *w = TF_TensorData(in[0]), *b = TF_TensorData(in[1]), *g = TF_TensorData(in[2]);
-          float *w_out = TF_TensorData(out[0]), *b_out = TF_TensorData(out[1]);
-          for (int64_t k = 0; k < count; k++) {
-            float step = g[k] + w[k] * a->weight_decay;
-            float buffer = b[k] * a->momentum + step;
-            b_out[k] = buffer;
-            w_out[k] = w[k] - buffer * rate;
-          }
-        }
-      }
-    }
-    if (ok && TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-      ok = 0;
-    }
-    for (int i = 0; i < 3; i++) TF_DeleteTensor(in[i]);
-    for (int i = 0; i < 2; i++) TF_DeleteTensor(out[i]);
+  for (int64_t v = 0; v < a->n; v++) {
+    if (!sgd_variable(ctx, a, v, rate, status)) break;
   }
 done:
   TF_DeleteTensor(lr);

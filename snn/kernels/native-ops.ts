@@ -58,6 +58,9 @@ export interface RunningStats {
 }
 
 const require = createRequire(import.meta.url);
+const PACKAGE = '@tensorflow/tfjs-node';
+let loaded: boolean | undefined;
+
 /** Native kernels run so far in this process: tf.profile lists these ops under no kernel name of tfjs. */
 let nativeKernels = 0;
 
@@ -76,8 +79,6 @@ function runNative(
   nativeKernels++;
   return backend.executeMultipleOutputs(name, attrs, inputs, outputs);
 }
-const PACKAGE = '@tensorflow/tfjs-node';
-let loaded: boolean | undefined;
 
 /** Whether the native ops run here: the tensorflow backend of tfjs-node (CPU) with the ops built. */
 export function nativeOpsAvailable(): boolean {
