@@ -33,6 +33,7 @@ export function printSummary(summary: SearchSummary): void {
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
     ],
+    ...reusedRows(summary.reusedFrom),
     ['wall time, all stages', formatDuration(totalStageMs(summary.stageWallMs))],
     ...STAGE_NAMES.filter((stage) => summary.stageWallMs[stage] !== undefined).map(
       (stage): [string, string] => [`  ${stage}`, formatDuration(summary.stageWallMs[stage] ?? 0)],
@@ -41,6 +42,15 @@ export function printSummary(summary: SearchSummary): void {
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [key, value] of rows) console.log(`${key.padEnd(width)}  ${value}`);
+}
+
+/** What this run took from earlier ones instead of computing it, and from which run: a row when it did. */
+function reusedRows(reusedFrom: SearchSummary['reusedFrom']): [string, string][] {
+  const reused = [
+    reusedFrom.operationImpact ? `operation impact from ${reusedFrom.operationImpact}` : null,
+    reusedFrom.winnerTraining ? `trained winner from ${reusedFrom.winnerTraining}` : null,
+  ].filter((part) => part !== null);
+  return reused.length === 0 ? [] : [['reused', reused.join('; ')]];
 }
 
 function pct(fraction: number): string {

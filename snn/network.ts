@@ -8,7 +8,8 @@ import type { NetConfig } from './config.js';
 import { LifNeuron, type SpikeObserver } from './lif.js';
 import { BatchNorm, type ForwardContext, ParamStore } from './ops.js';
 
-const DROPOUT_RATE = 0.5;
+/** SNASNet's Dropout before the classifier's hidden layer, the rate a forward pass takes unless told. */
+const SNASNET_DROPOUT = 0.5;
 /** Training recomputes each timestep in the backward pass when plain BPTT would keep more than this. */
 const CHECKPOINT_ABOVE_BYTES = 2 ** 30;
 
@@ -19,6 +20,8 @@ export interface ForwardOptions {
   updateStats?: boolean;
   /** Seed of this pass's Dropout mask (one mask for all timesteps, as spikingjelly's layer.Dropout). */
   dropoutSeed?: number;
+  /** Training mode's Dropout rate, in [0, 1); default SNASNET_DROPOUT. 0 draws no mask. */
+  dropoutRate?: number;
   /** Sees every LIF call's spikes. Also runs the last step's cell feedback, as SNASNet's hooks count it. */
   observe?: SpikeObserver;
   /**
@@ -146,9 +149,9 @@ function stemConv(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number): tf.Tenso
 }
 
 /** Inverted dropout: keeps each value with probability 1 - rate and scales the kept ones by 1 / (1 - rate). */
-function dropoutMask(shape: [number, number], seed: number): tf.Tensor2D {
+function dropoutMask(shape: [number, number], rate: number, seed: number): tf.Tensor2D {
   const uniform = tf.randomUniform(shape, 0, 1, 'float32', seed);
-  return tf.div(tf.step(tf.sub(uniform, DROPOUT_RATE)), 1 - DROPOUT_RATE);
+  return tf.div(tf.step(tf.sub(uniform, rate)), 1 - rate);
 }
 
 class Snasnet implements SpikingNetwork {
@@ -231,9 +234,15 @@ class Snasnet implements SpikingNetwork {
       stemConv(x, this.stemWeight as tf.Tensor4D, this.config.stemStride),
       ctx,
     );
-    const dropMask = options.training
-      ? dropoutMask([batch, this.shape.flat], options.dropoutSeed ?? deriveSeed(this.seed, 'dropout'))
-      : null;
+    const dropoutRate = options.dropoutRate ?? SNASNET_DROPOUT;
+    const dropMask =
+      options.training && dropoutRate > 0
+        ? dropoutMask(
+            [batch, this.shape.flat],
+            dropoutRate,
+            options.dropoutSeed ?? deriveSeed(this.seed, 'dropout'),
+          )
+        : null;
     // Large networks in training recompute each step in the backward pass instead of keeping its tape.
     const recompute =
       options.training && (options.recompute ?? this.bpttBytes(batch) > CHECKPOINT_ABOVE_BYTES);

@@ -24,6 +24,8 @@ export interface TrainOptions {
   weightDecay?: number;
   /** Train on this many training samples (a seeded subset) instead of all of them. */
   trainSubset?: number;
+  /** Dropout rate before the classifier's hidden layer, in [0, 1) (default SNASNet's 0.5). */
+  dropout?: number;
   /** Called after every step with the steps done and the steps of the whole training (all epochs). */
   onStep?: (done: number, total: number) => void;
   /**
@@ -171,7 +173,8 @@ async function withTrained<T>(
           const x = tf.tensor4d(batch.images, [indices.length, ...config.inputShape]);
           const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), config.numClasses);
           const sgd = { lr, momentum, weightDecay, ...(fakeQuantBits ? { fakeQuantBits } : {}) };
-          return tf.add(lossSum, sgdStep(net, x, y, buffers, sgd, dropoutSeed));
+          const forward = options.dropout === undefined ? {} : { dropoutRate: options.dropout };
+          return tf.add(lossSum, sgdStep(net, x, y, buffers, sgd, dropoutSeed, forward));
         });
         lossSum.dispose();
         lossSum = next;
@@ -209,8 +212,8 @@ export interface SgdSettings {
 /**
  * One BPTT step: cross-entropy of the T-step mean output against one-hot `labels`, then SGD with momentum
  * and weight decay (PyTorch's formulation) on every trainable variable, its momentum in `buffers` (one per
- * variable, in order). Returns the loss; runs inside the caller's tf.tidy. `path` picks the execution
- * path (the bench times the step-by-step one beside the default).
+ * variable, in order). Returns the loss; runs inside the caller's tf.tidy. `forward` sets the Dropout
+ * rate and picks the execution path (the bench times the step-by-step one beside the default).
  */
 export function sgdStep(
   net: SpikingNetwork,
@@ -219,7 +222,7 @@ export function sgdStep(
   buffers: tf.Variable[],
   sgd: SgdSettings,
   dropoutSeed: number,
-  path: Pick<ForwardOptions, 'stepByStep'> = {},
+  forward: Pick<ForwardOptions, 'stepByStep' | 'dropoutRate'> = {},
 ): tf.Scalar {
   const variables = net.trainableVariables();
   // Straight-through: the quantized weights stand in for the float ones while the gradients are taken,
@@ -229,7 +232,7 @@ export function sgdStep(
     for (const v of variables) v.assign(fakeQuantize(v, sgd.fakeQuantBits));
   }
   const { value, grads } = tf.variableGrads(() => {
-    const logits = net.forward(x, { ...path, training: true, dropoutSeed });
+    const logits = net.forward(x, { ...forward, training: true, dropoutSeed });
     return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
   }, variables);
   if (floats !== null) {
@@ -316,6 +319,9 @@ function validateOptions(options: TrainOptions): void {
   const qatBits = options.quantizeAware?.bits;
   if (qatBits !== undefined && !QUANT_BITS.includes(qatBits)) {
     throw new InputError('quantizeAware.bits', `${qatBits} cannot be quantized to`, QUANT_BITS.join(', '));
+  }
+  if (options.dropout !== undefined && !(options.dropout >= 0 && options.dropout < 1)) {
+    throw new InputError('dropout', `${options.dropout} is not a rate`, 'numbers in [0, 1)');
   }
   for (const field of ['lr', 'momentum', 'weightDecay'] as const) {
     const value = options[field];

@@ -7,10 +7,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openStore } from '../artifacts/index.js';
 import { RUN_FILES, RunArtifacts, stageFile } from '../artifacts/run.js';
+import { printSummary } from '../cli/output.js';
 import type { SearchRequest } from '../contract/request.js';
+import type { SearchSummary } from '../contract/summary.js';
 import { runSearchLocally } from '../pipeline/local.js';
 import type { QuantizeStage } from '../pipeline/stages/quantize-evaluate.js';
 import { quantizeAwareFrom, type TrainStage } from '../pipeline/stages/train-winner.js';
@@ -27,6 +29,17 @@ const night: SearchRequest = {
   artifacts,
 };
 
+/** The lines `spikenas run` prints for a finished search. */
+function summaryLines(summary: SearchSummary): string[] {
+  const printed = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    printSummary(summary);
+    return printed.mock.calls.map((call) => String(call[0]));
+  } finally {
+    printed.mockRestore();
+  }
+}
+
 async function stageOf<T>(runId: string, stage: Parameters<typeof stageFile>[0]): Promise<T> {
   return new RunArtifacts(await openStore(artifacts), runId).getJson<T>(stageFile(stage));
 }
@@ -39,7 +52,10 @@ describe('a later night on unchanged data', () => {
     expect(first.weightBits).toBe(4);
     expect(first.quantization?.method).toBe('quantization-aware');
     const firstTrained = await stageOf<TrainStage>('night-1', 'train-winner');
-    expect(firstTrained.quantizationAware).toMatchObject({ bits: 4, fromEpoch: firstTrained.epochs - 1 });
+    expect(firstTrained.quantizationAware).toMatchObject({
+      bits: 4,
+      fromEpoch: quantizeAwareFrom(firstTrained.epochs),
+    });
     const quantized = await stageOf<QuantizeStage>('night-1', 'quantize-evaluate');
     expect(quantized.tried.map((t) => [t.bits, t.method])).toEqual([
       [32, 'none'],
@@ -82,6 +98,11 @@ describe('a later night on unchanged data', () => {
     );
     const firstReport = readFileSync(fileURLToPath(first.artifacts.report), 'utf8');
     expect(firstReport).toContain('| reused from earlier runs | nothing |');
+    // The CLI's summary says it too, and says nothing of reuse when nothing was reused.
+    expect(summaryLines(second)).toContainEqual(
+      expect.stringMatching(/^reused +operation impact from night-1; trained winner from night-1$/),
+    );
+    expect(summaryLines(first).filter((line) => line.startsWith('reused'))).toEqual([]);
   });
 
   it('shares impact across budgets but trains again when the seed changes', async () => {

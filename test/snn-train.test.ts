@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareDataset } from '../datasets/prepare.js';
 import { splitTrainVal } from '../datasets/split.js';
@@ -6,6 +7,7 @@ import type { DataSplit } from '../datasets/types.js';
 import { parseArch } from '../search/space/arch.js';
 import { initBackend } from '../snn/backend.js';
 import type { NetConfig } from '../snn/config.js';
+import { buildNetwork } from '../snn/network.js';
 import { type TrainOptions, type TrainResume, trainNetwork } from '../snn/train.js';
 
 const CONFIG: NetConfig = {
@@ -85,5 +87,42 @@ describe('trainNetwork', () => {
     await expect(trainNetwork(ARCH, CONFIG, data, { ...OPTIONS, batchSize: 0 }, { seed: 1 })).rejects.toThrow(
       /batchSize/,
     );
+    await expect(trainNetwork(ARCH, CONFIG, data, { ...OPTIONS, dropout: 1 }, { seed: 1 })).rejects.toThrow(
+      /dropout.*\[0, 1\)/,
+    );
+  });
+
+  it('drops out at the rate it is given: SNASNet’s 0.5 unless told, none at 0', async () => {
+    const short = { ...OPTIONS, epochs: 1, maxStepsPerEpoch: 3 };
+    const snasnet = await trainNetwork(ARCH, CONFIG, data, short, { seed: 1 });
+    const half = await trainNetwork(ARCH, CONFIG, data, { ...short, dropout: 0.5 }, { seed: 1 });
+    const none = await trainNetwork(ARCH, CONFIG, data, { ...short, dropout: 0 }, { seed: 1 });
+    expect(half.weights.data).toBe(snasnet.weights.data);
+    expect(none.weights.data).not.toBe(snasnet.weights.data);
+    // At rate 0 a training-mode pass draws no mask: its seed changes nothing. Seen in the gradients, which
+    // the mask scales (an untrained classifier's hidden layer barely spikes, so its outputs show little).
+    const net = buildNetwork(ARCH, CONFIG, 3);
+    const x = tf.randomUniform([4, 16, 16, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const gradients = (dropoutSeed: number, rate?: number) => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.sum(
+            net.forward(x, {
+              training: true,
+              updateStats: false,
+              dropoutSeed,
+              ...(rate === undefined ? {} : { dropoutRate: rate }),
+            }),
+          ) as tf.Scalar,
+        net.trainableVariables(),
+      );
+      const flat = Object.values(grads).flatMap((g) => Array.from(g.dataSync()));
+      tf.dispose([value, ...Object.values(grads)]);
+      return flat;
+    };
+    expect(gradients(1, 0)).toEqual(gradients(2, 0));
+    expect(gradients(1)).not.toEqual(gradients(2));
+    tf.dispose(x);
+    net.dispose();
   });
 });
