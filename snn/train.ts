@@ -157,6 +157,7 @@ async function withTrained<T>(
       );
     }
     assertBatchFits(net, 'train', options.batchSize, 'batchSize');
+    const forward = options.dropout === undefined ? {} : { dropoutRate: options.dropout };
     for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
       const lr = 0.5 * lr0 * (1 + Math.cos((Math.PI * epoch) / options.epochs));
       const rng = new Rng(deriveSeed(ctx.seed, `train/epoch/${epoch}`));
@@ -173,7 +174,6 @@ async function withTrained<T>(
           const x = tf.tensor4d(batch.images, [indices.length, ...config.inputShape]);
           const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), config.numClasses);
           const sgd = { lr, momentum, weightDecay, ...(fakeQuantBits ? { fakeQuantBits } : {}) };
-          const forward = options.dropout === undefined ? {} : { dropoutRate: options.dropout };
           return tf.add(lossSum, sgdStep(net, x, y, buffers, sgd, dropoutSeed, forward));
         });
         lossSum.dispose();
